@@ -1,0 +1,52 @@
+"""Fixtures shared by every test: a bare mosquitto broker and the full local Gizwits emulator.
+
+Both need real loopback sockets, which pytest-homeassistant-custom-component blocks by default
+(pytest-socket): they depend on pytest-socket's `socket_enabled`, which re-allows socket creation
+while connections stay limited to 127.0.0.1. Neither depends on `hass`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from emulator.broker import MosquittoBroker
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
+
+# A syntactically plausible Gizwits product key (32 hex chars) known to the emulator fixture.
+PRODUCT_KEY = "0123456789abcdef0123456789abcdef"
+
+# The one user of the bare `mosquitto_broker` fixture; it may read and write every topic.
+BROKER_USER = "tester"
+BROKER_PASSWORD = "tester-password"
+
+
+@pytest.fixture
+async def mosquitto_broker(socket_enabled: None) -> AsyncIterator[MosquittoBroker]:
+    """A running mosquitto (MQTT 3.1 capable) on 127.0.0.1:<free port>, anonymous refused.
+
+    One user: BROKER_USER / BROKER_PASSWORD with `topic readwrite #`. Add more with
+    `await mosquitto_broker.add_user(name, password, acl_lines)`.
+    """
+    broker = MosquittoBroker()
+    await broker.add_user(BROKER_USER, BROKER_PASSWORD, ["topic readwrite #"])
+    async with broker:
+        yield broker
+
+
+@pytest.fixture
+async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
+    """A running local Gizwits cloud: GService HTTP + mosquitto M2M + cloud agent.
+
+    PRODUCT_KEY is a known product. `emulator.gservice_url` is the GService base URL,
+    `emulator.broker` the MosquittoBroker, `emulator.state` the CloudState, `emulator.cloud`
+    the cloud agent; `await emulator.app(did)` returns a bound AppSimulator.
+    """
+    from emulator.server import Emulator
+
+    async with Emulator(product_keys=[PRODUCT_KEY]) as emu:
+        yield emu
