@@ -1,0 +1,478 @@
+"""The device's M2M session: MQTT 3.1 to the Gizwits broker (protocol.md §2, §4, §6).
+
+One `M2MSession` keeps one device online: provision → CONNECT → subscribe → 0x020F, then
+heartbeats, ACKs and dispatch of every received frame to listeners, and reconnects with the
+backoff of §2.8 after any loss. Bad frames are dropped and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+import logging
+import ssl
+import time
+
+import aiomqtt
+
+from .frames import (
+    AckedPassthrough,
+    AppPassthrough,
+    DeviceLog,
+    DevicePassthrough,
+    Frame,
+    FrameError,
+    LogLevel,
+    LogLevelConfirm,
+    OnlineAppCount,
+    OnlineAppsRequest,
+    OtaCheckNotification,
+    OtaNotification,
+    PassthroughAck,
+    SetLogLevel,
+    decode_frame,
+    encode_frame,
+)
+from .gservice import GServiceClient, GServiceError, GServiceInvalidCredentials, M2MEndpoint
+from .topics import (
+    SERVER_REQUEST_TOPIC,
+    TopicKind,
+    app_topic,
+    device_subscriptions,
+    parse_received_topic,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+SN_MODULUS = 2**32
+# CONNACK return codes of MQTT 3.1 that mean "these credentials will never work".
+_CONNACK_REFUSED_CREDENTIALS = frozenset({4, 5})
+# Which frames may arrive on which kind of topic; anything else is dropped (§6).
+_ACCEPTED: dict[TopicKind, tuple[type[Frame], ...]] = {
+    TopicKind.APP: (AppPassthrough, AckedPassthrough, PassthroughAck, SetLogLevel),
+    TopicKind.CLOUD_RESPONSE: (OnlineAppCount, OtaNotification, OtaCheckNotification),
+    TopicKind.CLOUD_NOTIFICATION: (OtaNotification, OtaCheckNotification),
+}
+_DEDUP_MAX_ENTRIES = 4096
+_INCOMING_QUEUE_LIMIT = 1000
+
+
+class M2MError(Exception):
+    """Base of the session's errors."""
+
+
+class M2MAuthenticationError(M2MError):
+    """The broker or GService refused this DID/passcode; retrying cannot help."""
+
+
+class M2MNotConnectedError(M2MError):
+    """A send was attempted while the session is not connected."""
+
+
+class AckTimeoutError(M2MError):
+    """A device-sent 0x0093 was not acked after every retry."""
+
+
+class HeartbeatLostError(M2MError):
+    """Two PINGRESPs in a row did not arrive (protocol.md §2.7)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTiming:
+    """Every interval of the session; the defaults are the protocol's, tests shrink them."""
+
+    heartbeat_interval: float = 60.0
+    keepalive: int = 120
+    backoff_step: float = 10.0
+    backoff_cap: float = 600.0
+    connect_timeout: float = 10.0
+    ack_retry_interval: float = 2.0
+    ack_retries: int = 3
+    dedup_window: float = 60.0
+
+    def backoff(self, failures: int) -> float:
+        """Wait before the next attempt after `failures` failed ones: 0, 10, 20 … capped (§2.8)."""
+        return min(failures * self.backoff_step, self.backoff_cap)
+
+
+class ConnectionState(StrEnum):
+    """Where the session is in its lifecycle."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    WAITING = "waiting"  # backing off before the next attempt
+    AUTH_FAILED = "auth_failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    """A snapshot for listeners and diagnostics."""
+
+    state: ConnectionState
+    failures: int = 0
+    retry_in: float | None = None
+    last_error: str | None = None
+    endpoint: M2MEndpoint | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedFrame:
+    """A decoded frame the device received, with where it came from."""
+
+    kind: TopicKind
+    app_client_id: str | None
+    frame: Frame
+    acked: bool = False
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """Counters for diagnostics."""
+
+    frames_received: int = 0
+    frames_sent: int = 0
+    frames_dropped: int = 0
+    dropped_reasons: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    connects: int = 0
+    connection_losses: int = 0
+    heartbeats_missed: int = 0
+    ack_retries: int = 0
+    ack_timeouts: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for diagnostics."""
+        return {
+            "frames_received": self.frames_received,
+            "frames_sent": self.frames_sent,
+            "frames_dropped": self.frames_dropped,
+            "dropped_reasons": dict(self.dropped_reasons),
+            "duplicates": self.duplicates,
+            "connects": self.connects,
+            "connection_losses": self.connection_losses,
+            "heartbeats_missed": self.heartbeats_missed,
+            "ack_retries": self.ack_retries,
+            "ack_timeouts": self.ack_timeouts,
+        }
+
+
+type FrameListener = Callable[[ReceivedFrame], None]
+type StatusListener = Callable[[ConnectionStatus], None]
+
+
+class M2MSession:
+    """Keeps one Gizwits device connected to M2M and speaks the frame protocol."""
+
+    def __init__(
+        self,
+        gservice: GServiceClient,
+        *,
+        did: str,
+        passcode: str,
+        product_key: str,
+        timing: SessionTiming | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._gservice = gservice
+        self._did = did
+        self._passcode = passcode
+        self._product_key = product_key
+        self.timing = timing or SessionTiming()
+        self._ssl_context = ssl_context
+        self._client: aiomqtt.Client | None = None
+        self._status = ConnectionStatus(ConnectionState.STOPPED)
+        self._frame_listeners: list[FrameListener] = []
+        self._status_listeners: list[StatusListener] = []
+        self._pending_acks: dict[int, asyncio.Future[PassthroughAck]] = {}
+        self._seen_sns: dict[tuple[str, int], float] = {}
+        self._next_sn = 1
+        self._connected_event = asyncio.Event()
+        self.stats = SessionStats()
+
+    # -- observing -----------------------------------------------------------------------
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The current connection status."""
+        return self._status
+
+    @property
+    def connected(self) -> bool:
+        """True while logged in to the broker."""
+        return self._status.state is ConnectionState.CONNECTED
+
+    def add_frame_listener(self, listener: FrameListener) -> Callable[[], None]:
+        """Call `listener` for every accepted frame; returns a function that removes it."""
+        self._frame_listeners.append(listener)
+        return lambda: self._frame_listeners.remove(listener)
+
+    def add_status_listener(self, listener: StatusListener) -> Callable[[], None]:
+        """Call `listener` on every status change; returns a function that removes it."""
+        self._status_listeners.append(listener)
+        return lambda: self._status_listeners.remove(listener)
+
+    async def wait_connected(self) -> None:
+        """Return once the session is logged in (use with a timeout)."""
+        await self._connected_event.wait()
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Stay connected until cancelled; raises M2MAuthenticationError when refused."""
+        failures = 0
+        try:
+            while True:
+                delay = self.timing.backoff(failures)
+                if delay:
+                    self._set_status(ConnectionState.WAITING, failures, delay)
+                    await asyncio.sleep(delay)
+                self._set_status(ConnectionState.CONNECTING, failures)
+                try:
+                    await self._connect_once()
+                except M2MAuthenticationError as err:
+                    self._set_status(ConnectionState.AUTH_FAILED, failures, error=str(err))
+                    raise
+                except (aiomqtt.MqttError, GServiceError, M2MError, OSError) as err:
+                    failures = self._after_failure(failures, err)
+                finally:
+                    self._client = None
+                    self._connected_event.clear()
+                    self._fail_pending_acks()
+        finally:
+            if self._status.state is not ConnectionState.AUTH_FAILED:
+                self._set_status(ConnectionState.STOPPED)
+
+    def _after_failure(self, failures: int, err: BaseException) -> int:
+        """Log a lost or failed connection once, and count it for the backoff."""
+        if self._status.state is ConnectionState.CONNECTED:
+            self.stats.connection_losses += 1
+            _LOGGER.warning("Lost the Gizwits M2M connection (%s); reconnecting", err)
+            # A successful CONNACK reset the count: retry at once (§2.8).
+            failures = 0
+        else:
+            failures += 1
+            _LOGGER.debug("Gizwits M2M connection attempt failed (%d in a row): %s", failures, err)
+        self._status = replace(self._status, failures=failures, last_error=str(err))
+        return failures
+
+    async def _connect_once(self) -> None:
+        """One provision + connect + serve cycle; returns only by raising."""
+        try:
+            endpoint = await self._gservice.provision(self._did)
+        except GServiceInvalidCredentials as err:
+            raise M2MAuthenticationError(f"GService refused the DID: {err}") from err
+        self._status = replace(self._status, endpoint=endpoint)
+        client = aiomqtt.Client(
+            endpoint.host,
+            endpoint.port,
+            identifier=self._did,
+            username=self._did,
+            password=self._passcode,
+            protocol=aiomqtt.ProtocolVersion.V31,
+            keepalive=self.timing.keepalive,
+            clean_session=True,
+            timeout=self.timing.connect_timeout,
+            tls_context=self._ssl_context if endpoint.port == 8883 else None,
+            max_queued_incoming_messages=_INCOMING_QUEUE_LIMIT,
+        )
+        try:
+            async with client:
+                await self._serve(client, endpoint)
+        except aiomqtt.MqttConnectError as err:
+            if err.rc in _CONNACK_REFUSED_CREDENTIALS:
+                raise M2MAuthenticationError(f"M2M broker refused the login: {err}") from err
+            raise
+
+    async def _serve(self, client: aiomqtt.Client, endpoint: M2MEndpoint) -> None:
+        for topic in device_subscriptions(self._did, self._product_key):
+            await client.subscribe(topic, qos=0)
+        self._client = client
+        self.stats.connects += 1
+        if self.stats.connects > 1:
+            _LOGGER.info("Gizwits M2M connection is back")
+        self._set_status(ConnectionState.CONNECTED, 0)
+        self._connected_event.set()
+        await self.request_online_apps()
+        tasks = (
+            asyncio.create_task(self._heartbeat(client)),
+            asyncio.create_task(self._receive(client)),
+        )
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()
+        raise M2MError("connection ended")  # pragma: no cover - both tasks loop forever
+
+    async def _heartbeat(self, client: aiomqtt.Client) -> None:
+        """PINGREQ every interval; two unanswered in a row end the connection (§2.7).
+
+        aiomqtt has no ping API, so this drives paho's own PINGREQ/PINGRESP bookkeeping and
+        turns paho's keepalive timer off: the protocol's rule, not paho's, decides.
+        """
+        paho = client._client  # noqa: SLF001
+        paho._keepalive = 0  # noqa: SLF001
+        missed = 0
+        while True:
+            await asyncio.sleep(self.timing.heartbeat_interval)
+            if paho._ping_t:  # noqa: SLF001 - the previous PINGREQ is still unanswered
+                missed += 1
+                self.stats.heartbeats_missed += 1
+                if missed >= 2:
+                    raise HeartbeatLostError("two heartbeats unanswered")
+            else:
+                missed = 0
+            paho._send_pingreq()  # noqa: SLF001
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self._handle_message(str(message.topic), message.payload)
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def _drop(self, reason: str, topic: str, detail: object) -> None:
+        self.stats.frames_dropped += 1
+        self.stats.dropped_reasons[reason] += 1
+        _LOGGER.debug("Dropped a frame on %s (%s): %s", self._redact(topic), reason, detail)
+
+    def _redact(self, topic: str) -> str:
+        # The DID is a secret in logs.
+        return topic.replace(self._did, "**REDACTED**")
+
+    async def _handle_message(self, topic: str, payload: object) -> None:
+        self.stats.frames_received += 1
+        where = parse_received_topic(topic, self._did, self._product_key)
+        if where is None:
+            self._drop("unexpected_topic", topic, "not subscribed")
+            return
+        if not isinstance(payload, bytes | bytearray):
+            self._drop("empty_payload", topic, payload)
+            return
+        try:
+            frame = decode_frame(bytes(payload))
+        except FrameError as err:
+            self._drop(type(err).__name__, topic, err)
+            return
+        if not isinstance(frame, _ACCEPTED[where.kind]):
+            self._drop("unexpected_command", topic, f"0x{frame.command:04X}")
+            return
+        acked = False
+        app = where.app_client_id
+        if isinstance(frame, AckedPassthrough) and app is not None:
+            await self._send_quietly(app_topic(self._did, app), PassthroughAck(frame.sn))
+            acked = True
+            if self._is_duplicate(app, frame.sn):
+                self.stats.duplicates += 1
+                return
+        elif isinstance(frame, PassthroughAck):
+            pending = self._pending_acks.get(frame.sn)
+            if pending is not None and not pending.done():
+                pending.set_result(frame)
+        elif isinstance(frame, SetLogLevel) and app is not None:
+            await self._send_quietly(app_topic(self._did, app), LogLevelConfirm())
+        self._dispatch(ReceivedFrame(where.kind, app, frame, acked))
+
+    def _is_duplicate(self, app: str, sn: int) -> bool:
+        """Remember (app, sn) for the dedup window; True when seen within it (§4 ruling)."""
+        now = time.monotonic()
+        window = self.timing.dedup_window
+        if len(self._seen_sns) >= _DEDUP_MAX_ENTRIES:
+            self._seen_sns = {k: t for k, t in self._seen_sns.items() if now - t < window}
+        seen_at = self._seen_sns.get((app, sn))
+        if seen_at is not None and now - seen_at < window:
+            return True
+        self._seen_sns[(app, sn)] = now
+        return False
+
+    def _dispatch(self, received: ReceivedFrame) -> None:
+        for listener in list(self._frame_listeners):
+            try:
+                listener(received)
+            except Exception:
+                _LOGGER.exception("Error in a Gizwits frame listener")
+
+    def _set_status(
+        self,
+        state: ConnectionState,
+        failures: int = 0,
+        retry_in: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._status = ConnectionStatus(
+            state, failures, retry_in, error or self._status.last_error, self._status.endpoint
+        )
+        for listener in list(self._status_listeners):
+            try:
+                listener(self._status)
+            except Exception:
+                _LOGGER.exception("Error in a Gizwits status listener")
+
+    def _fail_pending_acks(self) -> None:
+        for future in self._pending_acks.values():
+            if not future.done():
+                future.set_exception(M2MNotConnectedError("connection lost"))
+        self._pending_acks.clear()
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def _publish(self, topic: str, frame: Frame) -> None:
+        client = self._client
+        if client is None:
+            raise M2MNotConnectedError("not connected to Gizwits M2M")
+        data = encode_frame(frame)
+        try:
+            await client.publish(topic, data, qos=0)
+        except aiomqtt.MqttError as err:
+            raise M2MNotConnectedError(str(err)) from err
+        self.stats.frames_sent += 1
+
+    async def _send_quietly(self, topic: str, frame: Frame) -> None:
+        """Send a protocol reply; a lost connection is handled by the reconnect loop."""
+        try:
+            await self._publish(topic, frame)
+        except M2MNotConnectedError as err:
+            _LOGGER.debug("Could not send 0x%04X: %s", frame.command, err)
+
+    async def send_passthrough(self, payload: bytes, app_client_id: str | None = None) -> None:
+        """0x0091 to one app, or to every bound app."""
+        await self._publish(app_topic(self._did, app_client_id), DevicePassthrough(payload))
+
+    async def send_acked_passthrough(
+        self, payload: bytes, app_client_id: str | None = None
+    ) -> PassthroughAck:
+        """0x0093, retried with the same sn until acked (§4); returns the app's 0x0094."""
+        sn = self._next_sn
+        self._next_sn = (sn + 1) % SN_MODULUS
+        frame = AckedPassthrough(sn, payload)
+        future: asyncio.Future[PassthroughAck] = asyncio.get_running_loop().create_future()
+        self._pending_acks[sn] = future
+        topic = app_topic(self._did, app_client_id)
+        try:
+            for attempt in range(self.timing.ack_retries + 1):
+                if attempt:
+                    self.stats.ack_retries += 1
+                await self._publish(topic, frame)
+                done, _ = await asyncio.wait({future}, timeout=self.timing.ack_retry_interval)
+                if done:
+                    return future.result()
+            self.stats.ack_timeouts += 1
+            raise AckTimeoutError(f"no 0x0094 for sn {sn}")
+        finally:
+            self._pending_acks.pop(sn, None)
+
+    async def send_log(self, level: LogLevel, tag: str, source: str, content: str) -> DeviceLog:
+        """0x0012 to every bound app and the cloud; returns the frame as sent (truncated)."""
+        frame = DeviceLog(level, tag, source, content)
+        await self._publish(app_topic(self._did), frame)
+        return frame
+
+    async def request_online_apps(self) -> None:
+        """0x020F: ask the cloud for the online app count (answered by 0x0210)."""
+        await self._publish(SERVER_REQUEST_TOPIC, OnlineAppsRequest())
