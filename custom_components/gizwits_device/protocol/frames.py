@@ -552,6 +552,8 @@ def _decode_varint(data: bytes) -> tuple[int, int]:
 
 def decode_frame(data: bytes) -> Frame:
     """Decode one MQTT message payload; raise a FrameError subclass on any bad input."""
+    if type(data) is not bytes:  # bytearray / memoryview: frames must hold immutable bytes
+        data = bytes(data)
     if data[:_HEADER_LEN] != HEADER:
         if HEADER.startswith(data):
             raise TruncatedError("data ends inside the header")
