@@ -263,19 +263,27 @@ class MosquittoBroker:
         """Current users by name (a copy)."""
         return dict(self._users)
 
+    def stage_user(self, username: str, password: str, acl_lines: Iterable[str] = ()) -> None:
+        """Add or replace a user in the table only; `reload()` applies it."""
+        if not username or any(c in username for c in ":\n") or "\n" in password:
+            raise ValueError(f"bad username/password: {username!r}")
+        self._users[username] = BrokerUser(username, password, tuple(acl_lines))
+
+    def unstage_user(self, username: str) -> None:
+        """Remove a user from the table only; `reload()` applies it."""
+        self._users.pop(username, None)
+
     async def add_user(
         self, username: str, password: str, acl_lines: Iterable[str] = (), *, reload: bool = True
     ) -> None:
         """Add or replace a user; with `reload` the broker knows it when this returns."""
-        if ":" in username or "\n" in username or "\n" in password:
-            raise ValueError(f"bad username/password: {username!r}")
-        self._users[username] = BrokerUser(username, password, tuple(acl_lines))
+        self.stage_user(username, password, acl_lines)
         if reload:
             await self.reload()
 
     async def remove_user(self, username: str, *, reload: bool = True) -> None:
         """Remove a user; after the reload mosquitto also disconnects its live clients."""
-        self._users.pop(username, None)
+        self.unstage_user(username)
         if reload:
             await self.reload()
 

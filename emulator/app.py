@@ -1,0 +1,246 @@
+"""A simulated Gizwits app bound to one device (protocol.md §4, app side).
+
+It publishes on `app2dev/<did>/<client id>` and listens on `dev2app/<did>` and
+`dev2app/<did>/<client id>`. Every frame received is kept in `received` and fed to the async
+iterator; undecodable payloads land in `undecodable` (never fatal). A device 0x0093 is acked with
+a 0x0094 carrying the same sn unless `auto_ack` is off (to exercise the device's retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+import itertools
+import logging
+import secrets
+from types import TracebackType
+from typing import Self
+
+from custom_components.gizwits_device.protocol.frames import (
+    AckedPassthrough,
+    AppPassthrough,
+    Frame,
+    FrameError,
+    LogLevelConfirm,
+    PassthroughAck,
+    SetLogLevel,
+    decode_frame,
+    encode_frame,
+)
+from emulator.mqtt import MqttLink
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def new_app_client_id() -> str:
+    """A fresh app client id (short enough for MQTT 3.1's 23-character limit)."""
+    return f"app{secrets.token_hex(6)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One decoded frame the app received, with its topic."""
+
+    topic: str
+    frame: Frame
+
+
+type Matcher = type | Callable[[Received], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A payload that failed to decode."""
+
+    topic: str
+    payload: bytes
+    error: FrameError
+
+
+class AppSimulator:
+    """One app session bound to `did`; async context manager (or `start()` / `close()`)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        did: str,
+        *,
+        username: str,
+        password: str,
+        client_id: str | None = None,
+        auto_ack: bool = True,
+        on_close: Callable[[AppSimulator], Awaitable[None]] | None = None,
+    ) -> None:
+        """Credentials are the app's broker user; nothing connects before `start()`."""
+        self.did = did
+        self.client_id = client_id or new_app_client_id()
+        self.auto_ack = auto_ack
+        self._on_close = on_close
+        self._link = MqttLink(
+            host,
+            port,
+            username=username,
+            password=password,
+            client_id=self.client_id,
+            topics=(f"dev2app/{did}", f"dev2app/{did}/{self.client_id}"),
+            on_message=self._on_message,
+        )
+        self.received: list[Received] = []
+        self.undecodable: list[Undecodable] = []
+        self.acks_sent: list[PassthroughAck] = []
+        self._pending: list[Received] = []  # not yet returned by wait_for
+        self._changed = asyncio.Condition()
+        self._queue: asyncio.Queue[Received] = asyncio.Queue()
+        # Per-endpoint sn counter (protocol.md §4), starting somewhere arbitrary like a real app.
+        self._sn = itertools.count(secrets.randbelow(1 << 16) + 1)
+        self._closed = False
+
+    @property
+    def publish_topic(self) -> str:
+        """Where this app sends: `app2dev/<did>/<client id>`."""
+        return f"app2dev/{self.did}/{self.client_id}"
+
+    @property
+    def link(self) -> MqttLink:
+        """The underlying MQTT link."""
+        return self._link
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Connect and subscribe."""
+        await self._link.start()
+
+    async def close(self) -> None:
+        """Disconnect (idempotent); tells the emulator the app left."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._link.stop()
+        if self._on_close is not None:
+            await self._on_close(self)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def next_sn(self) -> int:
+        """The next sn of this app (wraps at 2**32)."""
+        return next(self._sn) % (1 << 32)
+
+    async def send_frame(self, frame: Frame, *, short_form: bool | None = None) -> None:
+        """Publish any frame on this app's topic."""
+        await self.send_raw(encode_frame(frame, short_form=short_form))
+
+    async def send_raw(self, payload: bytes) -> None:
+        """Publish raw bytes on this app's topic (bad-input tests)."""
+        await self._link.publish(self.publish_topic, payload)
+
+    async def send_passthrough(self, payload: bytes) -> None:
+        """Send 0x0090."""
+        await self.send_frame(AppPassthrough(payload))
+
+    async def send_acked(
+        self,
+        payload: bytes,
+        *,
+        sn: int | None = None,
+        wait: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> PassthroughAck | None:
+        """Send 0x0093 and (with `wait`) return the device's 0x0094 carrying the same sn."""
+        sn = self.next_sn() if sn is None else sn
+        await self.send_frame(AckedPassthrough(sn, payload))
+        if not wait:
+            return None
+        got = await self.wait_for(
+            lambda r: isinstance(r.frame, PassthroughAck) and r.frame.sn == sn, timeout
+        )
+        assert isinstance(got.frame, PassthroughAck)
+        return got.frame
+
+    async def set_log_level(
+        self,
+        value: int,
+        *,
+        wait: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> LogLevelConfirm | None:
+        """Send 0x0010 and (with `wait`) return the device's 0x0011."""
+        await self.send_frame(SetLogLevel(value))
+        if not wait:
+            return None
+        got = await self.wait_for(LogLevelConfirm, timeout)
+        assert isinstance(got.frame, LogLevelConfirm)
+        return got.frame
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def wait_for(
+        self,
+        match: Matcher,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> Received:
+        """Return (and consume) the oldest received frame matching a frame type or predicate.
+
+        Frames received before the call count too, so a reply cannot be missed; each frame is
+        returned by `wait_for` at most once. Raises TimeoutError.
+        """
+        predicate: Callable[[Received], bool]
+        if isinstance(match, type):
+            frame_type = match
+
+            def predicate(r: Received) -> bool:
+                return isinstance(r.frame, frame_type)
+        else:
+            predicate = match
+
+        def find() -> Received | None:
+            for item in self._pending:
+                if predicate(item):
+                    return item
+            return None
+
+        async with asyncio.timeout(timeout), self._changed:
+            found = await self._changed.wait_for(find)
+            assert found is not None
+            self._pending.remove(found)
+            return found
+
+    def __aiter__(self) -> AsyncIterator[Received]:
+        """Every received frame, in order (independent of `wait_for`)."""
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Received]:
+        while True:
+            yield await self._queue.get()
+
+    async def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            frame = decode_frame(payload)
+        except FrameError as err:
+            _LOGGER.debug("%s: undecodable frame on %s: %s", self.client_id, topic, err)
+            self.undecodable.append(Undecodable(topic, payload, err))
+            return
+        item = Received(topic, frame)
+        self.received.append(item)
+        self._queue.put_nowait(item)
+        async with self._changed:
+            self._pending.append(item)
+            self._changed.notify_all()
+        if self.auto_ack and isinstance(frame, AckedPassthrough):
+            ack = PassthroughAck(frame.sn)
+            await self.send_frame(ack)
+            self.acks_sent.append(ack)
