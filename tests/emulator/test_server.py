@@ -1,0 +1,160 @@
+"""The composed Emulator: GService registration feeds the broker, apps, operator HTTP routes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import aiohttp
+import aiomqtt
+import pytest
+
+from custom_components.gizwits_device.protocol.frames import (
+    AppPassthrough,
+    DevicePassthrough,
+    FirmwareType,
+    Frame,
+    OnlineAppCount,
+    OtaCheckNotification,
+    OtaNotification,
+    decode_frame,
+    encode_frame,
+)
+from emulator.broker import probe_connect
+from emulator.server import Emulator
+from tests.conftest import PRODUCT_KEY
+
+MAC = "AABBCCDDEEFF"
+PASSCODE = "ABCDEFGHIJ"
+
+
+async def register(emu: Emulator, session: aiohttp.ClientSession) -> str:
+    """protocol.md §7: POST /dev/devices → 201 did=…"""
+    async with session.post(
+        f"{emu.gservice_url}/dev/devices",
+        data={"passcode": PASSCODE, "mac": MAC, "product_key": PRODUCT_KEY},
+    ) as resp:
+        assert resp.status == 201
+        return dict(parse_qsl(await resp.text()))["did"]
+
+
+class Device:
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+
+    async def next(self) -> tuple[str, Frame]:
+        async with asyncio.timeout(10):
+            async for message in self.client.messages:
+                assert isinstance(message.payload, bytes)
+                return str(message.topic), decode_frame(message.payload)
+        raise AssertionError("unreachable")
+
+
+@contextlib.asynccontextmanager
+async def device(emu: Emulator, did: str) -> AsyncIterator[Device]:
+    async with aiomqtt.Client(
+        emu.state.m2m_host,
+        emu.state.m2m_port,
+        username=did,
+        password=PASSCODE,
+        identifier=did,
+        protocol=aiomqtt.ProtocolVersion.V31,
+    ) as client:
+        for topic in (f"ser2cli_noti/{PRODUCT_KEY}", f"ser2cli_res/{did}", f"app2dev/{did}/#"):
+            await client.subscribe(topic)
+        yield Device(client)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def test_registered_device_connects_and_disabled_one_is_dropped(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    """protocol.md §2: register → connect with DID/passcode; disable → session dropped."""
+    did = await register(emulator, http)
+    async with device(emulator, did) as dev:
+        async with http.delete(
+            f"{emulator.gservice_url}/dev/devices", data={"did": did, "passcode": PASSCODE}
+        ) as resp:
+            assert resp.status == 200
+        with pytest.raises(aiomqtt.MqttError):
+            await dev.next()
+    assert await probe_connect(emulator.broker.host, emulator.broker.port, did, PASSCODE) in (4, 5)
+
+
+async def test_app_binding_counts_and_round_trip(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    did = await register(emulator, http)
+    async with device(emulator, did) as dev:
+        app = await emulator.app(did)
+        assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(1))
+        await app.send_passthrough(b"\x02")
+        assert await dev.next() == (f"app2dev/{did}/{app.client_id}", AppPassthrough(b"\x02"))
+        await dev.client.publish(f"dev2app/{did}", encode_frame(DevicePassthrough(b"\x03")))
+        assert (await app.wait_for(DevicePassthrough)).frame == DevicePassthrough(b"\x03")
+        await app.close()
+        assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(0))
+
+
+async def test_operator_routes_push_to_the_device(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    did = await register(emulator, http)
+    base = f"{emulator.gservice_url}/emulator/devices/{did}"
+    async with device(emulator, did) as dev:
+        async with http.post(f"{base}/online_apps", json={"count": 4}) as resp:
+            assert resp.status == 200
+        assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(4))
+        body = {"firmware_type": 1, "target_fid": 77, "url": "http://127.0.0.1/fw"}
+        async with http.post(f"{base}/ota_notify", json=body) as resp:
+            assert resp.status == 200
+        assert (await dev.next())[1] == OtaNotification(FirmwareType(1), 77, "http://127.0.0.1/fw")
+        async with http.post(f"{base}/ota_check_notify", json={"firmware_type": 2}) as resp:
+            assert resp.status == 200
+        assert (await dev.next())[1] == OtaCheckNotification(FirmwareType(2))
+        async with http.post(f"{emulator.gservice_url}/emulator/devices/nope/online_apps") as resp:
+            assert resp.status == 404
+        async with http.get(f"{emulator.gservice_url}/emulator/m2m/info") as resp:
+            info = await resp.json()
+        assert info["mqtt_port"] == emulator.broker.port
+        assert info["online_apps"] == {did: 4}
+
+
+async def test_remote_app_credentials(emulator: Emulator, http: aiohttp.ClientSession) -> None:
+    did = await register(emulator, http)
+    base = f"{emulator.gservice_url}/emulator/devices/{did}"
+    async with device(emulator, did) as dev:
+        async with http.post(f"{base}/apps", json={"client_id": "cliapp1"}) as resp:
+            assert resp.status == 201
+            creds = await resp.json()
+        assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(1))
+        assert (
+            await probe_connect(
+                creds["mqtt_host"], creds["mqtt_port"], creds["username"], creds["password"]
+            )
+            == 0
+        )
+        async with http.delete(f"{base}/apps/cliapp1") as resp:
+            assert resp.status == 204
+        assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(0))
+
+
+async def test_devices_persist_in_state_dir(socket_enabled: None, tmp_path: Path) -> None:
+    state_dir = tmp_path
+    async with (
+        Emulator(product_keys=[PRODUCT_KEY], state_dir=state_dir) as emu,
+        aiohttp.ClientSession() as session,
+    ):
+        did = await register(emu, session)
+    async with Emulator(state_dir=state_dir) as emu:
+        assert emu.state.devices[did].passcode == PASSCODE
+        assert PRODUCT_KEY in emu.state.products
+        assert await probe_connect(emu.broker.host, emu.broker.port, did, PASSCODE) == 0
