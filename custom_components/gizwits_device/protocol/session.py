@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import logging
@@ -17,6 +18,7 @@ import ssl
 import time
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 
 from .frames import (
     AckedPassthrough,
@@ -48,8 +50,9 @@ from .topics import (
 _LOGGER = logging.getLogger(__name__)
 
 SN_MODULUS = 2**32
-# CONNACK return codes of MQTT 3.1 that mean "these credentials will never work".
-_CONNACK_REFUSED_CREDENTIALS = frozenset({4, 5})
+# CONNACK refusals that mean "these credentials will never work": MQTT 3.1 return codes 4/5
+# and the MQTT 5 reason codes paho maps them to (0x86 bad user/password, 0x87 not authorized).
+_CONNACK_REFUSED_CREDENTIALS = frozenset({4, 5, 0x86, 0x87})
 # Which frames may arrive on which kind of topic; anything else is dropped (§6).
 _ACCEPTED: dict[TopicKind, tuple[type[Frame], ...]] = {
     TopicKind.APP: (AppPassthrough, AckedPassthrough, PassthroughAck, SetLogLevel),
@@ -162,6 +165,20 @@ class SessionStats:
 
 type FrameListener = Callable[[ReceivedFrame], None]
 type StatusListener = Callable[[ConnectionStatus], None]
+
+
+def _refused_credentials(rc: object) -> bool:
+    value = getattr(rc, "value", rc)
+    return isinstance(value, int) and value in _CONNACK_REFUSED_CREDENTIALS
+
+
+def _abandon(client: aiomqtt.Client) -> None:
+    """Close the socket of a login that failed half-way.
+
+    aiomqtt leaves the socket (and its reader and misc task) open when CONNACK never comes;
+    paho's disconnect() closes it once the DISCONNECT is written.
+    """
+    client._client.disconnect()
 
 
 class M2MSession:
@@ -280,14 +297,19 @@ class M2MSession:
             max_queued_incoming_messages=_INCOMING_QUEUE_LIMIT,
         )
         try:
-            async with client:
-                await self._serve(client, endpoint)
-        except aiomqtt.MqttConnectError as err:
-            if err.rc in _CONNACK_REFUSED_CREDENTIALS:
+            await client.__aenter__()
+        except aiomqtt.MqttError as err:
+            _abandon(client)
+            if isinstance(err, MqttConnectError) and _refused_credentials(err.rc):
                 raise M2MAuthenticationError(f"M2M broker refused the login: {err}") from err
             raise
+        try:
+            await self._serve(client)
+        finally:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.__aexit__(None, None, None)
 
-    async def _serve(self, client: aiomqtt.Client, endpoint: M2MEndpoint) -> None:
+    async def _serve(self, client: aiomqtt.Client) -> None:
         for topic in device_subscriptions(self._did, self._product_key):
             await client.subscribe(topic, qos=0)
         self._client = client
@@ -317,19 +339,19 @@ class M2MSession:
         aiomqtt has no ping API, so this drives paho's own PINGREQ/PINGRESP bookkeeping and
         turns paho's keepalive timer off: the protocol's rule, not paho's, decides.
         """
-        paho = client._client  # noqa: SLF001
-        paho._keepalive = 0  # noqa: SLF001
+        paho = client._client
+        paho._keepalive = 0
         missed = 0
         while True:
             await asyncio.sleep(self.timing.heartbeat_interval)
-            if paho._ping_t:  # noqa: SLF001 - the previous PINGREQ is still unanswered
+            if paho._ping_t:
                 missed += 1
                 self.stats.heartbeats_missed += 1
                 if missed >= 2:
                     raise HeartbeatLostError("two heartbeats unanswered")
             else:
                 missed = 0
-            paho._send_pingreq()  # noqa: SLF001
+            paho._send_pingreq()
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

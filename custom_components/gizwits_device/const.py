@@ -1,0 +1,46 @@
+"""Constants of the Gizwits Device integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "gizwits_device"
+LOGGER = logging.getLogger(__package__)
+
+# Config entry data.
+CONF_REGION: Final = "region"
+CONF_BASE_URL: Final = "base_url"
+CONF_PRODUCT_KEY: Final = "product_key"
+CONF_MAC: Final = "mac"
+CONF_PASSCODE: Final = "passcode"
+CONF_DID: Final = "did"
+CONF_WIFI_HARD_VERSION: Final = "wifi_hard_version"
+CONF_WIFI_SOFT_VERSION: Final = "wifi_soft_version"
+CONF_MCU_HARD_VERSION: Final = "mcu_hard_version"
+CONF_MCU_SOFT_VERSION: Final = "mcu_soft_version"
+REGION_CUSTOM: Final = "custom"
+
+# Options.
+CONF_LOG_FORWARD_LOGGERS: Final = "log_forward_loggers"
+CONF_LOG_FORWARD_LEVEL: Final = "log_forward_level"
+CONF_INDICATOR_BIT: Final = "indicator_bit"
+DEFAULT_INDICATOR_BIT: Final = 8
+DEFAULT_LOG_FORWARD_LEVEL: Final = "warning"
+
+# Versions are 8 characters on the wire (protocol.md §7, OTA v4.1).
+DEFAULT_HARD_VERSION: Final = "00000001"
+DEFAULT_SOFT_VERSION: Final = "00000001"
+
+# How long set-up and the config flow wait for the first M2M login.
+CONNECT_TIMEOUT: Final = 20.0
+# After this long without reaching GService/M2M a repair issue is raised.
+UNREACHABLE_REPAIR_AFTER: Final = 30 * 60.0
+
+# Firmware downloads: size cap and where they are kept (under the HA config dir).
+FIRMWARE_MAX_SIZE: Final = 16 * 1024 * 1024
+FIRMWARE_DIR: Final = "gizwits_device/firmware"
+
+STORAGE_VERSION: Final = 1
+
+EVENT_FIRMWARE_DOWNLOADED: Final = "firmware_downloaded"

@@ -1,0 +1,53 @@
+"""Base entity: one HA device per config entry."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo, format_mac
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import (
+    CONF_MAC,
+    CONF_MCU_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION,
+    CONF_PRODUCT_KEY,
+    CONF_WIFI_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    DOMAIN,
+)
+from .coordinator import GizwitsDeviceCoordinator
+
+
+class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
+    """An entity of the Gizwits device endpoint; unavailable while M2M is down."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: GizwitsDeviceCoordinator, description: EntityDescription
+    ) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        entry = coordinator.config_entry
+        data = entry.data
+        mac = data[CONF_MAC]
+        self._attr_unique_id = f"{entry.unique_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, str(entry.unique_id))},
+            connections={
+                (
+                    CONNECTION_NETWORK_MAC,
+                    format_mac(":".join(mac[i : i + 2] for i in range(0, 12, 2))),
+                )
+            },
+            manufacturer="Gizwits",
+            model=data[CONF_PRODUCT_KEY],
+            name=entry.title,
+            sw_version=f"WiFi {data[CONF_WIFI_SOFT_VERSION]} / MCU {data[CONF_MCU_SOFT_VERSION]}",
+            hw_version=f"WiFi {data[CONF_WIFI_HARD_VERSION]} / MCU {data[CONF_MCU_HARD_VERSION]}",
+        )
+
+    @property
+    def available(self) -> bool:
+        """Available while logged in to M2M."""
+        return self.coordinator.connected

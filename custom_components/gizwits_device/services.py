@@ -1,0 +1,147 @@
+"""Service actions: send a passthrough, send a device log."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import cast
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
+
+from .const import DOMAIN
+from .coordinator import GizwitsConfigEntry, GizwitsDeviceCoordinator
+from .protocol import MAX_PAYLOAD, AckTimeoutError, LogLevel, M2MError
+
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_PAYLOAD = "payload"
+ATTR_ENCODING = "encoding"
+ATTR_APP_CLIENT_ID = "app_client_id"
+ATTR_ACK = "ack"
+ATTR_LEVEL = "level"
+ATTR_TAG = "tag"
+ATTR_SOURCE = "source"
+ATTR_CONTENT = "content"
+
+SERVICE_SEND_PASSTHROUGH = "send_passthrough"
+SERVICE_SEND_LOG = "send_log"
+
+# One MQTT topic level: no separators or wildcards (protocol.md §4 topics).
+_APP_CLIENT_ID = vol.All(cv.string, vol.Match(r"^[^/+#]{1,64}$"))
+
+SEND_PASSTHROUGH_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_PAYLOAD): cv.string,
+        vol.Optional(ATTR_ENCODING, default="hex"): vol.In(["hex", "base64"]),
+        vol.Optional(ATTR_APP_CLIENT_ID): _APP_CLIENT_ID,
+        vol.Optional(ATTR_ACK, default=False): cv.boolean,
+    }
+)
+SEND_LOG_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_LEVEL): vol.In(["error", "warning", "info"]),
+        vol.Required(ATTR_CONTENT): cv.string,
+        vol.Optional(ATTR_TAG, default=""): cv.string,
+        vol.Optional(ATTR_SOURCE, default="homeassistant"): cv.string,
+    }
+)
+
+
+def _coordinator(call: ServiceCall) -> GizwitsDeviceCoordinator:
+    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry = call.hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_entry",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return cast(GizwitsConfigEntry, entry).runtime_data
+
+
+def decode_payload(text: str, encoding: str) -> bytes:
+    """Hex (spaces and colons allowed) or base64 text → bytes; ServiceValidationError if bad."""
+    try:
+        if encoding == "hex":
+            payload = bytes.fromhex(text.replace(":", " "))
+        else:
+            payload = base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error) as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_payload",
+            translation_placeholders={"encoding": encoding},
+        ) from err
+    if len(payload) > MAX_PAYLOAD:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="payload_too_long",
+            translation_placeholders={"max": str(MAX_PAYLOAD)},
+        )
+    return payload
+
+
+def _send_failed(err: M2MError) -> HomeAssistantError:
+    key = "ack_timeout" if isinstance(err, AckTimeoutError) else "not_connected_send"
+    return HomeAssistantError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders={"error": str(err)}
+    )
+
+
+async def _send_passthrough(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    payload = decode_payload(call.data[ATTR_PAYLOAD], call.data[ATTR_ENCODING])
+    app = call.data.get(ATTR_APP_CLIENT_ID)
+    try:
+        if call.data[ATTR_ACK]:
+            ack = await coordinator.session.send_acked_passthrough(payload, app)
+            result: ServiceResponse = {"sn": ack.sn, "payload": ack.payload.hex()}
+        else:
+            await coordinator.session.send_passthrough(payload, app)
+            result = None
+    except M2MError as err:
+        raise _send_failed(err) from err
+    return result if call.return_response else None
+
+
+async def _send_log(call: ServiceCall) -> None:
+    coordinator = _coordinator(call)
+    try:
+        await coordinator.async_send_log(
+            LogLevel[call.data[ATTR_LEVEL].upper()],
+            call.data[ATTR_TAG],
+            call.data[ATTR_SOURCE],
+            call.data[ATTR_CONTENT],
+        )
+    except M2MError as err:
+        raise _send_failed(err) from err
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's service actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SEND_PASSTHROUGH,
+        _send_passthrough,
+        schema=SEND_PASSTHROUGH_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(DOMAIN, SERVICE_SEND_LOG, _send_log, schema=SEND_LOG_SCHEMA)

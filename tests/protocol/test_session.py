@@ -1,0 +1,323 @@
+"""M2M session against a real mosquitto and the emulator (protocol.md §2, §4, §6)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+
+import aiohttp
+import pytest
+
+from custom_components.gizwits_device.protocol import (
+    AckedPassthrough,
+    AckTimeoutError,
+    AppPassthrough,
+    ConnectionState,
+    ConnectionStatus,
+    DeviceLog,
+    DevicePassthrough,
+    LogLevel,
+    LogLevelConfirm,
+    M2MAuthenticationError,
+    M2MNotConnectedError,
+    M2MSession,
+    OnlineAppCount,
+    OtaCheckNotification,
+    OtaNotification,
+    PassthroughAck,
+    ReceivedFrame,
+    SessionTiming,
+    SetLogLevel,
+    TopicKind,
+)
+from custom_components.gizwits_device.protocol.gservice import GServiceClient, M2MEndpoint
+from emulator.server import Emulator
+from tests.conftest import PRODUCT_KEY
+
+FAST = SessionTiming(
+    heartbeat_interval=0.2,
+    backoff_step=0.1,
+    connect_timeout=0.5,
+    ack_retry_interval=0.2,
+    ack_retries=3,
+    dedup_window=60.0,
+)
+PASSCODE = "ABCDEFGHIJ"
+MAC = "0A1B2C3D4E5F"
+
+
+class CountingGService(GServiceClient):
+    """The real client, counting provision calls (protocol.md §2.3: before every connect)."""
+
+    provisions = 0
+
+    async def provision(self, did: str) -> M2MEndpoint:
+        self.provisions += 1
+        return await super().provision(did)
+
+
+async def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def gservice(emulator: Emulator, http: aiohttp.ClientSession) -> CountingGService:
+    return CountingGService(http, emulator.gservice_url)
+
+
+@pytest.fixture
+async def did(gservice: CountingGService) -> str:
+    return await gservice.register(PRODUCT_KEY, MAC, PASSCODE)
+
+
+class Running:
+    """A session running in a task, recording frames and statuses."""
+
+    def __init__(self, session: M2MSession) -> None:
+        self.session = session
+        self.frames: list[ReceivedFrame] = []
+        self.statuses: list[ConnectionStatus] = []
+        session.add_frame_listener(self.frames.append)
+        session.add_status_listener(self.statuses.append)
+        self.task = asyncio.create_task(session.run())
+
+    def of_type[T](self, kind: type[T]) -> list[T]:
+        return [r.frame for r in self.frames if isinstance(r.frame, kind)]
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, M2MAuthenticationError):
+            await self.task
+
+
+@pytest.fixture
+async def start(
+    gservice: CountingGService, did: str
+) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
+    running: list[Running] = []
+
+    async def _start(passcode: str = PASSCODE, wait: bool = True) -> Running:
+        session = M2MSession(
+            gservice, did=did, passcode=passcode, product_key=PRODUCT_KEY, timing=FAST
+        )
+        run = Running(session)
+        running.append(run)
+        if wait:
+            async with asyncio.timeout(10):
+                await session.wait_connected()
+        return run
+
+    yield _start
+    for run in running:
+        await run.stop()
+        assert run.session.status.state in (ConnectionState.STOPPED, ConnectionState.AUTH_FAILED)
+
+
+def test_backoff_sequence_is_0_10_20_capped_at_600() -> None:
+    """protocol.md §2.8: retry at once, then +10 s after each failure, capped at 600 s."""
+    timing = SessionTiming()
+    assert [timing.backoff(n) for n in range(5)] == [0, 10, 20, 30, 40]
+    assert timing.backoff(60) == 600
+    assert timing.backoff(1000) == 600
+
+
+async def test_login_provisions_subscribes_and_asks_online_apps(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, gservice: CountingGService
+) -> None:
+    """§2.3 provision first, §2.5 login, §4 0x020F after connect → 0x0210 received."""
+    run = await start()
+    assert run.session.connected
+    assert gservice.provisions == 1
+    await wait_until(lambda: emulator.cloud.online_app_requests >= 1)
+    await wait_until(lambda: bool(run.of_type(OnlineAppCount)))
+    assert run.of_type(OnlineAppCount)[0].count == 0
+    app = await emulator.app(run.session._did)
+    await wait_until(lambda: any(f.count == 1 for f in run.of_type(OnlineAppCount)))
+    await app.close()
+    assert run.statuses[0].state is ConnectionState.CONNECTING
+    assert run.statuses[1].state is ConnectionState.CONNECTED
+    assert run.session.status.endpoint is not None
+    assert run.session.status.endpoint.port == emulator.broker.port
+
+
+async def test_wrong_passcode_is_refused(start: Callable[..., Awaitable[Running]]) -> None:
+    """§2.5: the broker checks DID/passcode; a refusal stops the session for reauth."""
+    run = await start(passcode="WRONGPASS1", wait=False)
+    with pytest.raises(M2MAuthenticationError):
+        await asyncio.wait_for(run.task, 10)
+    assert run.session.status.state is ConnectionState.AUTH_FAILED
+
+
+async def test_disabled_did_is_refused_by_provision(
+    start: Callable[..., Awaitable[Running]], gservice: CountingGService, did: str
+) -> None:
+    """§2.2: a disabled DID cannot be provisioned; the session reports an auth failure."""
+    await gservice.disable(did, PASSCODE)
+    run = await start(wait=False)
+    with pytest.raises(M2MAuthenticationError):
+        await asyncio.wait_for(run.task, 10)
+
+
+async def test_app_passthrough_reaches_listeners(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4 0x0090 on app2dev/<did>/<app> → a frame with the app's client id."""
+    run = await start()
+    app = await emulator.app(did)
+    await app.send_passthrough(b"\x01\x02\x03")
+    await wait_until(lambda: bool(run.of_type(AppPassthrough)))
+    received = next(r for r in run.frames if isinstance(r.frame, AppPassthrough))
+    assert received.frame == AppPassthrough(b"\x01\x02\x03")
+    assert received.kind is TopicKind.APP
+    assert received.app_client_id == app.client_id
+    assert not received.acked
+
+
+async def test_acked_passthrough_is_acked_and_deduplicated(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4: every 0x0093 is acked with its sn; a repeat within 60 s is acked, not re-run."""
+    run = await start()
+    app = await emulator.app(did)
+    ack = await app.send_acked(b"\xaa", sn=7)
+    assert ack == PassthroughAck(7, b"")
+    again = await app.send_acked(b"\xaa", sn=7)
+    assert again == PassthroughAck(7, b"")
+    other = await app.send_acked(b"\xbb", sn=8)
+    assert other is not None
+    assert other.sn == 8
+    await wait_until(lambda: len(run.of_type(AckedPassthrough)) == 2)
+    assert [f.sn for f in run.of_type(AckedPassthrough)] == [7, 8]
+    assert all(r.acked for r in run.frames if isinstance(r.frame, AckedPassthrough))
+    assert run.session.stats.duplicates == 1
+
+
+async def test_log_level_is_confirmed(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4 0x0010 → 0x0011 to the sending app, value kept exactly (bits 8-15 first)."""
+    run = await start()
+    app = await emulator.app(did)
+    assert await app.set_log_level(0x0102) == LogLevelConfirm()
+    await wait_until(lambda: bool(run.of_type(SetLogLevel)))
+    assert run.of_type(SetLogLevel) == [SetLogLevel(0x0102)]
+
+
+async def test_device_sends_reach_the_app_byte_exact(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4 0x0091 to all apps and to one app, 0x0012 logs; the app sees the exact frames."""
+    run = await start()
+    app = await emulator.app(did)
+    await run.session.send_passthrough(b"\x10\x20")
+    got = await app.wait_for(DevicePassthrough)
+    assert got.frame == DevicePassthrough(b"\x10\x20")
+    assert got.topic == f"dev2app/{did}"
+    await run.session.send_passthrough(b"\x30", app.client_id)
+    got = await app.wait_for(DevicePassthrough)
+    assert got.topic == f"dev2app/{did}/{app.client_id}"
+    sent = await run.session.send_log(LogLevel.WARNING, "tag", "src", "内容" * 3)
+    log = await app.wait_for(DeviceLog)
+    assert log.frame == sent
+
+
+async def test_device_acked_passthrough_returns_the_ack(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    run = await start()
+    app = await emulator.app(did)
+    ack = await run.session.send_acked_passthrough(b"\x42", app.client_id)
+    assert isinstance(ack, PassthroughAck)
+    sent = await app.wait_for(AckedPassthrough)
+    assert isinstance(sent.frame, AckedPassthrough)
+    assert ack.sn == sent.frame.sn
+
+
+async def test_device_acked_passthrough_is_retried_then_times_out(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4 ruling: an unacked device 0x0093 is retried with the same sn, at most 3 times."""
+    run = await start()
+    app = await emulator.app(did, auto_ack=False)
+    with pytest.raises(AckTimeoutError):
+        await run.session.send_acked_passthrough(b"\x01")
+    copies = [await app.wait_for(AckedPassthrough) for _ in range(4)]
+    assert len({c.frame.sn for c in copies if isinstance(c.frame, AckedPassthrough)}) == 1
+    assert run.session.stats.ack_retries == 3
+    assert run.session.stats.ack_timeouts == 1
+
+
+async def test_bad_frames_are_dropped_and_counted(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§6: malformed or misplaced frames are dropped and counted; the session carries on."""
+    run = await start()
+    app = await emulator.app(did)
+    await app.send_raw(b"\x00\x00\x00\x04\x03\x00\x00\x90")  # wrong header
+    await app.send_raw(b"\x00\x00\x00\x03\xff\xff\xff\xff\x7f")  # varint over 4 bytes
+    await app.send_raw(b"")  # empty
+    await app.send_frame(OnlineAppCount(5))  # a cloud frame on an app topic
+    await app.send_passthrough(b"ok")
+    await wait_until(lambda: bool(run.of_type(AppPassthrough)))
+    stats = run.session.stats
+    assert stats.frames_dropped == 4
+    assert stats.dropped_reasons["HeaderError"] == 1
+    assert stats.dropped_reasons["LengthError"] == 1
+    assert stats.dropped_reasons["unexpected_command"] == 1
+    assert run.session.connected
+    assert run.of_type(OnlineAppCount) == [] or all(
+        f.count != 5 for f in run.of_type(OnlineAppCount)
+    )
+
+
+async def test_ota_notifications_are_dispatched(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4 0x020E / 0x0211 on ser2cli_res/<did> (short form) reach the listeners."""
+    run = await start()
+    await emulator.cloud.notify_ota(did, 2, 77, "http://127.0.0.1/fw.bin")
+    await emulator.cloud.notify_ota_check(did, 1)
+    await wait_until(
+        lambda: bool(run.of_type(OtaNotification) and run.of_type(OtaCheckNotification))
+    )
+    assert run.of_type(OtaNotification)[0].target_fid == 77
+    assert run.of_type(OtaCheckNotification)[0].firmware_type == 1
+
+
+async def test_send_while_disconnected_raises(gservice: CountingGService, did: str) -> None:
+    session = M2MSession(gservice, did=did, passcode=PASSCODE, product_key=PRODUCT_KEY)
+    with pytest.raises(M2MNotConnectedError):
+        await session.send_passthrough(b"x")
+
+
+async def test_heartbeat_loss_reconnects_with_backoff(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, gservice: CountingGService
+) -> None:
+    """§2.7 two missed PINGRESPs = lost; §2.8 retry at once, then +step each failure;
+    §2.3 provision before every connect; a CONNACK resets the backoff."""
+    run = await start()
+    emulator.broker.pause()  # SIGSTOP: TCP stays open, nothing answers
+    try:
+        await wait_until(
+            lambda: sum(s.state is ConnectionState.WAITING for s in run.statuses) >= 3, 20
+        )
+    finally:
+        emulator.broker.resume()
+    await wait_until(lambda: run.session.connected, 20)
+    assert run.session.stats.heartbeats_missed >= 2
+    assert run.session.stats.connection_losses == 1
+    waits = [s.retry_in for s in run.statuses if s.state is ConnectionState.WAITING]
+    assert waits[:3] == [pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.3)]
+    attempts = sum(s.state is ConnectionState.CONNECTING for s in run.statuses)
+    assert gservice.provisions == attempts
+    assert run.session.status.failures == 0
+    assert run.session.stats.connects == 2
