@@ -1,0 +1,48 @@
+"""Diagnostics: configuration and session counters, with the secrets redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_DID, CONF_MAC, CONF_PASSCODE
+from .coordinator import GizwitsConfigEntry
+
+# The DID and passcode are the device's credentials; the MAC identifies the user's device.
+TO_REDACT = {CONF_DID, CONF_PASSCODE, CONF_MAC, "mac", "connections"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: GizwitsConfigEntry
+) -> dict[str, Any]:
+    """Return diagnostics for a config entry."""
+    coordinator = entry.runtime_data
+    data = coordinator.data
+    forwarder = coordinator.log_forwarder
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "connection": coordinator.diagnostics_status(),
+        "online_apps": data.online_apps,
+        "log_level": data.log_level,
+        "firmware_offers": {
+            firmware_type.name.lower(): {
+                "version": offer.version,
+                "target_fid": offer.target_fid,
+            }
+            for firmware_type, offer in data.offers.items()
+        },
+        "current_fid": {t.name.lower(): fid for t, fid in data.current_fid.items()},
+        "log_forwarding": None
+        if forwarder is None
+        else {
+            "loggers": forwarder.logger_names,
+            "forwarded": forwarder.forwarded,
+            "dropped": forwarder.dropped,
+        },
+    }
