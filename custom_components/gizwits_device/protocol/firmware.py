@@ -102,9 +102,9 @@ class _TempFile:
 
     async def discard(self) -> None:
         """Remove the temp file; safe to call during cancellation and more than once."""
-        pending = self._pending
-        if pending is not None and not pending.done():
-            await asyncio.wait([pending])
+        # Let an in-flight (shielded) write or rename finish first; instant if already done.
+        if self._pending is not None:
+            await asyncio.wait([self._pending])
         self._file.close()
         self.path.unlink(missing_ok=True)
 
