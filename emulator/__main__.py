@@ -1,0 +1,273 @@
+"""Command line: run the local Gizwits cloud, or act as an app / operator against a running one.
+
+    python -m emulator serve [--http-port 8900] [--mqtt-port 1883] [--product-key PK ...]
+                             [--state-dir DIR]
+    python -m emulator app --did DID [--url http://127.0.0.1:8900] [--client-id ID] COMMAND
+
+COMMAND (MQTT, as a bound app): send HEX | send-acked HEX | log-level VALUE | listen
+COMMAND (operator HTTP API):    online-apps N|auto | ota-notify | ota-check | add-firmware
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+from collections.abc import Sequence
+import contextlib
+from dataclasses import fields
+from pathlib import Path
+import sys
+from typing import Any
+
+import aiohttp
+
+from custom_components.gizwits_device.protocol.frames import Frame
+from emulator.app import AppSimulator, Received
+from emulator.server import Emulator
+from emulator.state import DeviceEvent
+
+DEFAULT_HTTP_PORT = 8900
+DEFAULT_MQTT_PORT = 1883
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_HTTP_PORT}"
+# Used when `serve` gets no --product-key: any 32-hex string is a plausible product key.
+DEMO_PRODUCT_KEY = "0123456789abcdef0123456789abcdef"
+
+
+class CliError(Exception):
+    """A user-facing failure: printed, exit status 1."""
+
+
+def format_frame(frame: Frame) -> str:
+    """`Name(field=value, ...)` with bytes shown as hex."""
+    parts = []
+    for f in fields(frame):
+        value = getattr(frame, f.name)
+        text = value.hex(" ") if isinstance(value, bytes) else repr(value)
+        parts.append(f"{f.name}={text}")
+    return f"{type(frame).__name__}({', '.join(parts)})"
+
+
+def _hex(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text.replace(":", " "))
+    except ValueError as err:
+        raise CliError(f"not hex: {text!r}") from err
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Run the emulator until interrupted."""
+    product_keys = args.product_key or [DEMO_PRODUCT_KEY]
+    state_dir = Path(args.state_dir) if args.state_dir else None
+    async with Emulator(
+        product_keys=product_keys,
+        http_port=args.http_port,
+        mqtt_port=args.mqtt_port,
+        state_dir=state_dir,
+    ) as emu:
+
+        def on_event(event: DeviceEvent) -> None:
+            print(f"[device] {event.kind}: did={event.did} mac={event.mac} pk={event.product_key}")
+
+        emu.state.add_listener(on_event)
+        print(
+            f"Gizwits emulator running.\n"
+            f"  GService (HTTP): {emu.gservice_url}\n"
+            f"  M2M (MQTT 3.1):  {emu.broker.host}:{emu.broker.port}\n"
+            f"  product keys:    {', '.join(sorted(emu.state.products))}\n"
+            f"  state dir:       {state_dir or '(none: devices are forgotten on exit)'}\n"
+            f"In Home Assistant add the Gizwits device integration with\n"
+            f"  server / GService URL = {emu.gservice_url}\n"
+            f"  product key           = {product_keys[0]}\n"
+            f"Then drive it from another terminal, e.g.\n"
+            f"  python -m emulator app --url {emu.gservice_url} --did <DID> listen\n"
+            f"Registered DIDs: {emu.gservice_url}/emulator/devices\n"
+            f"Ctrl-C stops.",
+            flush=True,
+        )
+        for device in emu.state.devices.values():
+            print(f"[device] known: did={device.did} enabled={device.enabled}")
+        await asyncio.Event().wait()
+
+
+# -- app -----------------------------------------------------------------------------------
+
+
+async def _request(
+    session: aiohttp.ClientSession, method: str, url: str, body: dict[str, Any] | None = None
+) -> Any:
+    async with session.request(method, url, json=body) as resp:
+        if resp.status >= 400:
+            raise CliError(f"{method} {url}: HTTP {resp.status} {await resp.text()}")
+        if resp.status == 204:
+            return None
+        return await resp.json()
+
+
+async def _as_app(args: argparse.Namespace, session: aiohttp.ClientSession) -> None:
+    base = f"{args.url}/emulator/devices/{args.did}"
+    creds = await _request(session, "POST", f"{base}/apps", {"client_id": args.client_id})
+    app = AppSimulator(
+        creds["mqtt_host"],
+        creds["mqtt_port"],
+        args.did,
+        username=creds["username"],
+        password=creds["password"],
+        client_id=creds["client_id"],
+    )
+    try:
+        await app.start()
+        print(f"bound as app {app.client_id}", file=sys.stderr, flush=True)
+        await _app_command(args, app)
+    finally:
+        await app.close()
+        await _request(session, "DELETE", f"{base}/apps/{creds['client_id']}")
+
+
+async def _app_command(args: argparse.Namespace, app: AppSimulator) -> None:
+    try:
+        if args.command == "send":
+            await app.send_passthrough(_hex(args.hex))
+            print("sent")
+        elif args.command == "send-acked":
+            ack = await app.send_acked(_hex(args.hex), timeout=args.timeout)
+            assert ack is not None
+            print(format_frame(ack))
+        elif args.command == "log-level":
+            value = int(args.value, 0)
+            confirm = await app.set_log_level(value, wait=not args.no_wait, timeout=args.timeout)
+            print(format_frame(confirm) if confirm is not None else "sent")
+        elif args.command == "listen":
+            await _listen(app, args.count, args.timeout)
+    except TimeoutError:
+        raise CliError("timed out waiting for the device") from None
+
+
+async def _listen(app: AppSimulator, count: int | None, seconds: float | None) -> None:
+    def show(item: Received) -> None:
+        print(f"{item.topic} {format_frame(item.frame)}", flush=True)
+
+    seen = 0
+    # Running out of --timeout is the normal end of a listen.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            async for item in app:
+                show(item)
+                seen += 1
+                if count is not None and seen >= count:
+                    return
+
+
+async def _operator(args: argparse.Namespace, session: aiohttp.ClientSession) -> None:
+    base = f"{args.url}/emulator/devices/{args.did}"
+    if args.command == "online-apps":
+        count = None if args.count == "auto" else int(args.count)
+        result = await _request(session, "POST", f"{base}/online_apps", {"count": count})
+    elif args.command == "ota-notify":
+        body = {"firmware_type": args.type, "target_fid": args.fid, "url": args.firmware_url}
+        result = await _request(session, "POST", f"{base}/ota_notify", body)
+    elif args.command == "ota-check":
+        result = await _request(
+            session, "POST", f"{base}/ota_check_notify", {"firmware_type": args.type}
+        )
+    else:  # add-firmware
+        data = await asyncio.to_thread(Path(args.file).read_bytes)
+        body = {
+            "firmware_type": args.type,
+            "soft_version": args.soft_version,
+            "hard_version": args.hard_version,
+            "data_base64": base64.b64encode(data).decode(),
+        }
+        if args.target_fid:
+            body["target_fid"] = args.target_fid
+        if args.product_key:
+            body["product_key"] = args.product_key
+        else:
+            body["did"] = args.did
+        result = await _request(session, "POST", f"{args.url}/emulator/offers", body)
+    print(result)
+
+
+APP_COMMANDS = frozenset({"send", "send-acked", "log-level", "listen"})
+
+
+async def app_main(args: argparse.Namespace) -> None:
+    """Run one `app` sub-command."""
+    args.url = args.url.rstrip("/")
+    async with aiohttp.ClientSession() as session:
+        try:
+            if args.command in APP_COMMANDS:
+                await _as_app(args, session)
+            else:
+                await _operator(args, session)
+        except aiohttp.ClientError as err:
+            raise CliError(f"cannot reach the emulator at {args.url}: {err}") from err
+
+
+# -- argument parsing ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `python -m emulator` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+
+    srv = sub.add_parser("serve", help="run the local Gizwits cloud until Ctrl-C")
+    srv.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT)
+    srv.add_argument("--mqtt-port", type=int, default=DEFAULT_MQTT_PORT)
+    srv.add_argument("--product-key", action="append", help="known product key (repeatable)")
+    srv.add_argument("--state-dir", help="persist registered devices here (devices.json)")
+
+    app = sub.add_parser("app", help="act as an app bound to a DID, or drive the operator API")
+    app.add_argument("--did", required=True)
+    app.add_argument("--url", default=DEFAULT_URL, help="the emulator's GService URL")
+    app.add_argument("--client-id", help="app client id (default: random)")
+    cmds = app.add_subparsers(dest="command", required=True)
+    cmds.add_parser("send", help="0x0090 passthrough").add_argument("hex")
+    acked = cmds.add_parser("send-acked", help="0x0093, wait for the 0x0094")
+    acked.add_argument("hex")
+    acked.add_argument("--timeout", type=float, default=10)
+    level = cmds.add_parser("log-level", help="0x0010, wait for the 0x0011")
+    level.add_argument("value", help="16-bit value (0x.. accepted)")
+    level.add_argument("--no-wait", action="store_true")
+    level.add_argument("--timeout", type=float, default=10)
+    listen = cmds.add_parser("listen", help="print frames from the device")
+    listen.add_argument("--count", type=int, help="stop after N frames")
+    listen.add_argument("--timeout", type=float, help="stop after T seconds")
+    online = cmds.add_parser("online-apps", help="push 0x0210 (auto: back to counting apps)")
+    online.add_argument("count")
+    ota = cmds.add_parser("ota-notify", help="push 0x020E")
+    ota.add_argument("--type", type=int, choices=(1, 2), required=True)
+    ota.add_argument("--fid", type=int, required=True)
+    ota.add_argument("--firmware-url", required=True)
+    check = cmds.add_parser("ota-check", help="push 0x0211")
+    check.add_argument("--type", type=int, choices=(1, 2), required=True)
+    fw = cmds.add_parser("add-firmware", help="offer a firmware file (to the DID or a product)")
+    fw.add_argument("file")
+    fw.add_argument("--type", type=int, choices=(1, 2), required=True)
+    fw.add_argument("--soft-version", required=True, help="8 characters")
+    fw.add_argument("--hard-version", help="8 characters; default: any hardware")
+    fw.add_argument("--target-fid", type=int)
+    fw.add_argument("--product-key", help="offer to the whole product instead of the DID")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(serve(args) if args.mode == "serve" else app_main(args))
+    except KeyboardInterrupt:
+        return 0
+    except CliError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())

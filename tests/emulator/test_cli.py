@@ -1,0 +1,130 @@
+"""`python -m emulator app ...` against a running emulator (subprocess smoke test)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from pathlib import Path
+import sys
+from urllib.parse import parse_qsl
+
+import aiohttp
+import aiomqtt
+
+from custom_components.gizwits_device.protocol.frames import (
+    AckedPassthrough,
+    AppPassthrough,
+    DevicePassthrough,
+    OnlineAppCount,
+    PassthroughAck,
+    decode_frame,
+    encode_frame,
+)
+from emulator.server import Emulator
+from tests.conftest import PRODUCT_KEY
+
+REPO = Path(__file__).resolve().parents[2]
+PASSCODE = "CLIPASS123"
+
+
+async def start_cli(emu: Emulator, did: str, *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "emulator",
+        "app",
+        "--did",
+        did,
+        "--url",
+        emu.gservice_url,
+        *args,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def run_cli(emu: Emulator, did: str, *args: str) -> tuple[int, str, str]:
+    return await finish(await start_cli(emu, did, *args))
+
+
+@contextlib.asynccontextmanager
+async def registered_device(emu: Emulator) -> AsyncIterator[tuple[str, aiomqtt.Client]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{emu.gservice_url}/dev/devices",
+            data={"passcode": PASSCODE, "mac": "112233445566", "product_key": PRODUCT_KEY},
+        ) as resp,
+    ):
+        did = dict(parse_qsl(await resp.text()))["did"]
+    async with aiomqtt.Client(
+        emu.broker.host,
+        emu.broker.port,
+        username=did,
+        password=PASSCODE,
+        identifier=did,
+        protocol=aiomqtt.ProtocolVersion.V31,
+    ) as client:
+        await client.subscribe(f"ser2cli_res/{did}")
+        await client.subscribe(f"app2dev/{did}/#")
+        yield did, client
+
+
+async def next_frame(client: aiomqtt.Client) -> tuple[str, object]:
+    async with asyncio.timeout(30):
+        async for message in client.messages:
+            assert isinstance(message.payload, bytes)
+            return str(message.topic), decode_frame(message.payload)
+    raise AssertionError("unreachable")
+
+
+async def test_cli_send_and_online_apps(emulator: Emulator) -> None:
+    async with registered_device(emulator) as (did, device):
+        code, _out, err = await run_cli(emulator, did, "--client-id", "cli1", "send", "01 02")
+        assert code == 0, err
+        # bind (+1), the frame, unbind (-1)
+        assert await next_frame(device) == (f"ser2cli_res/{did}", OnlineAppCount(1))
+        assert await next_frame(device) == (f"app2dev/{did}/cli1", AppPassthrough(b"\x01\x02"))
+        assert await next_frame(device) == (f"ser2cli_res/{did}", OnlineAppCount(0))
+
+        code, _out, err = await run_cli(emulator, did, "online-apps", "5")
+        assert code == 0, err
+        assert await next_frame(device) == (f"ser2cli_res/{did}", OnlineAppCount(5))
+
+
+async def test_cli_send_acked_and_listen(emulator: Emulator) -> None:
+    async with registered_device(emulator) as (did, device):
+        cli = asyncio.create_task(run_cli(emulator, did, "--client-id", "cli2", "send-acked", "aa"))
+        _, frame = await next_frame(device)
+        while not isinstance(frame, AckedPassthrough):
+            _, frame = await next_frame(device)
+        await device.publish(f"dev2app/{did}/cli2", encode_frame(PassthroughAck(frame.sn)))
+        code, out, err = await cli
+        assert code == 0, err
+        assert f"PassthroughAck(sn={frame.sn}" in out
+
+        proc = await start_cli(emulator, did, "--client-id", "cli3", "listen", "--count", "1")
+        assert proc.stderr is not None
+        # The CLI says "bound as app ..." on stderr once it is subscribed.
+        async with asyncio.timeout(60):
+            line = await proc.stderr.readline()
+        assert line.startswith(b"bound as app cli3"), line
+        await device.publish(f"dev2app/{did}", encode_frame(DevicePassthrough(b"\x04\x01")))
+        code, out, err = await finish(proc)
+        assert code == 0, err
+        assert out.strip() == f"dev2app/{did} DevicePassthrough(payload=04 01)"
+
+
+async def test_cli_reports_unknown_did(emulator: Emulator) -> None:
+    code, _out, err = await run_cli(emulator, "nosuchdid", "send", "00")
+    assert code == 1
+    assert "404" in err
