@@ -228,10 +228,10 @@ async def _download(request: web.Request) -> web.StreamResponse:
     if fault is not None and fault.kind == "stall":
         await response.write(data[: len(data) // 2])
         await _hang(request)
-        return response
-    for start in range(0, len(data), _DOWNLOAD_CHUNK):
-        await response.write(data[start : start + _DOWNLOAD_CHUNK])
-    await response.write_eof()
+    else:
+        for start in range(0, len(data), _DOWNLOAD_CHUNK):
+            await response.write(data[start : start + _DOWNLOAD_CHUNK])
+        await response.write_eof()
     return response
 
 
