@@ -262,7 +262,10 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
 
     @callback
     def _save(self) -> None:
-        self._store.async_delay_save(self._stored_data, 1.0)
+        # Saved at once (not delayed) so nothing is pending when the entry unloads.
+        self.config_entry.async_create_task(
+            self.hass, self._store.async_save(self._stored_data()), "gizwits_device save"
+        )
 
     @callback
     def _stored_data(self) -> dict[str, Any]:
