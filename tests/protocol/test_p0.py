@@ -380,3 +380,11 @@ def test_product_without_writable_points() -> None:
     assert codec.encode(Control({})) == b"\x01"
     assert codec.decode(b"\x01") == Control({})
     assert codec.encode(StatusReport({"t": 9})) == b"\x04\x09"
+
+
+def test_package_exports() -> None:
+    from custom_components.gizwits_device import protocol
+
+    for name in ("P0Codec", "P0Action", "P0Error", "Control", "ProductModel", "DataPoint"):
+        assert name in protocol.__all__
+        assert getattr(protocol, name) is not None
