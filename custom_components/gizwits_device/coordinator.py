@@ -332,7 +332,7 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
                     soft_version=soft,
                     current_fid=self.data.current_fid.get(firmware_type, 0),
                 )
-            except GServiceError as err:
+            except (GServiceError, ValueError) as err:
                 LOGGER.debug("OTA check for %s firmware failed: %s", firmware_type.name, err)
                 continue
             if target is None:

@@ -161,17 +161,23 @@ async def test_chunked_download_reports_unknown_total(
     assert set(seen) == {None}
 
 
-@pytest.mark.parametrize(
-    ("headers", "match"),
-    [({}, "no MD5"), ({"Firmware-MD5": "xyz"}, "Firmware-MD5")],
-)
-async def test_missing_or_malformed_md5(
-    http: aiohttp.ClientSession, tmp_path: Path, headers: dict[str, str], match: str
-) -> None:
-    async with serve(scripted_app(chunked(b"data", headers))) as url:
-        with pytest.raises(FirmwareChecksumError, match=match):
+async def test_malformed_md5_header(http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    async with serve(scripted_app(chunked(b"data", {"Firmware-MD5": "xyz"}))) as url:
+        with pytest.raises(FirmwareChecksumError, match="Firmware-MD5"):
             await download_firmware(http, url, tmp_path / "fw.bin", max_size=10, expected_md5=None)
     assert leftovers(tmp_path) == []
+
+
+async def test_no_md5_given_still_downloads_and_reports_md5(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """Checksum-verified only when one is given; the computed MD5 is returned either way."""
+    async with serve(scripted_app(chunked(b"data", {}))) as url:
+        result = await download_firmware(
+            http, url, tmp_path / "fw.bin", max_size=10, expected_md5=None
+        )
+    assert result.md5 == hashlib.md5(b"data").hexdigest()
+    assert (tmp_path / "fw.bin").read_bytes() == b"data"
 
 
 async def test_malformed_expected_md5(http: aiohttp.ClientSession, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ class FirmwareTooLarge(FirmwareError):
 
 
 class FirmwareChecksumError(FirmwareError, ValueError):
-    """The MD5 does not match, is malformed, or none was available."""
+    """The MD5 does not match or is malformed."""
 
 
 class FirmwareDownloadError(FirmwareError):
@@ -138,8 +138,8 @@ async def download_firmware(
                 )
             header = resp.headers.get(MD5_HEADER)
             header_md5 = _check_md5(header.strip(), MD5_HEADER) if header is not None else None
-            if wanted is None and header_md5 is None:
-                raise FirmwareChecksumError("no MD5 to verify the firmware against")
+            # Verified when the cloud (or the caller) gives a checksum; otherwise the MD5 of
+            # what arrived is still computed and returned so the user can check it.
             total = resp.content_length
             if total is not None and total > max_size:
                 raise FirmwareTooLarge(f"firmware is {total} bytes, limit is {max_size}")
