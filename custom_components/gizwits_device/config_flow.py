@@ -1,0 +1,484 @@
+"""Config flow: register HA as a Gizwits device, prove the M2M login, then create the entry."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+import hashlib
+import re
+import secrets
+import string
+from typing import Any, override
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import instance_id
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
+
+from .const import (
+    CONF_BASE_URL,
+    CONF_DID,
+    CONF_INDICATOR_BIT,
+    CONF_LOG_FORWARD_LEVEL,
+    CONF_LOG_FORWARD_LOGGERS,
+    CONF_MAC,
+    CONF_MCU_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION,
+    CONF_PASSCODE,
+    CONF_PRODUCT_KEY,
+    CONF_REGION,
+    CONF_WIFI_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    CONNECT_TIMEOUT,
+    DEFAULT_HARD_VERSION,
+    DEFAULT_INDICATOR_BIT,
+    DEFAULT_LOG_FORWARD_LEVEL,
+    DEFAULT_SOFT_VERSION,
+    DOMAIN,
+    LOGGER,
+    REGION_CUSTOM,
+)
+from .coordinator import create_session
+from .protocol import (
+    REGIONS,
+    GServiceCannotConnect,
+    GServiceClient,
+    GServiceInvalidCredentials,
+    GServiceMalformedResponse,
+    GServiceRejected,
+    GServiceServerError,
+    GServiceTimeout,
+    GServiceUnknownProduct,
+    M2MAuthenticationError,
+    normalize_base_url,
+    normalize_mac,
+    normalize_version,
+    validate_did,
+)
+from .protocol.gservice import validate_passcode, validate_product_key
+
+# Per-request timeout of the flow's own GService calls (register, provision).
+GSERVICE_TIMEOUT = 10.0
+
+PASSCODE_LENGTH = 10
+_PASSCODE_ALPHABET = string.ascii_letters + string.digits
+_LOGGER_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+VERSION_KEYS = (
+    CONF_WIFI_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    CONF_MCU_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION,
+)
+VERSION_DEFAULTS = {
+    CONF_WIFI_HARD_VERSION: DEFAULT_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION: DEFAULT_SOFT_VERSION,
+    CONF_MCU_HARD_VERSION: DEFAULT_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION: DEFAULT_SOFT_VERSION,
+}
+LOG_FORWARD_LEVELS = ("error", "warning", "info")
+
+_TEXT = TextSelector()
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_REGION = SelectSelector(
+    SelectSelectorConfig(
+        options=[*REGIONS, REGION_CUSTOM],
+        translation_key=CONF_REGION,
+        mode=SelectSelectorMode.DROPDOWN,
+    )
+)
+_URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+
+
+class M2MLoginTimeout(Exception):
+    """GService answered, but the M2M login did not complete within CONNECT_TIMEOUT."""
+
+
+def generate_passcode() -> str:
+    """A fresh device passcode: 10 letters/digits, as GAgent makes after every reset."""
+    return "".join(secrets.choice(_PASSCODE_ALPHABET) for _ in range(PASSCODE_LENGTH))
+
+
+def derive_mac(instance: str, index: int) -> str:
+    """A stable, locally administered unicast MAC for the `index`-th device of this HA."""
+    digest = bytearray(hashlib.sha256(f"{DOMAIN}:{instance}:{index}".encode()).digest()[:6])
+    # Locally administered (bit 1 set), unicast (bit 0 clear): never a vendor's address.
+    digest[0] = (digest[0] & 0xFC) | 0x02
+    return digest.hex().upper()
+
+
+def region_of(base_url: str) -> str:
+    """The region whose URL `base_url` is, else `custom`."""
+    for region, url in REGIONS.items():
+        if url == base_url:
+            return region
+    return REGION_CUSTOM
+
+
+def error_key(err: Exception) -> str:
+    """The translation key of a form error for a failed GService / M2M step."""
+    if isinstance(err, GServiceTimeout):  # before its base class GServiceCannotConnect
+        return "timeout"
+    if isinstance(err, GServiceCannotConnect):
+        return "cannot_connect"
+    if isinstance(err, GServiceUnknownProduct):
+        return "unknown_product"
+    if isinstance(err, GServiceInvalidCredentials | GServiceRejected | M2MAuthenticationError):
+        return "invalid_auth"
+    if isinstance(err, GServiceServerError):
+        return "server_error"
+    if isinstance(err, GServiceMalformedResponse):
+        return "malformed_response"
+    if isinstance(err, M2MLoginTimeout):
+        return "m2m_timeout"
+    LOGGER.exception("Unexpected error while talking to Gizwits", exc_info=err)
+    return "unknown"
+
+
+def _check(
+    errors: dict[str, str],
+    user_input: Mapping[str, Any],
+    key: str,
+    validator: Callable[[str], str],
+    error: str,
+) -> str:
+    """Run `validator` on a text field; on ValueError record `error` on that field."""
+    try:
+        return validator(str(user_input.get(key, "")).strip())
+    except ValueError:
+        errors[key] = error
+        return ""
+
+
+def _versions(errors: dict[str, str], user_input: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        key: _check(errors, user_input, key, normalize_version, "invalid_version")
+        for key in VERSION_KEYS
+    }
+
+
+def _base_url(errors: dict[str, str], user_input: Mapping[str, Any]) -> str:
+    region = user_input[CONF_REGION]
+    if region != REGION_CUSTOM:
+        return REGIONS[region]
+    return _check(errors, user_input, CONF_BASE_URL, normalize_base_url, "invalid_url")
+
+
+def _location_schema() -> dict[Any, Any]:
+    """Region + custom URL + the four versions: shared by the user and reconfigure steps."""
+    return {
+        vol.Required(CONF_REGION): _REGION,
+        vol.Optional(CONF_BASE_URL): _URL,
+    }
+
+
+def _versions_schema() -> dict[Any, Any]:
+    return {vol.Required(key): _TEXT for key in VERSION_KEYS}
+
+
+async def async_prove_login(
+    hass: HomeAssistant, base_url: str, did: str, passcode: str, product_key: str
+) -> None:
+    """Run an M2M session until its first login, then stop it; nothing is left running.
+
+    Raises M2MAuthenticationError when GService or the broker refuses the DID/passcode, and
+    M2MLoginTimeout when the login does not complete within CONNECT_TIMEOUT.
+    """
+    _, session = create_session(hass, base_url, did, passcode, product_key)
+    run = asyncio.create_task(session.run(), name=f"{DOMAIN} config flow M2M login")
+    connected = asyncio.create_task(session.wait_connected())
+    try:
+        # Race the login against run(): a refusal ends run() at once, no need to time out.
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await asyncio.wait((run, connected), return_when=asyncio.FIRST_COMPLETED)
+    except TimeoutError:
+        pass
+    finally:
+        for task in (run, connected):
+            task.cancel()
+        results = await asyncio.gather(run, connected, return_exceptions=True)
+    if connected.done() and not connected.cancelled():
+        return
+    if isinstance(results[0], Exception):  # M2MAuthenticationError: refused, retry is futile
+        raise results[0]
+    raise M2MLoginTimeout(session.status.last_error or "no login within the timeout")
+
+
+class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up HA as one Gizwits device endpoint."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Remember the generated passcode so the form shows the same one until it is used."""
+        self._passcode = generate_passcode()
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> GizwitsDeviceOptionsFlow:
+        """The options flow."""
+        return GizwitsDeviceOptionsFlow()
+
+    def _gservice(self, base_url: str) -> GServiceClient:
+        return GServiceClient(
+            async_get_clientsession(self.hass), base_url, timeout=GSERVICE_TIMEOUT
+        )
+
+    async def _default_mac(self) -> str:
+        """Derived from the instance id and the entry count; skips MACs already in use."""
+        instance = await instance_id.async_get(self.hass)
+        entries = self._async_current_entries(include_ignore=False)
+        used = {entry.data.get(CONF_MAC) for entry in entries}
+        index = len(entries)
+        while (mac := derive_mac(instance, index)) in used:
+            index += 1
+        return mac
+
+    # -- user ----------------------------------------------------------------------------
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the product and device identity, register, prove the login."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            base_url = _base_url(errors, user_input)
+            product_key = _check(
+                errors, user_input, CONF_PRODUCT_KEY, validate_product_key, "invalid_product_key"
+            )
+            mac = _check(errors, user_input, CONF_MAC, normalize_mac, "invalid_mac")
+            passcode = _check(
+                errors, user_input, CONF_PASSCODE, validate_passcode, "invalid_passcode"
+            )
+            versions = _versions(errors, user_input)
+            if not errors:
+                await self.async_set_unique_id(f"{product_key}_{mac}")
+                self._abort_if_unique_id_configured()
+                try:
+                    did = await self._gservice(base_url).register(product_key, mac, passcode)
+                    await async_prove_login(self.hass, base_url, did, passcode, product_key)
+                except Exception as err:  # every failure is a form error; unexpected: "unknown"
+                    key = error_key(err)
+                    errors[CONF_PRODUCT_KEY if key == "unknown_product" else "base"] = key
+                else:
+                    return self.async_create_entry(
+                        title=f"Gizwits {product_key[-6:]} {mac[-6:]}",
+                        data={
+                            CONF_BASE_URL: base_url,
+                            CONF_PRODUCT_KEY: product_key,
+                            CONF_MAC: mac,
+                            CONF_PASSCODE: passcode,
+                            CONF_DID: did,
+                            **versions,
+                        },
+                    )
+        suggested: dict[str, Any] = {
+            CONF_REGION: "cn",
+            CONF_MAC: await self._default_mac(),
+            CONF_PASSCODE: self._passcode,
+            **VERSION_DEFAULTS,
+            **(user_input or {}),
+        }
+        schema = vol.Schema(
+            {
+                **_location_schema(),
+                vol.Required(CONF_PRODUCT_KEY): _TEXT,
+                vol.Required(CONF_MAC): _TEXT,
+                vol.Required(CONF_PASSCODE): _TEXT,
+                **_versions_schema(),
+            }
+        )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
+
+    # -- reauth --------------------------------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Gizwits refused the DID/passcode."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Re-register the device, or enter a DID and passcode by hand."""
+        return self.async_show_menu(
+            step_id="reauth_confirm",
+            menu_options=["reauth_register", "reauth_manual"],
+            description_placeholders={"title": self._get_reauth_entry().title},
+        )
+
+    async def async_step_reauth_register(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Register product key + MAC again with a (new) passcode; GService returns the DID."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            passcode = _check(
+                errors, user_input, CONF_PASSCODE, validate_passcode, "invalid_passcode"
+            )
+            if not errors:
+                data = entry.data
+                try:
+                    did = await self._gservice(data[CONF_BASE_URL]).register(
+                        data[CONF_PRODUCT_KEY], data[CONF_MAC], passcode
+                    )
+                    await self._prove(entry, did, passcode)
+                except Exception as err:  # every failure is a form error; unexpected: "unknown"
+                    errors["base"] = error_key(err)
+                else:
+                    return self.async_update_reload_and_abort(
+                        entry, data_updates={CONF_DID: did, CONF_PASSCODE: passcode}
+                    )
+        schema = vol.Schema({vol.Required(CONF_PASSCODE): _TEXT})
+        return self.async_show_form(
+            step_id="reauth_register",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or {CONF_PASSCODE: self._passcode}
+            ),
+            description_placeholders={"mac": entry.data[CONF_MAC]},
+            errors=errors,
+        )
+
+    async def async_step_reauth_manual(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Use a DID + passcode the user has (e.g. from the Gizwits console)."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            did = _check(errors, user_input, CONF_DID, validate_did, "invalid_did")
+            passcode = _check(
+                errors, user_input, CONF_PASSCODE, validate_passcode, "invalid_passcode"
+            )
+            if not errors:
+                try:
+                    await self._prove(entry, did, passcode)
+                except Exception as err:  # every failure is a form error; unexpected: "unknown"
+                    errors["base"] = error_key(err)
+                else:
+                    return self.async_update_reload_and_abort(
+                        entry, data_updates={CONF_DID: did, CONF_PASSCODE: passcode}
+                    )
+        schema = vol.Schema({vol.Required(CONF_DID): _TEXT, vol.Required(CONF_PASSCODE): _PASSWORD})
+        return self.async_show_form(
+            step_id="reauth_manual",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or {CONF_DID: entry.data[CONF_DID]}
+            ),
+            errors=errors,
+        )
+
+    async def _prove(self, entry: ConfigEntry, did: str, passcode: str) -> None:
+        await async_prove_login(
+            self.hass, entry.data[CONF_BASE_URL], did, passcode, entry.data[CONF_PRODUCT_KEY]
+        )
+
+    # -- reconfigure ---------------------------------------------------------------------
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change region/URL and versions; DID, passcode and MAC stay."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            base_url = _base_url(errors, user_input)
+            versions = _versions(errors, user_input)
+            if not errors:
+                try:
+                    # The DID must be known where we point it, else the device is lost.
+                    await self._gservice(base_url).provision(entry.data[CONF_DID])
+                except Exception as err:  # every failure is a form error; unexpected: "unknown"
+                    errors["base"] = error_key(err)
+                else:
+                    return self.async_update_reload_and_abort(
+                        entry, data_updates={CONF_BASE_URL: base_url, **versions}
+                    )
+        current_url = entry.data[CONF_BASE_URL]
+        region = region_of(current_url)
+        suggested: dict[str, Any] = {
+            CONF_REGION: region,
+            **({CONF_BASE_URL: current_url} if region == REGION_CUSTOM else {}),
+            **{key: entry.data.get(key, VERSION_DEFAULTS[key]) for key in VERSION_KEYS},
+            **(user_input or {}),
+        }
+        schema = vol.Schema({**_location_schema(), **_versions_schema()})
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
+
+
+class GizwitsDeviceOptionsFlow(OptionsFlow):
+    """Log forwarding and the indicator bit; applied live by the entry's update listener."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and save the options."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            names: list[str] = []
+            for raw in user_input.get(CONF_LOG_FORWARD_LOGGERS, []):
+                name = str(raw).strip()
+                if not name or name in names:
+                    continue
+                if not _LOGGER_NAME_RE.fullmatch(name):
+                    errors[CONF_LOG_FORWARD_LOGGERS] = "invalid_logger"
+                names.append(name)
+            if not errors:
+                return self.async_create_entry(
+                    data={
+                        CONF_LOG_FORWARD_LOGGERS: names,
+                        CONF_LOG_FORWARD_LEVEL: user_input[CONF_LOG_FORWARD_LEVEL],
+                        CONF_INDICATOR_BIT: int(user_input[CONF_INDICATOR_BIT]),
+                    }
+                )
+        options = self.config_entry.options
+        suggested = {
+            CONF_LOG_FORWARD_LOGGERS: list(options.get(CONF_LOG_FORWARD_LOGGERS, [])),
+            CONF_LOG_FORWARD_LEVEL: options.get(CONF_LOG_FORWARD_LEVEL, DEFAULT_LOG_FORWARD_LEVEL),
+            CONF_INDICATOR_BIT: options.get(CONF_INDICATOR_BIT, DEFAULT_INDICATOR_BIT),
+            **(user_input or {}),
+        }
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_LOG_FORWARD_LOGGERS): TextSelector(
+                    TextSelectorConfig(multiple=True)
+                ),
+                vol.Required(CONF_LOG_FORWARD_LEVEL): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(LOG_FORWARD_LEVELS),
+                        translation_key=CONF_LOG_FORWARD_LEVEL,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(CONF_INDICATOR_BIT): NumberSelector(
+                    NumberSelectorConfig(min=0, max=15, step=1, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )

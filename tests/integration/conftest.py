@@ -1,0 +1,154 @@
+"""Fixtures for the Home Assistant side: fast session timings and a ready config entry.
+
+Every test here runs against the real emulator (GService HTTP + mosquitto, see tests/conftest.py);
+nothing about MQTT is mocked. Fixtures:
+
+- `auto_enable_custom_integrations` (autouse): lets HA load `custom_components/gizwits_device`.
+- `fast_timing` (autouse): yields the short `SessionTiming` installed as
+  `coordinator.SESSION_TIMING`; CONNECT_TIMEOUT (set-up and config flow) becomes `CONNECT_TIMEOUT`
+  below and the config flow's GService request timeout `GSERVICE_TIMEOUT`.
+- `device` : a `TestDevice` (did, passcode, product key, MAC) registered in the emulator, the
+  broker already knowing it.
+- `unload_entries`: at teardown, unloads every loaded gizwits_device entry (also ones a config
+  flow created or a reload set up) before the emulator stops; use it in tests that create
+  entries through a flow.
+- `config_entry`: a `MockConfigEntry` for `device`, added to hass but NOT set up (uses
+  `unload_entries`, so whatever sets it up, no session outlives the emulator).
+- `setup_integration`: `config_entry` set up and LOADED (the M2M session is logged in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+import custom_components.gizwits_device as integration
+from custom_components.gizwits_device import config_flow, coordinator
+from custom_components.gizwits_device.const import (
+    CONF_BASE_URL,
+    CONF_DID,
+    CONF_MAC,
+    CONF_MCU_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION,
+    CONF_PASSCODE,
+    CONF_PRODUCT_KEY,
+    CONF_WIFI_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    DEFAULT_HARD_VERSION,
+    DEFAULT_SOFT_VERSION,
+    DOMAIN,
+)
+from custom_components.gizwits_device.protocol import SessionTiming
+from tests.conftest import PRODUCT_KEY
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
+
+MAC = "A0B1C2D3E4F5"
+PASSCODE = "Passcode42"
+# Seconds; short so failing logins end tests quickly, long enough for a loaded CI machine.
+CONNECT_TIMEOUT = 5.0
+GSERVICE_TIMEOUT = 2.0
+
+FAST_TIMING = SessionTiming(
+    heartbeat_interval=0.5,
+    keepalive=5,
+    backoff_step=0.05,
+    backoff_cap=0.5,
+    connect_timeout=2.0,
+    ack_retry_interval=0.2,
+    ack_retries=3,
+    dedup_window=60.0,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TestDevice:
+    """A device registered in the emulator."""
+
+    __test__ = False  # not a pytest test class
+
+    did: str
+    passcode: str
+    product_key: str
+    mac: str
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let HA load the integration from custom_components/."""
+
+
+@pytest.fixture(autouse=True)
+def fast_timing(monkeypatch: pytest.MonkeyPatch) -> SessionTiming:
+    """Short session intervals and connect/request timeouts for every HA test."""
+    monkeypatch.setattr(coordinator, "SESSION_TIMING", FAST_TIMING)
+    # CONNECT_TIMEOUT is imported by value: patch it where it is used.
+    for module in (integration, config_flow):
+        monkeypatch.setattr(module, "CONNECT_TIMEOUT", CONNECT_TIMEOUT)
+    monkeypatch.setattr(config_flow, "GSERVICE_TIMEOUT", GSERVICE_TIMEOUT)
+    return FAST_TIMING
+
+
+@pytest.fixture
+async def device(emulator: Emulator) -> TestDevice:
+    """PRODUCT_KEY / MAC registered in the emulator with PASSCODE; the broker knows the DID."""
+    registered = emulator.state.register(PRODUCT_KEY, MAC, PASSCODE)
+    await emulator.settle()
+    return TestDevice(registered.did, PASSCODE, PRODUCT_KEY, MAC)
+
+
+def entry_data(emulator: Emulator, device: TestDevice) -> dict[str, str]:
+    """Config entry data as the config flow stores it."""
+    return {
+        CONF_BASE_URL: emulator.gservice_url,
+        CONF_PRODUCT_KEY: device.product_key,
+        CONF_MAC: device.mac,
+        CONF_PASSCODE: device.passcode,
+        CONF_DID: device.did,
+        CONF_WIFI_HARD_VERSION: DEFAULT_HARD_VERSION,
+        CONF_WIFI_SOFT_VERSION: DEFAULT_SOFT_VERSION,
+        CONF_MCU_HARD_VERSION: DEFAULT_HARD_VERSION,
+        CONF_MCU_SOFT_VERSION: DEFAULT_SOFT_VERSION,
+    }
+
+
+@pytest.fixture
+async def unload_entries(hass: HomeAssistant, emulator: Emulator) -> AsyncIterator[None]:
+    """Unload every loaded entry of the integration at teardown, before the emulator stops."""
+    yield
+    await hass.async_block_till_done()
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def config_entry(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, unload_entries: None
+) -> MockConfigEntry:
+    """A config entry for `device`, added to hass, not set up."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Gizwits {device.product_key[-6:]} {device.mac[-6:]}",
+        unique_id=f"{device.product_key}_{device.mac}",
+        data=entry_data(emulator, device),
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def setup_integration(hass: HomeAssistant, config_entry: MockConfigEntry) -> MockConfigEntry:
+    """`config_entry`, set up and logged in to the emulator's M2M broker."""
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    return config_entry

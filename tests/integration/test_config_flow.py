@@ -1,0 +1,511 @@
+"""Config flow against the real emulator: register (protocol.md §7), M2M login (§2), errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import re
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResult, FlowResultType
+from homeassistant.helpers import instance_id
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.gizwits_device import config_flow
+from custom_components.gizwits_device.config_flow import derive_mac, region_of
+from custom_components.gizwits_device.const import (
+    CONF_BASE_URL,
+    CONF_DID,
+    CONF_INDICATOR_BIT,
+    CONF_LOG_FORWARD_LEVEL,
+    CONF_LOG_FORWARD_LOGGERS,
+    CONF_MAC,
+    CONF_MCU_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION,
+    CONF_PASSCODE,
+    CONF_PRODUCT_KEY,
+    CONF_REGION,
+    CONF_WIFI_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    DOMAIN,
+)
+from custom_components.gizwits_device.protocol import REGIONS
+from emulator.broker import device_acl
+from emulator.state import DeviceEvent
+from tests.conftest import PRODUCT_KEY
+from tests.gservice_servers import closed_port
+from tests.integration.conftest import MAC, PASSCODE, TestDevice, entry_data
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
+
+pytestmark = pytest.mark.usefixtures("unload_entries")
+
+OTHER_PRODUCT_KEY = "fedcba9876543210fedcba9876543210"
+NEW_MAC = "02:11:22:33:44:55"
+NEW_MAC_WIRE = "021122334455"
+
+
+def user_input(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
+    """A complete, valid user step pointing at the emulator."""
+    return {
+        CONF_REGION: "custom",
+        CONF_BASE_URL: emulator.gservice_url + "/",
+        CONF_PRODUCT_KEY: PRODUCT_KEY.upper(),
+        CONF_MAC: NEW_MAC,
+        CONF_PASSCODE: "Secret123",
+        CONF_WIFI_HARD_VERSION: "ESP32",
+        CONF_WIFI_SOFT_VERSION: "04020021",
+        CONF_MCU_HARD_VERSION: "1",
+        CONF_MCU_SOFT_VERSION: "2",
+    } | overrides
+
+
+def suggested(result: FlowResult, key: str) -> Any:
+    """The value the form suggests for `key` (None when it suggests none)."""
+    for marker in result["data_schema"].schema:
+        if marker == key:
+            return (marker.description or {}).get("suggested_value")
+    raise KeyError(key)
+
+
+async def start_user(hass: HomeAssistant) -> FlowResult:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return result
+
+
+# -- user step --------------------------------------------------------------------------------
+
+
+async def test_user_creates_entry(hass: HomeAssistant, emulator: Emulator) -> None:
+    """Register → DID, M2M login proven, entry created with normalized data (§7, §2)."""
+    result = await start_user(hass)
+    assert result["errors"] == {}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input(emulator))
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    did = entry.data[CONF_DID]
+    assert entry.unique_id == f"{PRODUCT_KEY}_{NEW_MAC_WIRE}"
+    assert entry.title == f"Gizwits {PRODUCT_KEY[-6:]} {NEW_MAC_WIRE[-6:]}"
+    assert entry.data == {
+        CONF_BASE_URL: emulator.gservice_url,
+        CONF_PRODUCT_KEY: PRODUCT_KEY,
+        CONF_MAC: NEW_MAC_WIRE,
+        CONF_PASSCODE: "Secret123",
+        CONF_DID: did,
+        CONF_WIFI_HARD_VERSION: "000ESP32",
+        CONF_WIFI_SOFT_VERSION: "04020021",
+        CONF_MCU_HARD_VERSION: "00000001",
+        CONF_MCU_SOFT_VERSION: "00000002",
+    }
+    registered = emulator.state.devices[did]
+    assert (registered.product_key, registered.mac, registered.passcode) == (
+        PRODUCT_KEY,
+        NEW_MAC_WIRE,
+        "Secret123",
+    )
+    assert registered.enabled
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_user_form_defaults(hass: HomeAssistant) -> None:
+    """MAC: stable per form, locally administered unicast, new per device; passcode random."""
+    first = await start_user(hass)
+    second = await start_user(hass)
+    mac = suggested(first, CONF_MAC)
+    assert mac == suggested(second, CONF_MAC)
+    assert re.fullmatch(r"[0-9A-F]{12}", mac)
+    assert int(mac[:2], 16) & 0x03 == 0x02  # locally administered, unicast
+    assert mac == derive_mac(await instance_id.async_get(hass), 0)
+    for result in (first, second):
+        assert re.fullmatch(r"[0-9A-Za-z]{10}", suggested(result, CONF_PASSCODE))
+    assert suggested(first, CONF_PASSCODE) != suggested(second, CONF_PASSCODE)
+    assert suggested(first, CONF_REGION) == "cn"
+    assert suggested(first, CONF_WIFI_SOFT_VERSION) == "00000001"
+
+    # With one device configured the next one gets the next derived MAC; a MAC already used
+    # by an entry (here the one for index 1) is skipped.
+    instance = await instance_id.async_get(hass)
+    MockConfigEntry(domain=DOMAIN, data={CONF_MAC: derive_mac(instance, 1)}).add_to_hass(hass)
+    third = await start_user(hass)
+    assert suggested(third, CONF_MAC) == derive_mac(instance, 2)
+
+
+async def test_user_field_errors(hass: HomeAssistant, emulator: Emulator) -> None:
+    """Each bad field gets its own error; nothing is registered."""
+    result = await start_user(hass)
+    bad = user_input(
+        emulator,
+        **{
+            CONF_BASE_URL: "ftp://example.com",
+            CONF_PRODUCT_KEY: "not-a-key",
+            CONF_MAC: "00:11:22",
+            CONF_PASSCODE: "no spaces!",
+            CONF_WIFI_HARD_VERSION: "123456789",
+            CONF_WIFI_SOFT_VERSION: "a/b",
+            CONF_MCU_HARD_VERSION: "",
+            CONF_MCU_SOFT_VERSION: "v 1",
+        },
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        CONF_BASE_URL: "invalid_url",
+        CONF_PRODUCT_KEY: "invalid_product_key",
+        CONF_MAC: "invalid_mac",
+        CONF_PASSCODE: "invalid_passcode",
+        CONF_WIFI_HARD_VERSION: "invalid_version",
+        CONF_WIFI_SOFT_VERSION: "invalid_version",
+        CONF_MCU_HARD_VERSION: "invalid_version",
+        CONF_MCU_SOFT_VERSION: "invalid_version",
+    }
+    # The form keeps what the user typed.
+    assert suggested(result, CONF_PRODUCT_KEY) == "not-a-key"
+
+    no_url = user_input(emulator)
+    del no_url[CONF_BASE_URL]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], no_url)
+    assert result["errors"] == {CONF_BASE_URL: "invalid_url"}
+    assert emulator.state.devices == {}
+
+
+async def test_user_region_ignores_url(hass: HomeAssistant, emulator: Emulator) -> None:
+    """A listed region uses its own URL; a stale custom URL is not validated."""
+    result = await start_user(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        user_input(emulator, **{CONF_REGION: "eu", CONF_BASE_URL: "bad", CONF_MAC: "zz"}),
+    )
+    assert result["errors"] == {CONF_MAC: "invalid_mac"}
+
+
+type Setup = Callable[[Emulator, pytest.MonkeyPatch, dict[str, Any]], Callable[[], None]]
+
+
+def _fault(endpoint: str, kind: str, status: int = 500) -> Setup:
+    def setup(emu: Emulator, _mp: pytest.MonkeyPatch, _data: dict[str, Any]) -> Callable[[], None]:
+        emu.state.inject_fault(endpoint, kind, status=status)  # type: ignore[arg-type]
+        return lambda: None
+
+    return setup
+
+
+def _unknown_product(
+    emu: Emulator, _mp: pytest.MonkeyPatch, data: dict[str, Any]
+) -> Callable[[], None]:
+    data[CONF_PRODUCT_KEY] = OTHER_PRODUCT_KEY
+    return lambda: data.update({CONF_PRODUCT_KEY: PRODUCT_KEY})
+
+
+def _closed_port(
+    emu: Emulator, _mp: pytest.MonkeyPatch, data: dict[str, Any]
+) -> Callable[[], None]:
+    data[CONF_BASE_URL] = f"http://127.0.0.1:{closed_port()}"
+    return lambda: data.update({CONF_BASE_URL: emu.gservice_url})
+
+
+def _broker_refuses(
+    emu: Emulator, _mp: pytest.MonkeyPatch, _data: dict[str, Any]
+) -> Callable[[], None]:
+    """GService registers, but the broker is given another password: CONNACK refused."""
+
+    def wrong_password(event: DeviceEvent) -> None:
+        if event.kind == "registered":
+            acl = list(device_acl(event.did, event.product_key))
+            emu.broker.stage_user(event.did, "not-the-passcode", acl)
+
+    return emu.state.add_listener(wrong_password)
+
+
+def _m2m_unreachable(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, _data: dict[str, Any]
+) -> Callable[[], None]:
+    """GService hands out a broker address nobody listens on."""
+    monkeypatch.setattr(config_flow, "CONNECT_TIMEOUT", 1.0)
+    port = emu.state.m2m_port
+    emu.state.m2m_port = closed_port()
+    return lambda: setattr(emu.state, "m2m_port", port)
+
+
+def _unexpected(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, _data: dict[str, Any]
+) -> Callable[[], None]:
+    async def boom(*_args: object) -> str:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(config_flow.GServiceClient, "register", boom)
+    return monkeypatch.undo
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param((_fault("register", "status", 500), "base", "server_error"), id="5xx"),
+        pytest.param((_fault("register", "garbage"), "base", "malformed_response"), id="garbage"),
+        pytest.param((_fault("register", "hang"), "base", "timeout"), id="hang"),
+        pytest.param((_fault("register", "status", 403), "base", "invalid_auth"), id="403"),
+        pytest.param((_fault("register", "status", 400), "base", "invalid_auth"), id="rejected"),
+        pytest.param((_fault("provision", "status", 404), "base", "invalid_auth"), id="did-gone"),
+        pytest.param((_unknown_product, CONF_PRODUCT_KEY, "unknown_product"), id="product"),
+        pytest.param((_closed_port, "base", "cannot_connect"), id="closed-port"),
+        pytest.param((_broker_refuses, "base", "invalid_auth"), id="broker-refuses"),
+        pytest.param((_m2m_unreachable, "base", "m2m_timeout"), id="m2m-timeout"),
+        pytest.param((_unexpected, "base", "unknown"), id="unexpected"),
+    ],
+)
+async def test_user_errors_then_recover(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[Setup, str, str],
+) -> None:
+    """Every failure is a form error and creates nothing; the next try succeeds."""
+    setup, field, error = case
+    data = user_input(emulator)
+    undo = setup(emulator, monkeypatch, data)
+    result = await start_user(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+    undo()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_DID] in emulator.state.devices
+
+
+async def test_user_already_configured(
+    hass: HomeAssistant, emulator: Emulator, config_entry: MockConfigEntry
+) -> None:
+    """Same product key + MAC (in any spelling) aborts before anything is registered."""
+    devices = dict(emulator.state.devices)
+    result = await start_user(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        user_input(emulator, **{CONF_MAC: "a0-b1-c2-d3-e4-f5", CONF_PASSCODE: "Other1"}),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert emulator.state.devices == devices
+    assert emulator.state.devices[config_entry.data[CONF_DID]].passcode == PASSCODE
+
+
+# -- reauth -----------------------------------------------------------------------------------
+
+
+async def reauth_menu(hass: HomeAssistant, entry: MockConfigEntry) -> FlowResult:
+    """Set up `entry`, which Gizwits refuses, and return the reauth flow HA started."""
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = entry.async_get_active_flows(hass, {SOURCE_REAUTH})
+    flow = next(iter(flows))
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "reauth_confirm"
+    assert result["menu_options"] == ["reauth_register", "reauth_manual"]
+    assert result["description_placeholders"]["title"] == entry.title
+    return result
+
+
+async def test_reauth_register(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, config_entry: MockConfigEntry
+) -> None:
+    """The DID was disabled (device reset): register again → new DID, new passcode."""
+    emulator.state.disable(device.did, device.passcode)
+    await emulator.settle()
+    result = await reauth_menu(hass, config_entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reauth_register"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_register"
+    assert result["description_placeholders"]["mac"] == MAC
+    generated = suggested(result, CONF_PASSCODE)
+    assert re.fullmatch(r"[0-9A-Za-z]{10}", generated)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSCODE: "bad pass"}
+    )
+    assert result["errors"] == {CONF_PASSCODE: "invalid_passcode"}
+
+    emulator.state.inject_fault("register", "status", status=503)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSCODE: generated}
+    )
+    assert result["errors"] == {"base": "server_error"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSCODE: generated}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    new_did = config_entry.data[CONF_DID]
+    assert new_did != device.did
+    assert config_entry.data[CONF_PASSCODE] == generated
+    assert emulator.state.devices[new_did].mac == MAC
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_manual(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, config_entry: MockConfigEntry
+) -> None:
+    """The stored passcode is refused by the broker; the user types the right one."""
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_PASSCODE: "WrongPass1"}
+    )
+    result = await reauth_menu(hass, config_entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "reauth_manual"}
+    )
+    assert result["step_id"] == "reauth_manual"
+    assert suggested(result, CONF_DID) == device.did
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DID: "short", CONF_PASSCODE: "x y"}
+    )
+    assert result["errors"] == {CONF_DID: "invalid_did", CONF_PASSCODE: "invalid_passcode"}
+
+    # A real CONNACK refusal (§2): the DID exists, the passcode is wrong.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DID: device.did, CONF_PASSCODE: "StillWrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DID: device.did, CONF_PASSCODE: PASSCODE}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert config_entry.data[CONF_PASSCODE] == PASSCODE
+    assert config_entry.data[CONF_DID] == device.did
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+
+
+# -- reconfigure ------------------------------------------------------------------------------
+
+
+async def test_reconfigure(
+    hass: HomeAssistant, emulator: Emulator, setup_integration: MockConfigEntry
+) -> None:
+    """New URL + versions; the URL is checked by provisioning the existing DID (§7)."""
+    entry = setup_integration
+    before = dict(entry.data)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    assert suggested(result, CONF_REGION) == "custom"
+    assert suggested(result, CONF_BASE_URL) == emulator.gservice_url
+    assert suggested(result, CONF_MCU_SOFT_VERSION) == "00000001"
+
+    new = {
+        CONF_REGION: "custom",
+        CONF_BASE_URL: f"{emulator.gservice_url}/",
+        CONF_WIFI_HARD_VERSION: "00000002",
+        CONF_WIFI_SOFT_VERSION: "3",
+        CONF_MCU_HARD_VERSION: "00000004",
+        CONF_MCU_SOFT_VERSION: "5",
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], new | {CONF_BASE_URL: "http://", CONF_MCU_SOFT_VERSION: "123456789"}
+    )
+    assert result["errors"] == {
+        CONF_BASE_URL: "invalid_url",
+        CONF_MCU_SOFT_VERSION: "invalid_version",
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], new | {CONF_BASE_URL: f"http://127.0.0.1:{closed_port()}"}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    emulator.state.inject_fault("provision", "status", status=500)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    assert result["errors"] == {"base": "server_error"}
+    emulator.state.inject_fault("provision", "status", status=404)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert dict(entry.data) == before
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == before | {
+        CONF_WIFI_HARD_VERSION: "00000002",
+        CONF_WIFI_SOFT_VERSION: "00000003",
+        CONF_MCU_HARD_VERSION: "00000004",
+        CONF_MCU_SOFT_VERSION: "00000005",
+    }
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_suggests_listed_region(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice
+) -> None:
+    """An entry on a public region shows that region and no custom URL."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, data=entry_data(emulator, device) | {CONF_BASE_URL: REGIONS["eu"]}
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert suggested(result, CONF_REGION) == "eu"
+    assert suggested(result, CONF_BASE_URL) is None
+
+
+def test_region_of() -> None:
+    assert region_of(REGIONS["us"]) == "us"
+    assert region_of("http://127.0.0.1:8080") == "custom"
+
+
+# -- options ----------------------------------------------------------------------------------
+
+
+async def test_options(hass: HomeAssistant, setup_integration: MockConfigEntry) -> None:
+    """Loggers are trimmed and de-duplicated, the bit is an int, the change applies live."""
+    entry = setup_integration
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert suggested(result, CONF_LOG_FORWARD_LOGGERS) == []
+    assert suggested(result, CONF_LOG_FORWARD_LEVEL) == "warning"
+    assert suggested(result, CONF_INDICATOR_BIT) == 8
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_LOG_FORWARD_LOGGERS: ["not a logger"],
+            CONF_LOG_FORWARD_LEVEL: "info",
+            CONF_INDICATOR_BIT: 1,
+        },
+    )
+    assert result["errors"] == {CONF_LOG_FORWARD_LOGGERS: "invalid_logger"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_LOG_FORWARD_LOGGERS: [" homeassistant.core ", "", "homeassistant.core", "my_app"],
+            CONF_LOG_FORWARD_LEVEL: "error",
+            CONF_INDICATOR_BIT: 3.0,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {
+        CONF_LOG_FORWARD_LOGGERS: ["homeassistant.core", "my_app"],
+        CONF_LOG_FORWARD_LEVEL: "error",
+        CONF_INDICATOR_BIT: 3,
+    }
+    await hass.async_block_till_done()
+    forwarder = entry.runtime_data.log_forwarder
+    assert forwarder is not None
+    assert forwarder.logger_names == ["homeassistant.core", "my_app"]
+
+    # The form shows what is stored.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert suggested(result, CONF_INDICATOR_BIT) == 3
+    assert suggested(result, CONF_LOG_FORWARD_LOGGERS) == ["homeassistant.core", "my_app"]
