@@ -1,0 +1,287 @@
+"""Set-up, unload, reload, removal and restart of a config entry, against the real emulator."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+import custom_components.gizwits_device as integration
+from custom_components.gizwits_device import coordinator as coordinator_module
+from custom_components.gizwits_device.const import CONF_DID, CONF_PASSCODE, DOMAIN
+from custom_components.gizwits_device.protocol import ConnectionState, FirmwareType
+
+from .conftest import TestDevice
+from .helpers import broker_client_count, entity_id, state, wait_state, wait_until
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
+
+
+def _reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[Any]:
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"].get("source") == SOURCE_REAUTH
+        and flow["context"].get("entry_id") == entry.entry_id
+    ]
+
+
+async def test_setup_and_unload_leave_nothing_behind(
+    hass: HomeAssistant, emulator: Emulator, setup_integration: MockConfigEntry
+) -> None:
+    """LOADED while logged in; unloading ends the session and the broker's connection."""
+    entry = setup_integration
+    coordinator = entry.runtime_data
+    assert coordinator.connected
+    assert coordinator.session.status.state is ConnectionState.CONNECTED
+    # protocol.md §4: the device asks for the online app count after connecting.
+    await emulator.cloud.wait_online_app_requests(1)
+    connected_before = broker_client_count(emulator)
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert coordinator.session.status.state is ConnectionState.STOPPED
+    assert coordinator.log_forwarder is not None
+    assert coordinator.log_forwarder.logger_names == []
+    # The broker dropped the device's connection (the cloud agent stays).
+    await wait_until(lambda: broker_client_count(emulator) == connected_before - 1)
+    # Entities stay registered but have no live state source.
+    sensor = entity_id(hass, entry, "sensor", "online_apps")
+    assert state(hass, sensor).state == "unavailable"
+
+
+async def test_reload_logs_in_again_with_the_same_did(
+    hass: HomeAssistant, emulator: Emulator, setup_integration: MockConfigEntry
+) -> None:
+    """A reload sets the entry up again: same DID, logged in again, no new registration."""
+    entry = setup_integration
+    did = entry.data[CONF_DID]
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.connected
+    assert entry.data[CONF_DID] == did
+    assert list(emulator.state.devices) == [did]
+
+
+@pytest.mark.parametrize("kind", ["status", "hang"])
+async def test_gservice_unreachable_is_not_ready(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """GService failing or hanging on provision → ConfigEntryNotReady (SETUP_RETRY)."""
+    monkeypatch.setattr(integration, "CONNECT_TIMEOUT", 0.5)
+    emulator.state.inject_fault("provision", kind, count=1000)  # type: ignore[arg-type]
+
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert config_entry.reason is not None
+    # Nothing of the failed attempt keeps running; unloading cancels the retry.
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_broker_unreachable_is_not_ready(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GService answers but the M2M broker does not → ConfigEntryNotReady with the error."""
+    monkeypatch.setattr(integration, "CONNECT_TIMEOUT", 1.0)
+    emulator.state.m2m_port = 1  # nothing listens there
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def _assert_auth_failed(
+    hass: HomeAssistant, entry: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert len(_reauth_flows(hass, entry)) == 1
+    issue = issue_registry.async_get_issue(DOMAIN, f"did_rejected_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_key == "did_rejected"
+    assert issue.severity is ir.IssueSeverity.ERROR
+
+
+async def test_disabled_did_fails_auth_with_reauth_and_repair(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A DID disabled at GService (protocol.md §2): ConfigEntryAuthFailed, reauth, repair."""
+    emulator.state.disable(device.did, device.passcode)
+    await emulator.settle()
+    await _assert_auth_failed(hass, config_entry, issue_registry)
+
+
+async def test_wrong_passcode_fails_auth(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The broker refuses the login (CONNACK 4/5) → the same auth failure path."""
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_PASSCODE: "not-the-passcode"}
+    )
+    await _assert_auth_failed(hass, config_entry, issue_registry)
+
+
+async def test_did_disabled_while_loaded(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Disabled while connected: the broker drops it, the next login is refused → repair."""
+    entry = setup_integration
+    connectivity = entity_id(hass, entry, "binary_sensor", "connectivity")
+    emulator.state.disable(device.did, device.passcode)
+    await emulator.settle()
+
+    await wait_until(
+        lambda: issue_registry.async_get_issue(DOMAIN, f"did_rejected_{entry.entry_id}")
+    )
+    await hass.async_block_till_done()
+    assert len(_reauth_flows(hass, entry)) == 1
+    current = await wait_state(hass, connectivity, lambda s: s.state == "off")
+    assert current.attributes["state"] == "auth_failed"
+    assert state(hass, entity_id(hass, entry, "sensor", "log_level")).state == "unavailable"
+
+
+async def test_unreachable_repair_raised_and_cleared(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    setup_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Down for UNREACHABLE_REPAIR_AFTER → warning repair; reconnecting deletes it."""
+    entry = setup_integration
+    issue_id = f"unreachable_{entry.entry_id}"
+    monkeypatch.setattr(coordinator_module, "UNREACHABLE_REPAIR_AFTER", 0.0)
+    emulator.broker.pause()
+    try:
+        await wait_until(lambda: issue_registry.async_get_issue(DOMAIN, issue_id))
+    finally:
+        emulator.broker.resume()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.WARNING
+    await wait_until(lambda: entry.runtime_data.connected)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_remove_disables_the_did(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Removing the entry disables its DID at GService (a reset device, protocol.md §2)."""
+    assert emulator.state.devices[device.did].enabled
+    await hass.config_entries.async_remove(setup_integration.entry_id)
+    await hass.async_block_till_done()
+    assert not emulator.state.devices[device.did].enabled
+    assert hass.config_entries.async_get_entry(setup_integration.entry_id) is None
+
+
+async def test_remove_succeeds_when_gservice_is_down(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unreachable GService must not block removal; a warning says the DID stays."""
+    emulator.state.inject_fault("disable", "status", count=10)
+    with caplog.at_level(logging.WARNING):
+        await hass.config_entries.async_remove(setup_integration.entry_id)
+        await hass.async_block_till_done()
+    assert hass.config_entries.async_get_entry(setup_integration.entry_id) is None
+    assert emulator.state.devices[device.did].enabled
+    assert "could not disable its DID" in caplog.text
+    # The DID (a secret) is not in the log.
+    assert device.did not in caplog.text
+
+
+async def test_restart_keeps_did_and_log_level(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """protocol.md §4: the 0x0010 setting survives a restart (Store); the DID is kept."""
+    entry = setup_integration
+    app = await emulator.app(device.did)
+    await app.set_log_level(0x0102)
+    log_level = entity_id(hass, entry, "sensor", "log_level")
+    await wait_state(hass, log_level, lambda s: s.state == str(0x0102))
+    await hass.async_block_till_done()
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]
+    assert stored["data"]["log_level"] == 0x0102
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_DID] == device.did
+    assert list(emulator.state.devices) == [device.did]
+    assert entry.runtime_data.data.log_level == 0x0102
+    assert state(hass, log_level).state == str(0x0102)
+
+
+async def test_start_from_stored_state(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """What a previous run stored (the Store file) is loaded; unknown firmware types ignored."""
+    hass_storage[f"{DOMAIN}.{config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{config_entry.entry_id}",
+        "data": {"log_level": 0x0100, "current_fid": {"1": 1234, "2": 77, "9": 5}},
+    }
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    data = config_entry.runtime_data.data
+    assert data.log_level == 0x0100
+    assert data.current_fid == {FirmwareType.WIFI: 1234, FirmwareType.MCU: 77}
+    indicator = entity_id(hass, config_entry, "binary_sensor", "indicator")
+    assert state(hass, indicator).state == "on"
+
+
+async def test_yaml_configuration_is_not_supported(hass: HomeAssistant) -> None:
+    """The integration sets up from config entries only; async_setup registers services."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    assert hass.services.has_service(DOMAIN, "send_passthrough")
+    assert hass.services.has_service(DOMAIN, "send_log")
