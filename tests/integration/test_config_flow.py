@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 import re
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult, FlowResultType
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import instance_id
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -31,7 +36,7 @@ from custom_components.gizwits_device.const import (
     CONF_WIFI_SOFT_VERSION,
     DOMAIN,
 )
-from custom_components.gizwits_device.protocol import REGIONS
+from custom_components.gizwits_device.protocol import REGIONS, GServiceClient
 from emulator.broker import device_acl
 from emulator.state import DeviceEvent
 from tests.conftest import PRODUCT_KEY
@@ -63,7 +68,7 @@ def user_input(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
-def suggested(result: FlowResult, key: str) -> Any:
+def suggested(result: Mapping[str, Any], key: str) -> Any:
     """The value the form suggests for `key` (None when it suggests none)."""
     for marker in result["data_schema"].schema:
         if marker == key:
@@ -71,7 +76,7 @@ def suggested(result: FlowResult, key: str) -> Any:
     raise KeyError(key)
 
 
-async def start_user(hass: HomeAssistant) -> FlowResult:
+async def start_user(hass: HomeAssistant) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -239,7 +244,7 @@ def _unexpected(
     async def boom(*_args: object) -> str:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(config_flow.GServiceClient, "register", boom)
+    monkeypatch.setattr(GServiceClient, "register", boom)
     return monkeypatch.undo
 
 
@@ -300,7 +305,7 @@ async def test_user_already_configured(
 # -- reauth -----------------------------------------------------------------------------------
 
 
-async def reauth_menu(hass: HomeAssistant, entry: MockConfigEntry) -> FlowResult:
+async def reauth_menu(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
     """Set up `entry`, which Gizwits refuses, and return the reauth flow HA started."""
     assert not await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
