@@ -10,7 +10,7 @@ from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -112,15 +112,16 @@ class GizwitsDeviceData:
     current_fid: dict[FirmwareType, int] = field(default_factory=dict)
 
 
-# The protocol's intervals; tests replace this with shorter ones.
+# The protocol's intervals and GService's request timeout; tests replace them.
 SESSION_TIMING = SessionTiming()
+GSERVICE_TIMEOUT = 10.0
 
 
 def create_session(
     hass: HomeAssistant, base_url: str, did: str, passcode: str, product_key: str
 ) -> tuple[GServiceClient, M2MSession]:
     """The GService client and M2M session for one device, on HA's shared HTTP session."""
-    gservice = GServiceClient(async_get_clientsession(hass), base_url)
+    gservice = GServiceClient(async_get_clientsession(hass), base_url, timeout=GSERVICE_TIMEOUT)
     session = M2MSession(
         gservice,
         did=did,
@@ -208,7 +209,9 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
                 translation_key="did_rejected",
                 translation_placeholders={"title": self.config_entry.title},
             )
-            self.config_entry.async_start_reauth(self.hass)
+            # During set-up, ConfigEntryAuthFailed already starts the reauth flow.
+            if self.config_entry.state is ConfigEntryState.LOADED:
+                self.config_entry.async_start_reauth(self.hass)
 
     # -- session events ------------------------------------------------------------------
 
