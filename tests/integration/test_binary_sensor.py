@@ -1,0 +1,114 @@
+"""Binary sensors: connectivity (with reconnect details), logs enabled, indicator bit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.const import STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.gizwits_device.const import CONF_INDICATOR_BIT
+
+from .conftest import TestDevice
+from .helpers import entity_id, state, wait_state
+from .platform_setup import setup_platform
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """HA's serializer (volatile ids and times as ANY), snapshots in ./snapshots."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+async def test_binary_sensor_entities(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Registry entries and states of every binary sensor right after login."""
+    await setup_platform(hass, config_entry, Platform.BINARY_SENSOR)
+    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+
+
+async def test_connectivity_attributes(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """Connected: on, with the session's reconnect details as attributes."""
+    current = state(hass, entity_id(hass, setup_integration, "binary_sensor", "connectivity"))
+    assert current.state == "on"
+    assert current.attributes["device_class"] == "connectivity"
+    assert current.attributes["state"] == "connected"
+    assert current.attributes["failed_attempts"] == 0
+    assert current.attributes["retry_in"] is None
+
+
+async def test_logs_enabled_and_indicator(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Any non-zero 0x0010 enables logs (protocol.md §4); the indicator is one chosen bit."""
+    entry = setup_integration
+    logs_enabled = entity_id(hass, entry, "binary_sensor", "logs_enabled")
+    indicator = entity_id(hass, entry, "binary_sensor", "indicator")
+    assert state(hass, logs_enabled).state == "off"
+    assert state(hass, indicator).state == "off"
+    app = await emulator.app(device.did)
+
+    await app.set_log_level(0x0001)
+    await wait_state(hass, logs_enabled, lambda s: s.state == "on")
+    assert state(hass, indicator).state == "off"  # default indicator bit is 8
+
+    await app.set_log_level(0x0100)
+    await wait_state(hass, indicator, lambda s: s.state == "on")
+    assert state(hass, logs_enabled).state == "on"
+
+    # Choosing another bit applies at once, without a reload.
+    coordinator = entry.runtime_data
+    hass.config_entries.async_update_entry(entry, options={CONF_INDICATOR_BIT: 9})
+    await wait_state(hass, indicator, lambda s: s.state == "off")
+    assert entry.runtime_data is coordinator
+
+    await app.set_log_level(0)
+    await wait_state(hass, logs_enabled, lambda s: s.state == "off")
+
+
+async def test_broker_stall_makes_entities_unavailable(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """SIGSTOPped broker: heartbeats go unanswered (protocol.md §2) → unavailable, then back."""
+    entry = setup_integration
+    connectivity = entity_id(hass, entry, "binary_sensor", "connectivity")
+    others = [
+        entity_id(hass, entry, "binary_sensor", "logs_enabled"),
+        entity_id(hass, entry, "sensor", "online_apps"),
+        entity_id(hass, entry, "update", "wifi_firmware"),
+        entity_id(hass, entry, "event", "app_command"),
+    ]
+    emulator.broker.pause()
+    try:
+        down = await wait_state(hass, connectivity, lambda s: s.state == "off")
+        assert down.attributes["state"] in ("connecting", "waiting")
+        await wait_state(hass, connectivity, lambda s: s.attributes["failed_attempts"] >= 1)
+        for entity in others:
+            assert state(hass, entity).state == STATE_UNAVAILABLE
+    finally:
+        emulator.broker.resume()
+
+    up = await wait_state(hass, connectivity, lambda s: s.state == "on")
+    assert up.attributes["state"] == "connected"
+    assert up.attributes["failed_attempts"] == 0
+    for entity in others:
+        assert state(hass, entity).state != STATE_UNAVAILABLE

@@ -1,0 +1,98 @@
+"""App command event entity: 0x0090 and 0x0093 from an app (protocol.md §4)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.gizwits_device.protocol import PassthroughAck
+
+from .conftest import TestDevice
+from .helpers import StateRecorder, entity_id, wait_until
+from .platform_setup import setup_platform
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """HA's serializer (volatile ids and times as ANY), snapshots in ./snapshots."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+async def test_event_entities(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Registry entries and states of the event entities right after login."""
+    await setup_platform(hass, config_entry, Platform.EVENT)
+    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+
+
+async def test_app_commands_fire_events(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """0x0090 fires once; 0x0093 fires once per sn but is acked every time."""
+    app_command = entity_id(hass, setup_integration, "event", "app_command")
+    events = StateRecorder(hass, app_command)
+    app = await emulator.app(device.did)
+
+    await app.send_passthrough(b"\x01\x02\xff")
+    await wait_until(lambda: len(events.states) == 1)
+    fired = events.states[0].attributes
+    assert fired["event_type"] == "passthrough"
+    assert fired["payload"] == "0102ff"
+    assert fired["payload_base64"] == "AQL/"
+    assert fired["app_client_id"] == app.client_id
+    assert fired["acked"] is False
+    assert fired["sn"] is None
+
+    ack = await app.send_acked(b"\x10\x20", sn=4242)
+    assert ack == PassthroughAck(4242)
+    await wait_until(lambda: len(events.states) == 2)
+    fired = events.states[1].attributes
+    assert fired["event_type"] == "acked_passthrough"
+    assert fired["payload"] == "1020"
+    assert fired["acked"] is True
+    assert fired["sn"] == 4242
+    assert fired["app_client_id"] == app.client_id
+
+    # The same sn again within the dedup window: acked again, not executed twice.
+    again = await app.send_acked(b"\x10\x20", sn=4242)
+    assert again == PassthroughAck(4242)
+    # A later frame from the same app arrives after the duplicate (one topic, in order).
+    await app.send_passthrough(b"\xaa")
+    await wait_until(lambda: len(events.states) == 3)
+    assert events.attributes("payload") == ["0102ff", "1020", "aa"]
+    assert setup_integration.runtime_data.session.stats.duplicates == 1
+
+
+async def test_other_frames_fire_nothing(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """A 0x0010 or 0x0210 is not an app command."""
+    app_command = entity_id(hass, setup_integration, "event", "app_command")
+    events = StateRecorder(hass, app_command)
+    app = await emulator.app(device.did)
+    await app.set_log_level(1)
+    await emulator.cloud.push_online_apps(device.did, 3)
+    await wait_until(lambda: setup_integration.runtime_data.data.online_apps == 3)
+    await app.send_passthrough(b"\x00")
+    await wait_until(lambda: len(events.states) == 1)
+    assert events.attributes("payload") == ["00"]
