@@ -1,0 +1,311 @@
+"""Firmware update entities: OTA v4.1 (0x0211 → check) and v4.0 (0x020E), protocol.md §4, §7."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.update import (
+    ATTR_IN_PROGRESS,
+    ATTR_INSTALLED_VERSION,
+    ATTR_LATEST_VERSION,
+    ATTR_UPDATE_PERCENTAGE,
+    DOMAIN as UPDATE_DOMAIN,
+    SERVICE_INSTALL,
+)
+from homeassistant.components.update.const import DATA_COMPONENT
+from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.gizwits_device.const import (
+    CONF_MCU_SOFT_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    DOMAIN,
+    FIRMWARE_DIR,
+)
+from custom_components.gizwits_device.protocol import FirmwareType
+from emulator.state import FirmwareOffer as EmulatorOffer
+from tests.conftest import PRODUCT_KEY
+
+from .conftest import TestDevice
+from .helpers import StateRecorder, entity_id, state, wait_state, wait_until
+from .platform_setup import setup_platform
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
+
+NEW_VERSION = "00000002"
+# Several download chunks, so progress is reported more than once.
+FIRMWARE = bytes(range(256)) * 200
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """HA's serializer (volatile ids and times as ANY), snapshots in ./snapshots."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """A throw-away HA config dir, so downloads never land in the test package's one."""
+    hass.config.config_dir = str(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+async def loaded(hass: HomeAssistant, setup_integration: MockConfigEntry) -> MockConfigEntry:
+    """The entry, logged in, with the OTA check run at login finished (nothing offered)."""
+    coordinator = setup_integration.runtime_data
+    await wait_until(lambda: coordinator._ota_task is not None and coordinator._ota_task.done())
+    return setup_integration
+
+
+def _firmware_dir(config_dir: Path, entry: MockConfigEntry) -> Path:
+    return config_dir / FIRMWARE_DIR / entry.entry_id
+
+
+async def _install(hass: HomeAssistant, entity: str) -> None:
+    await hass.services.async_call(
+        UPDATE_DOMAIN, SERVICE_INSTALL, {ATTR_ENTITY_ID: entity}, blocking=True
+    )
+
+
+async def _offer_wifi_via_0x0211(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, entry: MockConfigEntry
+) -> tuple[str, EmulatorOffer]:
+    offer = emulator.state.set_offer(
+        EmulatorOffer(firmware_type=1, soft_version=NEW_VERSION, data=FIRMWARE),
+        product_key=PRODUCT_KEY,
+    )
+    wifi = entity_id(hass, entry, "update", "wifi_firmware")
+    # Offered at GService, but the device only learns of it when told to check.
+    assert state(hass, wifi).state == "off"
+    await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
+    await wait_state(hass, wifi, lambda s: s.state == "on")
+    return wifi, offer
+
+
+async def test_update_entities(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Registry entries and states of both update entities, nothing offered."""
+    await setup_platform(hass, config_entry, Platform.UPDATE)
+    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+
+
+async def test_install_v41_offer(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    loaded: MockConfigEntry,
+    config_dir: Path,
+) -> None:
+    """0x0211 → v4.1 check → offer; install downloads, verifies, announces, reports back."""
+    entry = loaded
+    wifi, offer = await _offer_wifi_via_0x0211(hass, emulator, device, entry)
+    current = state(hass, wifi)
+    assert current.attributes[ATTR_LATEST_VERSION] == NEW_VERSION
+    assert current.attributes[ATTR_INSTALLED_VERSION] == "00000001"
+    mcu = entity_id(hass, entry, "update", "mcu_firmware")
+    assert state(hass, mcu).state == "off"  # only the WiFi firmware was checked
+
+    firmware_event = entity_id(hass, entry, "event", "firmware")
+    events = StateRecorder(hass, firmware_event)
+    progress = StateRecorder(hass, wifi)
+    await _install(hass, wifi)
+    await hass.async_block_till_done()
+
+    path = _firmware_dir(config_dir, entry) / f"wifi-{NEW_VERSION}.bin"
+    assert path.read_bytes() == FIRMWARE
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+
+    assert len(events.states) == 1
+    fired = events.states[0].attributes
+    assert fired["event_type"] == "firmware_downloaded"
+    assert fired["firmware_type"] == "wifi"
+    assert fired["version"] == NEW_VERSION
+    assert fired["path"] == str(path)
+    assert fired["size"] == len(FIRMWARE)
+    assert fired["md5"] == offer.md5 == hashlib.md5(FIRMWARE).hexdigest()
+
+    current = state(hass, wifi)
+    assert current.state == "off"
+    assert current.attributes[ATTR_INSTALLED_VERSION] == NEW_VERSION
+    assert current.attributes[ATTR_IN_PROGRESS] is False
+    assert entry.data[CONF_WIFI_SOFT_VERSION] == NEW_VERSION
+    # The v4.1 call reported the version now installed (protocol.md §7).
+    assert emulator.state.devices[device.did].versions[1] == ("00000001", NEW_VERSION)
+
+    assert any(s.attributes[ATTR_IN_PROGRESS] for s in progress.states)
+    percentages = [p for p in progress.attributes(ATTR_UPDATE_PERCENTAGE) if p is not None]
+    assert percentages
+    assert percentages == sorted(percentages)
+    assert percentages[-1] == 100
+
+
+async def test_install_v40_push(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    device: TestDevice,
+    loaded: MockConfigEntry,
+    config_dir: Path,
+    hass_storage: dict[str, Any],
+) -> None:
+    """0x020E names a target fid; installing it records the fid (not a version)."""
+    entry = loaded
+    offer = emulator.state.set_offer(
+        EmulatorOffer(firmware_type=2, soft_version="00000009", data=b"mcu image"),
+        did=device.did,
+    )
+    url = f"{emulator.gservice_url}/dev/ota/download/{offer.target_fid}"
+    mcu = entity_id(hass, entry, "update", "mcu_firmware")
+    await emulator.cloud.notify_ota(device.did, FirmwareType.MCU, offer.target_fid, url)
+    current = await wait_state(hass, mcu, lambda s: s.state == "on")
+    assert current.attributes[ATTR_LATEST_VERSION] == f"fid {offer.target_fid}"
+
+    await _install(hass, mcu)
+    await hass.async_block_till_done()
+
+    path = _firmware_dir(config_dir, entry) / f"mcu-fid_{offer.target_fid}.bin"
+    assert path.read_bytes() == b"mcu image"
+    coordinator = entry.runtime_data
+    assert coordinator.data.current_fid == {FirmwareType.MCU: offer.target_fid}
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
+    assert stored["current_fid"] == {"2": offer.target_fid}
+    current = state(hass, mcu)
+    assert current.state == "off"
+    assert current.attributes[ATTR_INSTALLED_VERSION] == entry.data[CONF_MCU_SOFT_VERSION]
+
+    # The fid now installed is not offered again; another one is.
+    await emulator.cloud.notify_ota(device.did, FirmwareType.MCU, offer.target_fid, url)
+    await emulator.cloud.push_online_apps(device.did, 7)  # a later frame, as a marker
+    await wait_until(lambda: coordinator.data.online_apps == 7)
+    assert state(hass, mcu).state == "off"
+    await emulator.cloud.notify_ota(device.did, FirmwareType.MCU, offer.target_fid + 1, url)
+    await wait_state(hass, mcu, lambda s: s.state == "on")
+
+
+async def test_check_falls_back_to_v40(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, loaded: MockConfigEntry
+) -> None:
+    """v4.1 says "already upgraded" (9502) → the v4.0 target-fid check still offers a fid."""
+    offer = emulator.state.set_offer(
+        EmulatorOffer(firmware_type=2, soft_version="00000001", data=b"x"),
+        product_key=PRODUCT_KEY,
+    )
+    mcu = entity_id(hass, loaded, "update", "mcu_firmware")
+    await emulator.cloud.notify_ota_check(device.did, FirmwareType.MCU)
+    current = await wait_state(hass, mcu, lambda s: s.state == "on")
+    assert current.attributes[ATTR_LATEST_VERSION] == f"fid {offer.target_fid}"
+
+    # Withdrawn at GService: the next check clears it.
+    emulator.state.clear_offers()
+    await emulator.cloud.notify_ota_check(device.did, FirmwareType.MCU)
+    await wait_state(hass, mcu, lambda s: s.state == "off")
+
+
+async def test_failed_check_keeps_the_offer(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, loaded: MockConfigEntry
+) -> None:
+    """A GService error during the check keeps what was known (protocol.md §2)."""
+    wifi, _ = await _offer_wifi_via_0x0211(hass, emulator, device, loaded)
+    emulator.state.clear_offers()
+    emulator.state.inject_fault("ota_update_and_check", "status")
+    await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
+    await wait_until(lambda: not emulator.state.faults.get("ota_update_and_check"))
+    ota_task = loaded.runtime_data._ota_task
+    assert ota_task is not None
+    await wait_until(ota_task.done)
+    assert state(hass, wifi).state == "on"
+
+
+async def test_bad_checksum_is_refused(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    loaded: MockConfigEntry,
+    config_dir: Path,
+) -> None:
+    """Corrupted bytes (MD5 header mismatch): error, no file kept, no event, still offered."""
+    entry = loaded
+    wifi, _ = await _offer_wifi_via_0x0211(hass, emulator, device, entry)
+    events = StateRecorder(hass, entity_id(hass, entry, "event", "firmware"))
+    emulator.state.inject_fault("firmware", "garbage")
+
+    with pytest.raises(HomeAssistantError) as err:
+        await _install(hass, wifi)
+    assert err.value.translation_key == "firmware_failed"
+    assert "MD5" in str(err.value.translation_placeholders)
+    await hass.async_block_till_done()
+
+    assert list(_firmware_dir(config_dir, entry).iterdir()) == []
+    assert events.states == []
+    current = state(hass, wifi)
+    assert current.state == "on"
+    assert current.attributes[ATTR_IN_PROGRESS] is False
+    assert current.attributes[ATTR_INSTALLED_VERSION] == "00000001"
+    assert entry.data[CONF_WIFI_SOFT_VERSION] == "00000001"
+
+
+async def test_download_error_is_refused(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    loaded: MockConfigEntry,
+    config_dir: Path,
+) -> None:
+    """An HTTP error on the download is a HomeAssistantError too."""
+    wifi, _ = await _offer_wifi_via_0x0211(hass, emulator, device, loaded)
+    emulator.state.inject_fault("firmware", "status", status=503)
+    with pytest.raises(HomeAssistantError) as err:
+        await _install(hass, wifi)
+    assert err.value.translation_key == "firmware_failed"
+    assert list(_firmware_dir(config_dir, loaded).iterdir()) == []
+
+
+async def test_report_failure_still_installs(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    device: TestDevice,
+    loaded: MockConfigEntry,
+    config_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """GService failing the version report only logs a warning; the download stands."""
+    wifi, _ = await _offer_wifi_via_0x0211(hass, emulator, device, loaded)
+    emulator.state.inject_fault("ota_update_and_check", "status")
+    with caplog.at_level(logging.WARNING):
+        await _install(hass, wifi)
+    assert "Could not report the new firmware version" in caplog.text
+    assert state(hass, wifi).attributes[ATTR_INSTALLED_VERSION] == NEW_VERSION
+    assert (_firmware_dir(config_dir, loaded) / f"wifi-{NEW_VERSION}.bin").exists()
+
+
+async def test_install_with_nothing_offered(
+    hass: HomeAssistant, loaded: MockConfigEntry, config_dir: Path
+) -> None:
+    """Nothing offered: the install action and the entity itself both refuse."""
+    wifi = entity_id(hass, loaded, "update", "wifi_firmware")
+    with pytest.raises(HomeAssistantError):
+        await _install(hass, wifi)
+
+    entity = hass.data[DATA_COMPONENT].get_entity(wifi)
+    assert entity is not None
+    with pytest.raises(HomeAssistantError) as err:
+        await entity.async_install(None, False)
+    assert err.value.translation_key == "no_update"
+    assert state(hass, wifi).attributes[ATTR_IN_PROGRESS] is False
+    assert not (config_dir / FIRMWARE_DIR).exists()
