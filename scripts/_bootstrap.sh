@@ -40,9 +40,15 @@ MSG
   exit 1
 }
 
+# `ensure_venv dev` also installs requirements_dev.txt (scripts/develop); it has its own stamp so
+# that switching between scripts/test and scripts/develop does not reinstall anything.
 ensure_venv() {
-  local stamp="$VENV/.requirements.sha256" want
-  want="$(cat requirements_test.txt requirements_dev.txt 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  local stamp="$VENV/.requirements.sha256" want files=(requirements_test.txt) file
+  if [ "${1:-}" = dev ]; then
+    files+=(requirements_dev.txt)
+    stamp="$VENV/.requirements-dev.sha256"
+  fi
+  want="$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)"
   if [ -x "$VENV/bin/python" ] && python_ok "$VENV/bin/python" && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
@@ -51,9 +57,11 @@ ensure_venv() {
     rm -rf "$VENV"
     "$PY" -m venv "$VENV"
   fi
-  log "installing requirements_test.txt into .venv (first run takes a few minutes)"
+  log "installing ${files[*]} into .venv (first run takes a few minutes)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip >&2
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements_test.txt >&2
+  for file in "${files[@]}"; do
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$file" >&2
+  done
   echo "$want" >"$stamp"
 }
 
@@ -70,7 +78,7 @@ ensure_mosquitto() {
 
 bootstrap() {
   ensure_python
-  ensure_venv
+  ensure_venv "$@"
   ensure_mosquitto
   export PATH="$VENV/bin:$PATH:/usr/sbin"
 }
