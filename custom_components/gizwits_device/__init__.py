@@ -11,6 +11,7 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
+from .bridge import GizwitsBridge, bridge_config
 from .const import (
     CONF_BASE_URL,
     CONF_DID,
@@ -30,7 +31,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [
     Platform.BINARY_SENSOR,
     Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
+    Platform.SWITCH,
     Platform.UPDATE,
 ]
 
@@ -73,13 +77,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     entry.async_on_unload(coordinator.log_forwarder.close)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
+    # The entity bridge exists only when the options hold a product definition.
+    coordinator.bridge = GizwitsBridge.from_options(hass, coordinator, entry.options)
+    if coordinator.bridge is not None:
+        entry.async_on_unload(coordinator.bridge.async_stop)
+        await coordinator.bridge.async_start()
+
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
-    """Apply option changes live (log forwarding, indicator bit) without a reload."""
+    """Apply option changes live (log forwarding, indicator bit) without a reload.
+
+    A changed product or mapping changes the set of native entities: the entry reloads.
+    """
     coordinator = entry.runtime_data
+    current = None if coordinator.bridge is None else coordinator.bridge.config
+    if bridge_config(entry.options) != current:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     if coordinator.log_forwarder is not None:
         coordinator.log_forwarder.apply_options(entry.options)
     coordinator.async_update_listeners()

@@ -18,6 +18,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import CONF_INDICATOR_BIT, DEFAULT_INDICATOR_BIT
 from .coordinator import GizwitsConfigEntry, GizwitsDeviceCoordinator
 from .entity import GizwitsEntity
+from .native import NativeBinarySensor, native_points
 
 PARALLEL_UPDATES = 0
 
@@ -65,6 +66,10 @@ async def async_setup_entry(
     """Set up the binary sensors."""
     async_add_entities(
         GizwitsBinarySensor(entry.runtime_data, description) for description in DESCRIPTIONS
+    )
+    coordinator = entry.runtime_data
+    async_add_entities(
+        NativeBinarySensor(coordinator, p) for p in native_points(coordinator, "binary_sensor")
     )
 
 

@@ -44,3 +44,10 @@ FIRMWARE_DIR: Final = "gizwits_device/firmware"
 STORAGE_VERSION: Final = 1
 
 EVENT_FIRMWARE_DOWNLOADED: Final = "firmware_downloaded"
+
+# Entity bridge (options): the product's data-point JSON and the point -> entity mapping.
+CONF_PRODUCT: Final = "product"
+CONF_MAPPING: Final = "mapping"
+# Status reports for HA-side changes: coalesced over this long, at most 6 per second (MCU SDK).
+REPORT_DEBOUNCE: Final = 0.1
+REPORT_MIN_INTERVAL: Final = 1 / 6

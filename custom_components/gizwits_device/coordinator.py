@@ -54,6 +54,7 @@ from .protocol import (
 )
 
 if TYPE_CHECKING:
+    from .bridge import GizwitsBridge
     from .log_forwarder import LogForwarder
 
 type GizwitsConfigEntry = ConfigEntry[GizwitsDeviceCoordinator]
@@ -158,6 +159,7 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         self._ota_task: asyncio.Task[None] | None = None
         self.firmware_listeners: list[Callable[[FirmwareDownload], None]] = []
         self.log_forwarder: LogForwarder | None = None
+        self.bridge: GizwitsBridge | None = None
         self.data = GizwitsDeviceData(status=session.status)
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from homeassistant.helpers.typing import StateType
 
 from .coordinator import GizwitsConfigEntry, GizwitsDeviceData
 from .entity import GizwitsEntity
+from .native import NativeSensor, native_points
 
 PARALLEL_UPDATES = 0
 MAX_STATE_LENGTH = 255
@@ -91,6 +92,8 @@ async def async_setup_entry(
     async_add_entities(
         GizwitsSensor(entry.runtime_data, description) for description in DESCRIPTIONS
     )
+    coordinator = entry.runtime_data
+    async_add_entities(NativeSensor(coordinator, p) for p in native_points(coordinator, "sensor"))
 
 
 class GizwitsSensor(GizwitsEntity, SensorEntity):

@@ -1,0 +1,447 @@
+"""Entity bridge end to end: emulator apps speak P0 (protocol.md §5) to mapped/native entities."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.gizwits_device import bridge as bridge_module
+from custom_components.gizwits_device.bridge import GizwitsBridge
+from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, DOMAIN
+from custom_components.gizwits_device.protocol import (
+    Control,
+    P0Codec,
+    ProductModel,
+    ReadReply,
+    ReadRequest,
+    StatusReport,
+)
+from custom_components.gizwits_device.protocol.frames import DevicePassthrough
+from emulator.app import AppSimulator, Received
+from tests.integration.helpers import entity_id, state, wait_state, wait_until
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
+    from tests.integration.conftest import TestDevice
+
+PRODUCTS = Path(__file__).parents[2] / "custom_components" / "gizwits_device" / "products"
+PLUG = json.loads((PRODUCTS / "smart_plug.json").read_text())
+LIGHT = json.loads((PRODUCTS / "dimmable_light.json").read_text())
+
+PLUG_MAPPING = {
+    "switch": {"entity_id": "input_boolean.plug", "attribute": None},
+    "countdown": {"entity_id": "input_number.countdown", "attribute": None},
+    "power": {"entity_id": "input_number.power", "attribute": None},
+}
+LIGHT_MAPPING = {
+    "on_off": {"entity_id": "light.lamp", "attribute": None},
+    "brightness": {"entity_id": "light.lamp", "attribute": "brightness"},
+    "mode": {"entity_id": "input_select.mode", "attribute": None},
+}
+
+
+async def _setup_helpers(hass: HomeAssistant) -> None:
+    assert await async_setup_component(
+        hass,
+        "input_boolean",
+        {"input_boolean": {"plug": {"name": "Plug"}, "lamp_on": {"name": "Lamp on"}}},
+    )
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {
+            "input_number": {
+                "countdown": {"min": 0, "max": 1440, "step": 1, "name": "Countdown"},
+                "power": {"min": 0, "max": 4000, "step": 0.1, "name": "Power"},
+                "lamp_level": {"min": 0, "max": 255, "step": 1, "name": "Lamp level"},
+            }
+        },
+    )
+    assert await async_setup_component(
+        hass,
+        "input_select",
+        {"input_select": {"mode": {"options": ["Normal", "Reading", "Night", "Party"]}}},
+    )
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "light": [
+                        {
+                            "name": "Lamp",
+                            "state": "{{ is_state('input_boolean.lamp_on', 'on') }}",
+                            "level": "{{ states('input_number.lamp_level') | int }}",
+                            "turn_on": {
+                                "action": "input_boolean.turn_on",
+                                "target": {"entity_id": "input_boolean.lamp_on"},
+                            },
+                            "turn_off": {
+                                "action": "input_boolean.turn_off",
+                                "target": {"entity_id": "input_boolean.lamp_on"},
+                            },
+                            "set_level": [
+                                {
+                                    "action": "input_number.set_value",
+                                    "target": {"entity_id": "input_number.lamp_level"},
+                                    "data": {"value": "{{ brightness }}"},
+                                },
+                                {
+                                    "action": "input_boolean.turn_on",
+                                    "target": {"entity_id": "input_boolean.lamp_on"},
+                                },
+                            ],
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+
+
+class P0App:
+    """An emulator app plus the product's codec: decoded reports and replies."""
+
+    def __init__(self, app: AppSimulator, codec: P0Codec) -> None:
+        self.app = app
+        self.codec = codec
+
+    def _is(self, kind: type, *, broadcast: bool) -> Callable[[Received], bool]:
+        def match(item: Received) -> bool:
+            if not isinstance(item.frame, DevicePassthrough):
+                return False
+            if broadcast != (item.topic == f"dev2app/{self.app.did}"):
+                return False
+            return isinstance(self.codec.decode(item.frame.payload), kind)
+
+        return match
+
+    async def report(
+        self, predicate: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> dict[str, Any]:
+        """The next 0x04/0x14 report (to all apps) whose values satisfy ``predicate``."""
+        while True:
+            item = await self.app.wait_for(self._is(StatusReport, broadcast=True))
+            assert isinstance(item.frame, DevicePassthrough)
+            message = self.codec.decode(item.frame.payload)
+            assert isinstance(message, StatusReport)
+            if predicate(dict(message.values)):
+                return dict(message.values)
+
+    def reports(self) -> list[dict[str, Any]]:
+        """Every report received so far (consumed or not)."""
+        found = []
+        for item in self.app.received:
+            if self._is(StatusReport, broadcast=True)(item):
+                assert isinstance(item.frame, DevicePassthrough)
+                message = self.codec.decode(item.frame.payload)
+                assert isinstance(message, StatusReport)
+                found.append(dict(message.values))
+        return found
+
+    async def control(self, **values: Any) -> None:
+        await self.app.send_passthrough(self.codec.encode(Control(values)))
+
+    async def read(self) -> dict[str, Any]:
+        await self.app.send_passthrough(self.codec.encode(ReadRequest()))
+        item = await self.app.wait_for(self._is(ReadReply, broadcast=False))
+        assert item.topic == f"dev2app/{self.app.did}/{self.app.client_id}"
+        assert isinstance(item.frame, DevicePassthrough)
+        message = self.codec.decode(item.frame.payload)
+        assert isinstance(message, ReadReply)
+        return dict(message.values)
+
+
+def _bridge(entry: MockConfigEntry) -> GizwitsBridge:
+    found = entry.runtime_data.bridge
+    assert found is not None
+    return found
+
+
+async def _setup(
+    hass: HomeAssistant, entry: MockConfigEntry, product: dict[str, Any], mapping: dict[str, Any]
+) -> GizwitsBridge:
+    await _setup_helpers(hass)
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_PRODUCT: product, CONF_MAPPING: mapping}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # The cloud's first 0x0210 (0 apps) has arrived: an app binding now is a 0 -> 1 rise.
+    await wait_until(lambda: entry.runtime_data.data.online_apps == 0)
+    return _bridge(entry)
+
+
+@pytest.fixture
+async def plug(
+    hass: HomeAssistant, config_entry: MockConfigEntry, emulator: Emulator, device: TestDevice
+) -> AsyncIterator[tuple[GizwitsBridge, P0App]]:
+    """Smart plug (standard P0): switch/countdown/power mapped; energy, overload native."""
+    bridge = await _setup(hass, config_entry, PLUG, PLUG_MAPPING)
+    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(PLUG)))
+    # protocol.md §5 (MCU SDK): online apps 0 -> 1 brings a full report.
+    await app.report()
+    yield bridge, app
+    await app.app.close()
+
+
+@pytest.fixture
+async def light(
+    hass: HomeAssistant, config_entry: MockConfigEntry, emulator: Emulator, device: TestDevice
+) -> AsyncIterator[tuple[GizwitsBridge, P0App]]:
+    """Dimmable light (var_len P0): on/off + brightness on a template light, mode on a select."""
+    bridge = await _setup(hass, config_entry, LIGHT, LIGHT_MAPPING)
+    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
+    await app.report()
+    yield bridge, app
+    await app.app.close()
+
+
+# -- export mode -----------------------------------------------------------------------------
+
+
+async def test_app_control_changes_mapped_entities_and_reports(
+    hass: HomeAssistant, plug: tuple[GizwitsBridge, P0App]
+) -> None:
+    """0x01 control → service calls → 0x04 report with the new values (protocol.md §5)."""
+    _, app = plug
+    await app.control(switch=True, countdown=90)
+    report = await app.report(lambda v: v["switch"] is True)
+    assert report["countdown"] == 90
+    assert state(hass, "input_boolean.plug").state == "on"
+    assert float(state(hass, "input_number.countdown").state) == 90
+
+
+async def test_light_brightness_and_enum_options(
+    hass: HomeAssistant, light: tuple[GizwitsBridge, P0App]
+) -> None:
+    """uint 0..100 → brightness_pct; enum option ↔ input_select option by name (var_len)."""
+    _, app = light
+    await app.control(on_off=True, brightness=40, mode="night")
+    report = await app.report(lambda v: v["brightness"] == 40)
+    assert report["on_off"] is True
+    assert report["mode"] == "night"
+    lamp = state(hass, "light.lamp")
+    assert lamp.state == "on"
+    assert lamp.attributes["brightness"] == round(40 * 255 / 100)
+    assert state(hass, "input_select.mode").state == "Night"
+    await app.control(on_off=False)
+    report = await app.report(lambda v: v["on_off"] is False)
+    assert state(hass, "light.lamp").state == "off"
+
+
+async def test_ha_change_is_one_coalesced_report(
+    hass: HomeAssistant,
+    plug: tuple[GizwitsBridge, P0App],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A burst of HA-side changes becomes one 0x04 (debounce; ≤ 6/s like the MCU SDK)."""
+    bridge, app = plug
+    # A long debounce makes "the burst ends before the report" certain on a slow machine.
+    monkeypatch.setattr(bridge_module, "REPORT_DEBOUNCE", 1.0)
+    before = len(app.reports())
+    for value in (10, 20, 30):
+        await hass.services.async_call(
+            "input_number",
+            "set_value",
+            {"entity_id": "input_number.countdown", "value": value},
+            blocking=True,
+        )
+    await hass.services.async_call(
+        "input_number",
+        "set_value",
+        {"entity_id": "input_number.power", "value": 12.3},
+        blocking=True,
+    )
+    report = await app.report(lambda v: v["countdown"] == 30)
+    assert report["power"] == pytest.approx(12.3)
+    assert len(app.reports()) == before + 1
+    assert bridge.stats.reports_sent >= 1
+
+
+async def test_read_replies_to_the_asking_app_only(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    plug: tuple[GizwitsBridge, P0App],
+) -> None:
+    """0x02 read → 0x03 on dev2app/<did>/<app> only; another app sees nothing of it."""
+    _, app = plug
+    other = P0App(await emulator.app(device.did), app.codec)
+    try:
+        await hass.services.async_call(
+            "input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}, blocking=True
+        )
+        await app.report(lambda v: v["switch"] is True)
+        reply = await app.read()
+        assert reply["switch"] is True
+        assert reply["overload"] is False
+        replies = [
+            item
+            for item in other.app.received
+            if isinstance(item.frame, DevicePassthrough)
+            and isinstance(other.codec.decode(item.frame.payload), ReadReply)
+        ]
+        assert replies == []
+    finally:
+        await other.app.close()
+
+
+async def test_rejected_controls_change_nothing_and_report_status(
+    hass: HomeAssistant,
+    plug: tuple[GizwitsBridge, P0App],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Out of range / entity range / unavailable entity: ignored, current status reported."""
+    bridge, app = plug
+    # countdown raw max is 1440: 0xFFFF is out of the point's range (decode rejects it).
+    payload = bytearray(app.codec.encode(Control({"countdown": 1})))
+    payload[-2:] = (0xFFFF).to_bytes(2, "big")
+    await app.app.send_passthrough(bytes(payload))
+    report = await app.report()
+    assert report["countdown"] == 0
+    assert bridge.stats.rejected == 1
+    # A switch change plus an unavailable entity: nothing is applied (no half-apply).
+    hass.states.async_set("input_number.countdown", STATE_UNAVAILABLE)
+    await app.control(switch=True, countdown=5)
+    report = await app.report()
+    assert report["switch"] is False
+    assert state(hass, "input_boolean.plug").state == "off"
+    assert bridge.stats.rejected == 2
+    await app.control(switch=True, countdown=5)
+    await app.report()
+    warnings = [
+        r for r in caplog.records if r.levelname == "WARNING" and "is unavailable" in r.getMessage()
+    ]
+    assert len(warnings) == 1
+
+
+async def test_undecodable_payload_is_dropped(
+    hass: HomeAssistant, plug: tuple[GizwitsBridge, P0App]
+) -> None:
+    """A payload that is not P0 for this product: counted and dropped; raw events still fire."""
+    bridge, app = plug
+    await app.app.send_passthrough(b"\x42\x00")
+    await app.app.send_passthrough(b"\x01")  # truncated control
+    await wait_until(lambda: bridge.stats.undecodable == 2)
+    reply = await app.read()
+    assert reply["switch"] is False
+
+
+async def test_reconnect_sends_a_full_report(
+    hass: HomeAssistant, emulator: Emulator, plug: tuple[GizwitsBridge, P0App]
+) -> None:
+    """After every (re)connect the device reports its whole status."""
+    bridge, app = plug
+    sent = bridge.stats.reports_sent
+    emulator.broker.pause()
+    try:
+        await wait_until(lambda: not bridge.coordinator.connected)
+    finally:
+        emulator.broker.resume()
+    await wait_until(lambda: bridge.coordinator.connected)
+    await wait_until(lambda: bridge.stats.reports_sent > sent)
+    await app.report()
+
+
+async def test_reload_sends_a_full_report(
+    hass: HomeAssistant, config_entry: MockConfigEntry, plug: tuple[GizwitsBridge, P0App]
+) -> None:
+    """A reload logs in again and reports the full status."""
+    _, app = plug
+    assert await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    await app.report()
+
+
+# -- native mode -----------------------------------------------------------------------------
+
+
+async def test_native_entities_end_to_end(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    emulator: Emulator,
+    device: TestDevice,
+) -> None:
+    """No mapping: every point is a native entity; app and HA changes meet in the reports."""
+    await _setup(hass, config_entry, LIGHT, {})
+    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
+    try:
+        await app.report()
+        switch = entity_id(hass, config_entry, "switch", "point_on_off")
+        number = entity_id(hass, config_entry, "number", "point_brightness")
+        select = entity_id(hass, config_entry, "select", "point_mode")
+        fault = entity_id(hass, config_entry, "binary_sensor", "point_lamp_fault")
+        assert state(hass, switch).name.endswith("On/off")
+        assert state(hass, fault).attributes["device_class"] == "problem"
+        assert state(hass, number).attributes["max"] == 100
+        assert state(hass, select).attributes["options"] == ["normal", "reading", "night", "party"]
+        # App → native entities.
+        await app.control(on_off=True, brightness=70, mode="party", color_temp=4000)
+        report = await app.report(lambda v: v["on_off"] is True)
+        assert report == {
+            "on_off": True,
+            "brightness": 70,
+            "color_temp": 4000,
+            "mode": "party",
+            "lamp_fault": False,
+        }
+        await wait_state(hass, switch, lambda s: s.state == "on")
+        assert float(state(hass, number).state) == 70
+        assert state(hass, select).state == "party"
+        # HA → report (a user toggles, an automation sets the number).
+        await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": number, "value": 15}, blocking=True
+        )
+        report = await app.report(lambda v: v["brightness"] == 15)
+        assert report["on_off"] is False
+        # Out of range from HA: the number entity refuses it, nothing changes.
+        with pytest.raises(ServiceValidationError):
+            await hass.services.async_call(
+                "number", "set_value", {"entity_id": number, "value": 101}, blocking=True
+            )
+        assert (await app.read())["brightness"] == 15
+    finally:
+        await app.app.close()
+
+
+async def test_native_values_survive_a_restart(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    emulator: Emulator,
+    device: TestDevice,
+) -> None:
+    """Native values are stored: an unload + set-up (as at restart) keeps them."""
+    bridge = await _setup(hass, config_entry, PLUG, {})
+    await bridge.async_set_native("countdown", 33)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert _bridge(config_entry).value("countdown") == 33
+    number = entity_id(hass, config_entry, "number", "point_countdown")
+    assert float(state(hass, number).state) == 33
+
+
+async def test_raw_passthrough_event_still_fires_with_a_product(
+    hass: HomeAssistant, config_entry: MockConfigEntry, plug: tuple[GizwitsBridge, P0App]
+) -> None:
+    """The app_command event entity fires for every passthrough, P0 or not."""
+    _, app = plug
+    event = entity_id(hass, config_entry, "event", "app_command")
+    payload = app.codec.encode(ReadRequest())
+    await app.app.send_passthrough(payload)
+    await wait_state(hass, event, lambda s: s.attributes.get("payload") == payload.hex())
+    assert DOMAIN
