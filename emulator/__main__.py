@@ -16,7 +16,9 @@ import base64
 from collections.abc import Sequence
 import contextlib
 from dataclasses import fields
+import json
 from pathlib import Path
+import signal
 import sys
 from typing import Any
 
@@ -70,7 +72,10 @@ async def serve(args: argparse.Namespace) -> None:
     ) as emu:
 
         def on_event(event: DeviceEvent) -> None:
-            print(f"[device] {event.kind}: did={event.did} mac={event.mac} pk={event.product_key}")
+            print(
+                f"[device] {event.kind}: did={event.did} mac={event.mac} pk={event.product_key}",
+                flush=True,
+            )
 
         emu.state.add_listener(on_event)
         print(
@@ -79,9 +84,10 @@ async def serve(args: argparse.Namespace) -> None:
             f"  M2M (MQTT 3.1):  {emu.broker.host}:{emu.broker.port}\n"
             f"  product keys:    {', '.join(sorted(emu.state.products))}\n"
             f"  state dir:       {state_dir or '(none: devices are forgotten on exit)'}\n"
-            f"In Home Assistant add the Gizwits device integration with\n"
-            f"  server / GService URL = {emu.gservice_url}\n"
-            f"  product key           = {product_keys[0]}\n"
+            f"In Home Assistant add the Gizwits device integration with a custom server:\n"
+            f"  GService base URL = {emu.gservice_url}\n"
+            f"  product key       = {product_keys[0]}\n"
+            f"  (any 12-hex-digit MAC; the M2M host/port come from provision)\n"
             f"Then drive it from another terminal, e.g.\n"
             f"  python -m emulator app --url {emu.gservice_url} --did <DID> listen\n"
             f"Registered DIDs: {emu.gservice_url}/emulator/devices\n"
@@ -90,7 +96,14 @@ async def serve(args: argparse.Namespace) -> None:
         )
         for device in emu.state.devices.values():
             print(f"[device] known: did={device.did} enabled={device.enabled}")
-        await asyncio.Event().wait()
+        # Explicit handlers: a shell's `&` starts us with SIGINT ignored, and SIGTERM's default
+        # would skip the cleanup that stops mosquitto.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        print("stopping", flush=True)
 
 
 # -- app -----------------------------------------------------------------------------------
@@ -188,7 +201,7 @@ async def _operator(args: argparse.Namespace, session: aiohttp.ClientSession) ->
         else:
             body["did"] = args.did
         result = await _request(session, "POST", f"{args.url}/emulator/offers", body)
-    print(result)
+    print(json.dumps(result))
 
 
 APP_COMMANDS = frozenset({"send", "send-acked", "log-level", "listen"})

@@ -36,6 +36,10 @@ HOST = "127.0.0.1"
 _RELOAD_USER = "__emulator_reload_token"
 _START_TIMEOUT = 10.0
 _RELOAD_TIMEOUT = 10.0
+# mosquitto must not outlive a crashed or SIGKILLed test run: have the kernel SIGTERM it when its
+# parent dies (util-linux setpriv execs mosquitto, so the pid is mosquitto's own).
+_SETPRIV = shutil.which("setpriv")
+_PDEATHSIG: tuple[str, ...] = (_SETPRIV, "--pdeathsig", "TERM") if _SETPRIV else ()
 
 
 class BrokerError(RuntimeError):
@@ -200,6 +204,7 @@ class MosquittoBroker:
             port = self.port if fixed_port else free_port()
             self._write_files(port)
             self._proc = await asyncio.create_subprocess_exec(
+                *_PDEATHSIG,
                 self._executable,
                 "-c",
                 str(self._dir / "mosquitto.conf"),
