@@ -145,6 +145,33 @@ async def test_storm_is_rate_limited(
     assert [log.content for log in _logs(app)] == [f"storm {n}" for n in range(BURST)]
 
 
+async def test_tokens_refill(
+    hass: HomeAssistant,
+    *,
+    emulator: Emulator,
+    device: TestDevice,
+    forwarding: MockConfigEntry,
+    test_logger: logging.Logger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the burst, records wait for the bucket to refill instead of being lost."""
+    monkeypatch.setattr(log_forwarder, "BURST", 1)
+    monkeypatch.setattr(log_forwarder, "RATE_PER_SECOND", 50.0)
+    # The sender task read BURST when it started: restart it with the patched values.
+    forwarder = _forwarder(forwarding)
+    forwarder.close()
+    forwarder.apply_options(OPTIONS)
+    app = await emulator.app(device.did)
+    await app.set_log_level(1)
+    await wait_until(lambda: forwarding.runtime_data.data.log_level == 1)
+
+    for number in range(4):
+        test_logger.warning("paced %d", number)
+    await _wait_log(app, "paced 3")
+    assert [log.content for log in _logs(app)] == [f"paced {n}" for n in range(4)]
+    assert (forwarder.forwarded, forwarder.dropped) == (4, 0)
+
+
 async def test_options_apply_live(
     hass: HomeAssistant,
     emulator: Emulator,

@@ -309,3 +309,20 @@ async def test_install_with_nothing_offered(
     assert err.value.translation_key == "no_update"
     assert state(hass, wifi).attributes[ATTR_IN_PROGRESS] is False
     assert not (config_dir / FIRMWARE_DIR).exists()
+
+
+async def test_new_check_replaces_a_hanging_one(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, loaded: MockConfigEntry
+) -> None:
+    """A 0x0211 while an earlier check hangs at GService cancels it and checks again."""
+    coordinator = loaded.runtime_data
+    emulator.state.inject_fault("ota_update_and_check", "hang")
+    await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
+    await wait_until(lambda: not emulator.state.faults.get("ota_update_and_check"))
+    hanging = coordinator._ota_task
+    assert hanging is not None
+    assert not hanging.done()
+
+    wifi, _ = await _offer_wifi_via_0x0211(hass, emulator, device, loaded)
+    assert hanging.cancelled()
+    assert state(hass, wifi).attributes[ATTR_LATEST_VERSION] == NEW_VERSION
