@@ -94,3 +94,14 @@ async def test_pause_resume_and_restart_keep_port(mosquitto_broker: MosquittoBro
     await mosquitto_broker.restart()
     assert mosquitto_broker.port == port
     assert await probe_connect("127.0.0.1", port, BROKER_USER, BROKER_PASSWORD) == 0
+
+
+async def test_password_change_drops_the_live_session(mosquitto_broker: MosquittoBroker) -> None:
+    """Re-registration gives a DID a new passcode: the old session is dropped (measured)."""
+    await mosquitto_broker.add_user(DID, "old", device_acl(DID, PK))
+    async with client(mosquitto_broker, DID, "old", DID) as device:
+        await device.subscribe(f"app2dev/{DID}/#")
+        await mosquitto_broker.add_user(DID, "new", device_acl(DID, PK))
+        with pytest.raises(aiomqtt.MqttError):
+            await next_message(device)
+    assert await probe_connect("127.0.0.1", mosquitto_broker.port, DID, "new") == 0

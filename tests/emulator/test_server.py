@@ -158,3 +158,24 @@ async def test_devices_persist_in_state_dir(socket_enabled: None, tmp_path: Path
         assert emu.state.devices[did].passcode == PASSCODE
         assert PRODUCT_KEY in emu.state.products
         assert await probe_connect(emu.broker.host, emu.broker.port, did, PASSCODE) == 0
+
+
+async def test_cloud_and_apps_reconnect_after_broker_restart(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    did = await register(emulator, http)
+    app = await emulator.app(did)
+    links = (emulator.cloud.link, app.link)
+    before = [link.connect_count for link in links]
+    await emulator.broker.restart()
+    # Both links notice the drop and resubscribe on their own (their retry loop).
+    async with asyncio.timeout(30):
+        while not all(
+            link.connected and link.connect_count > n for link, n in zip(links, before, strict=True)
+        ):
+            await asyncio.sleep(0.05)
+    async with device(emulator, did) as dev:
+        await emulator.cloud.push_online_apps(did, 2)
+        assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(2))
+        await app.send_passthrough(b"\x09")
+        assert await dev.next() == (f"app2dev/{did}/{app.client_id}", AppPassthrough(b"\x09"))
