@@ -161,6 +161,7 @@ class MosquittoBroker:
         self._dir: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._paused = False
+        self._reload_pending = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -255,11 +256,19 @@ class MosquittoBroker:
         self._paused = True
 
     def resume(self) -> None:
-        """SIGCONT a paused broker."""
+        """SIGCONT a paused broker (and SIGHUP it if users changed meanwhile; not awaited)."""
         if self._proc is None or not self.running:
             raise BrokerError("broker not running")
         self._proc.send_signal(signal.SIGCONT)
         self._paused = False
+        if self._reload_pending:
+            self._reload_pending = False
+            self._proc.send_signal(signal.SIGHUP)
+
+    @property
+    def paused(self) -> bool:
+        """True between `pause()` and `resume()`."""
+        return self._paused
 
     # -- users -----------------------------------------------------------------------------
 
@@ -297,9 +306,11 @@ class MosquittoBroker:
         if self._proc is None or not self.running:
             # Not running: files are written on start.
             return
-        if self._paused:
-            raise BrokerError("cannot reload a paused broker")
         token = self._write_files(self.port)
+        if self._paused:
+            # A stopped process cannot reload; `resume()` sends the SIGHUP.
+            self._reload_pending = True
+            return
         self._proc.send_signal(signal.SIGHUP)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _RELOAD_TIMEOUT

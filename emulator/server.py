@@ -136,9 +136,15 @@ class Emulator:
         await web.SockSite(self._runner, sock).start()
 
     async def stop(self) -> None:
-        """Stop everything (idempotent)."""
+        """Stop everything (idempotent; every step runs even if an earlier one failed)."""
+        if self.broker.running and self.broker.paused:
+            self.broker.resume()
+        errors: list[BaseException] = []
         for app in list(self._apps.values()):
-            await app.close()
+            try:
+                await app.close()
+            except Exception as err:  # collected, re-raised below
+                errors.append(err)
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
@@ -150,6 +156,8 @@ class Emulator:
             self._sync = None
         await self.cloud.stop()
         await self.broker.stop()
+        if errors:
+            raise ExceptionGroup("emulator stop", errors)  # type: ignore[type-var]
 
     # -- apps ------------------------------------------------------------------------------
 

@@ -179,3 +179,18 @@ async def test_cloud_and_apps_reconnect_after_broker_restart(
         assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(2))
         await app.send_passthrough(b"\x09")
         assert await dev.next() == (f"app2dev/{did}/{app.client_id}", AppPassthrough(b"\x09"))
+
+
+async def test_stop_while_paused_and_changes_while_paused(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    """Heartbeat-loss tests pause the broker; user changes then apply on resume."""
+    did = await register(emulator, http)
+    emulator.broker.pause()
+    await emulator.broker.add_user("late", "late-pw", ["topic read x"])
+    emulator.broker.resume()
+    await emulator.broker.reload()
+    assert await probe_connect(emulator.broker.host, emulator.broker.port, "late", "late-pw") == 0
+    await emulator.app(did)
+    emulator.broker.pause()
+    # The emulator fixture's teardown stops it while paused (app close included).
