@@ -32,6 +32,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
 
+from .bridge_flow import BridgeOptionsMixin
 from .const import (
     CONF_BASE_URL,
     CONF_DID,
@@ -42,6 +43,7 @@ from .const import (
     CONF_MCU_HARD_VERSION,
     CONF_MCU_SOFT_VERSION,
     CONF_PASSCODE,
+    CONF_PRODUCT,
     CONF_PRODUCT_KEY,
     CONF_REGION,
     CONF_WIFI_HARD_VERSION,
@@ -430,11 +432,20 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class GizwitsDeviceOptionsFlow(OptionsFlow):
-    """Log forwarding and the indicator bit; applied live by the entry's update listener."""
+class GizwitsDeviceOptionsFlow(BridgeOptionsMixin, OptionsFlow):
+    """Settings (log forwarding, indicator bit) and the entity bridge (product, mapping)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and save the options."""
+        """Choose what to change."""
+        menu = ["settings", "product"]
+        if self.config_entry.options.get(CONF_PRODUCT):
+            menu.append("mapping")
+        return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the log forwarding options (applied live by the update listener)."""
         errors: dict[str, str] = {}
         if user_input is not None:
             names: list[str] = []
@@ -448,6 +459,7 @@ class GizwitsDeviceOptionsFlow(OptionsFlow):
             if not errors:
                 return self.async_create_entry(
                     data={
+                        **self.config_entry.options,
                         CONF_LOG_FORWARD_LOGGERS: names,
                         CONF_LOG_FORWARD_LEVEL: user_input[CONF_LOG_FORWARD_LEVEL],
                         CONF_INDICATOR_BIT: int(user_input[CONF_INDICATOR_BIT]),
@@ -478,7 +490,7 @@ class GizwitsDeviceOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
         )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 import pytest
@@ -445,3 +446,82 @@ async def test_raw_passthrough_event_still_fires_with_a_product(
     await app.app.send_passthrough(payload)
     await wait_state(hass, event, lambda s: s.attributes.get("payload") == payload.hex())
     assert DOMAIN
+
+
+# -- options flow ----------------------------------------------------------------------------
+
+
+async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> Any:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert step in result["menu_options"]
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+
+
+async def test_options_flow_product_and_mapping(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """Bad JSON and a bad definition are named; an example shows its points; mapping saves."""
+    entry = setup_integration
+    await _setup_helpers(hass)
+    result = await _options_step(hass, entry, "product")
+    assert result["step_id"] == "product"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"example": "none", "product_json": "{not json"}
+    )
+    assert result["errors"] == {"base": "invalid_product"}
+    assert result["description_placeholders"]["error"].startswith("not JSON")
+    broken = json.loads(json.dumps(PLUG))
+    broken["entities"][0]["attrs"][1]["uint_spec"]["max"] = 70000
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"example": "none", "product_json": json.dumps(broken)}
+    )
+    assert result["errors"] == {"base": "invalid_product"}
+    assert "does not fit in uint16" in result["description_placeholders"]["error"]
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"example": "smart_plug"}
+    )
+    assert result["step_id"] == "mapping"
+    assert "`countdown` (Countdown): uint16 0…1440" in result["description_placeholders"]["points"]
+    # Suggestions by name among compatible domains; no name match → left native.
+    hints = {
+        str(marker): (marker.description or {}).get("suggested_value")
+        for marker in result["data_schema"].schema
+    }
+    assert hints["countdown"] == "input_number.countdown"
+    assert hints["power"] == "input_number.power"
+    assert hints["switch"] is None
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"switch": "input_boolean.plug", "countdown": "input_number.countdown"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_MAPPING] == {
+        "switch": {"entity_id": "input_boolean.plug", "attribute": None},
+        "countdown": {"entity_id": "input_number.countdown", "attribute": None},
+    }
+    # The changed product reloads the entry: the bridge and the native entities appear.
+    await hass.async_block_till_done()
+    await wait_until(lambda: entry.runtime_data.bridge is not None)
+    await hass.async_block_till_done()
+    power = entity_id(hass, entry, "sensor", "point_power")
+    overload = entity_id(hass, entry, "binary_sensor", "point_overload")
+    assert float(state(hass, power).state) == 0
+    assert state(hass, overload).attributes["device_class"] == "problem"
+
+    # The settings step keeps the product; the mapping step shows what is stored.
+    result = await _options_step(hass, entry, "settings")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"log_forward_loggers": [], "log_forward_level": "error", "indicator_bit": 8},
+    )
+    assert entry.options[CONF_PRODUCT] == PLUG
+    result = await _options_step(hass, entry, "mapping")
+    hints = {
+        str(marker): (marker.description or {}).get("suggested_value")
+        for marker in result["data_schema"].schema
+    }
+    assert hints["switch"] == "input_boolean.plug"
+    assert hints["power"] is None

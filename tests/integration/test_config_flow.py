@@ -476,6 +476,10 @@ async def test_options(hass: HomeAssistant, setup_integration: MockConfigEntry) 
     """Loggers are trimmed and de-duplicated, the bit is an int, the change applies live."""
     entry = setup_integration
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     assert result["type"] is FlowResultType.FORM
     assert suggested(result, CONF_LOG_FORWARD_LOGGERS) == []
     assert suggested(result, CONF_LOG_FORWARD_LEVEL) == "warning"
@@ -512,5 +516,8 @@ async def test_options(hass: HomeAssistant, setup_integration: MockConfigEntry) 
 
     # The form shows what is stored.
     result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
     assert suggested(result, CONF_INDICATOR_BIT) == 3
     assert suggested(result, CONF_LOG_FORWARD_LOGGERS) == ["homeassistant.core", "my_app"]
