@@ -5,6 +5,7 @@
     python -m emulator app --did DID [--url http://127.0.0.1:8900] [--client-id ID] COMMAND
 
 COMMAND (MQTT, as a bound app): send HEX | send-acked HEX | log-level VALUE | listen
+COMMAND (P0, needs --product FILE): control NAME=VALUE ... | read  (listen then decodes P0 too)
 COMMAND (operator HTTP API):    online-apps N|auto | ota-notify | ota-check | add-firmware
 """
 
@@ -25,7 +26,9 @@ from typing import Any
 import aiohttp
 
 from custom_components.gizwits_device.protocol.frames import Frame
-from emulator.app import AppSimulator, Received
+from custom_components.gizwits_device.protocol.p0 import P0Codec, P0Error
+from emulator.app import AppSimulator, Received, decode_p0
+from emulator.p0cli import P0CliError, format_message, load_codec, parse_assignments
 from emulator.server import Emulator
 from emulator.state import DeviceEvent
 
@@ -141,7 +144,13 @@ async def _as_app(args: argparse.Namespace, session: aiohttp.ClientSession) -> N
 
 
 async def _app_command(args: argparse.Namespace, app: AppSimulator) -> None:
+    codec = _codec(args)
     try:
+        if args.command in ("control", "read"):
+            if codec is None:
+                raise CliError(f"{args.command} needs --product FILE")
+            await _p0_command(args, app, codec)
+            return
         if args.command == "send":
             await app.send_passthrough(_hex(args.hex))
             print("sent")
@@ -154,14 +163,43 @@ async def _app_command(args: argparse.Namespace, app: AppSimulator) -> None:
             confirm = await app.set_log_level(value, wait=not args.no_wait, timeout=args.timeout)
             print(format_frame(confirm) if confirm is not None else "sent")
         elif args.command == "listen":
-            await _listen(app, args.count, args.timeout)
+            await _listen(app, args.count, args.timeout, codec)
     except TimeoutError:
         raise CliError("timed out waiting for the device") from None
 
 
-async def _listen(app: AppSimulator, count: int | None, seconds: float | None) -> None:
+def _codec(args: argparse.Namespace) -> P0Codec | None:
+    if getattr(args, "product", None) is None:
+        return None
+    try:
+        return load_codec(args.product)
+    except P0CliError as err:
+        raise CliError(str(err)) from err
+
+
+async def _p0_command(args: argparse.Namespace, app: AppSimulator, codec: P0Codec) -> None:
+    """control: send it, print the next report; read: print the reply to this app."""
+    try:
+        if args.command == "read":
+            reply = await app.read(codec, timeout=args.timeout)
+            print(format_message(reply), flush=True)
+            return
+        values = parse_assignments(codec, args.assignments)
+        await app.control(codec, values, acked=args.acked)
+    except (P0CliError, P0Error) as err:
+        raise CliError(str(err)) from err
+    print("sent", flush=True)
+    if not args.no_wait:
+        print(format_message(await app.wait_report(codec, args.timeout)), flush=True)
+
+
+async def _listen(
+    app: AppSimulator, count: int | None, seconds: float | None, codec: P0Codec | None = None
+) -> None:
     def show(item: Received) -> None:
-        print(f"{item.topic} {format_frame(item.frame)}", flush=True)
+        message = None if codec is None else decode_p0(codec, item)
+        text = format_frame(item.frame) if message is None else format_message(message)
+        print(f"{item.topic} {text}", flush=True)
 
     seen = 0
     # Running out of --timeout is the normal end of a listen.
@@ -204,7 +242,7 @@ async def _operator(args: argparse.Namespace, session: aiohttp.ClientSession) ->
     print(json.dumps(result))
 
 
-APP_COMMANDS = frozenset({"send", "send-acked", "log-level", "listen"})
+APP_COMMANDS = frozenset({"send", "send-acked", "log-level", "listen", "control", "read"})
 
 
 async def app_main(args: argparse.Namespace) -> None:
@@ -238,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--did", required=True)
     app.add_argument("--url", default=DEFAULT_URL, help="the emulator's GService URL")
     app.add_argument("--client-id", help="app client id (default: random)")
+    app.add_argument("--product", help="product definition JSON: speak/decode P0 data points")
     cmds = app.add_subparsers(dest="command", required=True)
     cmds.add_parser("send", help="0x0090 passthrough").add_argument("hex")
     acked = cmds.add_parser("send-acked", help="0x0093, wait for the 0x0094")
@@ -247,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     level.add_argument("value", help="16-bit value (0x.. accepted)")
     level.add_argument("--no-wait", action="store_true")
     level.add_argument("--timeout", type=float, default=10)
+    control = cmds.add_parser("control", help="P0 control (needs --product), print the report")
+    control.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
+    control.add_argument("--acked", action="store_true", help="send as 0x0093")
+    control.add_argument("--no-wait", action="store_true", help="do not wait for a report")
+    control.add_argument("--timeout", type=float, default=10)
+    read = cmds.add_parser("read", help="P0 read (needs --product), print the reply")
+    read.add_argument("--timeout", type=float, default=10)
     listen = cmds.add_parser("listen", help="print frames from the device")
     listen.add_argument("--count", type=int, help="stop after N frames")
     listen.add_argument("--timeout", type=float, help="stop after T seconds")

@@ -9,7 +9,7 @@ a 0x0094 carrying the same sn unless `auto_ack` is off (to exercise the device's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 import itertools
 import logging
@@ -20,6 +20,7 @@ from typing import Self
 from custom_components.gizwits_device.protocol.frames import (
     AckedPassthrough,
     AppPassthrough,
+    DevicePassthrough,
     Frame,
     FrameError,
     LogLevelConfirm,
@@ -27,6 +28,16 @@ from custom_components.gizwits_device.protocol.frames import (
     SetLogLevel,
     decode_frame,
     encode_frame,
+)
+from custom_components.gizwits_device.protocol.p0 import (
+    Control,
+    P0Codec,
+    P0Error,
+    P0Message,
+    ReadReply,
+    ReadRequest,
+    StatusReport,
+    Value,
 )
 from emulator.mqtt import MqttLink
 
@@ -58,6 +69,16 @@ class Undecodable:
     topic: str
     payload: bytes
     error: FrameError
+
+
+def decode_p0(codec: P0Codec, item: Received) -> P0Message | None:
+    """The P0 message in a device passthrough (None: not a passthrough, or not P0)."""
+    if not isinstance(item.frame, DevicePassthrough | AckedPassthrough):
+        return None
+    try:
+        return codec.decode(item.frame.payload)
+    except P0Error:
+        return None
 
 
 class AppSimulator:
@@ -185,6 +206,61 @@ class AppSimulator:
         got = await self.wait_for(LogLevelConfirm, timeout)
         assert isinstance(got.frame, LogLevelConfirm)
         return got.frame
+
+    # -- P0 data points (protocol.md §5) ---------------------------------------------------
+
+    async def send_p0(self, codec: P0Codec, message: P0Message, *, acked: bool = False) -> None:
+        """Encode a P0 message for the product and send it as 0x0090 (or 0x0093, acked)."""
+        payload = codec.encode(message)
+        if acked:
+            await self.send_acked(payload)
+        else:
+            await self.send_passthrough(payload)
+
+    async def control(
+        self, codec: P0Codec, values: Mapping[str, Value], *, acked: bool = False
+    ) -> None:
+        """Send a P0 control (0x01 / 0x11) setting the given writable points."""
+        await self.send_p0(codec, Control(values), acked=acked)
+
+    async def read(
+        self,
+        codec: P0Codec,
+        names: tuple[str, ...] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> ReadReply:
+        """Send a P0 read and return the device's read reply to this app."""
+        await self.send_p0(codec, ReadRequest(names))
+        _, message = await self.wait_p0(codec, ReadReply, timeout)
+        assert isinstance(message, ReadReply)
+        return message
+
+    async def wait_report(
+        self,
+        codec: P0Codec,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> StatusReport:
+        """The oldest not yet consumed P0 status report (0x04 / 0x14)."""
+        _, message = await self.wait_p0(codec, StatusReport, timeout)
+        assert isinstance(message, StatusReport)
+        return message
+
+    async def wait_p0(
+        self,
+        codec: P0Codec,
+        kind: type,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> tuple[Received, P0Message]:
+        """Consume the oldest 0x0091/0x0093 whose payload decodes to a P0 message of `kind`."""
+
+        def match(item: Received) -> bool:
+            message = decode_p0(codec, item)
+            return message is not None and isinstance(message, kind)
+
+        item = await self.wait_for(match, timeout)
+        message = decode_p0(codec, item)
+        assert message is not None
+        return item, message
 
     # -- receiving -------------------------------------------------------------------------
 

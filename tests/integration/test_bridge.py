@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 import json
 from pathlib import Path
@@ -28,6 +29,7 @@ from custom_components.gizwits_device.protocol import (
 )
 from custom_components.gizwits_device.protocol.frames import DevicePassthrough
 from emulator.app import AppSimulator, Received
+from tests.emulator.test_cli import finish, run_cli, start_cli
 from tests.integration.helpers import entity_id, state, wait_state, wait_until
 
 if TYPE_CHECKING:
@@ -525,3 +527,39 @@ async def test_options_flow_product_and_mapping(
     }
     assert hints["switch"] == "input_boolean.plug"
     assert hints["power"] is None
+
+
+# -- emulator CLI ----------------------------------------------------------------------------
+
+
+async def test_cli_control_read_and_listen(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    plug: tuple[GizwitsBridge, P0App],
+) -> None:
+    """`python -m emulator app --product FILE control/read/listen` speak P0 to the bridge."""
+    product = str(PRODUCTS / "smart_plug.json")
+    code, out, err = await run_cli(
+        emulator, device.did, "--product", product, "control", "switch=on", "countdown=15"
+    )
+    assert code == 0, err
+    assert "StatusReport switch=True countdown=15" in out
+    assert state(hass, "input_boolean.plug").state == "on"
+    code, out, err = await run_cli(emulator, device.did, "--product", product, "read")
+    assert code == 0, err
+    assert out.startswith("ReadReply switch=True countdown=15 power=0")
+    listener = await start_cli(emulator, device.did, "--product", product, "listen", "--count", "1")
+    # It says so on stderr once subscribed.
+    assert listener.stderr is not None
+    async with asyncio.timeout(30):
+        assert (await listener.stderr.readline()).startswith(b"bound as app")
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.plug"}, blocking=True
+    )
+    code, out, err = await finish(listener)
+    assert code == 0, err
+    assert f"dev2app/{device.did} StatusReport switch=False" in out
+    code, _, err = await run_cli(emulator, device.did, "--product", product, "control", "nope=1")
+    assert code == 1
+    assert "no data point 'nope'" in err

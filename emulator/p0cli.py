@@ -1,0 +1,86 @@
+"""P0 helpers for the CLI: load a product file, parse `name=value` arguments, show messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from custom_components.gizwits_device.protocol.p0 import (
+    Control,
+    P0Codec,
+    P0Message,
+    ReadReply,
+    ReadRequest,
+    StatusReport,
+    TransparentData,
+    Value,
+)
+from custom_components.gizwits_device.protocol.product import (
+    DataType,
+    ProductDefinitionError,
+    ProductModel,
+)
+
+_TRUE = {"1", "true", "on", "yes"}
+_FALSE = {"0", "false", "off", "no"}
+
+
+class P0CliError(ValueError):
+    """A bad product file or `name=value` argument (message for the user)."""
+
+
+def load_codec(path: str) -> P0Codec:
+    """The codec for a product definition file (a Gizwits console JSON export)."""
+    try:
+        return P0Codec(ProductModel.from_json(Path(path).read_bytes()))
+    except OSError as err:
+        raise P0CliError(f"cannot read {path}: {err}") from err
+    except ProductDefinitionError as err:
+        raise P0CliError(f"{path}: {err}") from err
+
+
+def parse_assignments(codec: P0Codec, items: list[str]) -> dict[str, Value]:
+    """`name=value` arguments as shown values (bool on/off, enum option or index, hex binary)."""
+    values: dict[str, Value] = {}
+    model = codec.model
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise P0CliError(f"expected name=value, got {item!r}")
+        if name not in model:
+            names = ", ".join(p.name for p in model.points)
+            raise P0CliError(f"no data point {name!r} (have: {names})")
+        point = model.point(name)
+        if point.data_type is DataType.BOOL:
+            if text.lower() not in _TRUE | _FALSE:
+                raise P0CliError(f"{name}: expected on/off, got {text!r}")
+            values[name] = text.lower() in _TRUE
+        elif point.data_type is DataType.ENUM:
+            if text not in point.options and text.isdigit() and int(text) < len(point.options):
+                text = point.options[int(text)]
+            values[name] = text
+        elif point.data_type is DataType.BINARY:
+            try:
+                values[name] = bytes.fromhex(text)
+            except ValueError as err:
+                raise P0CliError(f"{name}: expected hex, got {text!r}") from err
+        else:
+            try:
+                number = float(text)
+            except ValueError as err:
+                raise P0CliError(f"{name}: expected a number, got {text!r}") from err
+            values[name] = int(number) if number.is_integer() and point.integral else number
+    return values
+
+
+def format_message(message: P0Message) -> str:
+    """`Kind name=value ...` for one decoded P0 message."""
+    match message:
+        case Control(values=values) | ReadReply(values=values) | StatusReport(values=values):
+            shown = " ".join(
+                f"{k}={v.hex() if isinstance(v, bytes) else v}" for k, v in values.items()
+            )
+            return f"{type(message).__name__} {shown}".rstrip()
+        case ReadRequest(names=names):
+            return f"ReadRequest {' '.join(names or ())}".rstrip()
+        case TransparentData(direction=direction, data=data):
+            return f"TransparentData {direction} {data.hex(' ')}"
