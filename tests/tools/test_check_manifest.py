@@ -87,3 +87,13 @@ def test_brand_icon_size(copy: Path) -> None:
     assert "brand/icon.png: is 512x512, must be 256x256" in problems(copy)
     (copy / "brand" / "icon.png").write_bytes(b"GIF89a" + bytes(30))
     assert "brand/icon.png: is not a PNG" in problems(copy)
+
+
+def test_claimed_tier_needs_its_rules_done(copy: Path) -> None:
+    (copy / "quality_scale.yaml").write_text(
+        "rules:\n  docs-removal-instructions: todo\n  strict-typing: todo\n"
+    )
+    edit_json(copy / "manifest.json", lambda d: d.update(quality_scale="bronze"))
+    found = "\n".join(problems(copy))
+    assert "claims bronze, but bronze rule 'docs-removal-instructions' is todo" in found
+    assert "platinum rule" not in found  # only the claimed tier and those below count
