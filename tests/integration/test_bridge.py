@@ -368,6 +368,39 @@ async def test_reload_sends_a_full_report(
     await app.report()
 
 
+async def test_online_apps_rising_from_zero_brings_a_full_report(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    plug: tuple[GizwitsBridge, P0App],
+) -> None:
+    """0x0210 going 0 → N (protocol.md §4) makes the device report its whole status."""
+    bridge, app = plug
+    await emulator.cloud.push_online_apps(device.did, 0)
+    await wait_until(lambda: bridge.coordinator.data.online_apps == 0)
+    sent = bridge.stats.reports_sent
+    await emulator.cloud.push_online_apps(device.did, 3)
+    await app.report()
+    assert bridge.stats.reports_sent == sent + 1
+    # 3 → 4 is not a rise from zero: no report (a read is answered, nothing else is sent).
+    await emulator.cloud.push_online_apps(device.did, 4)
+    await wait_until(lambda: bridge.coordinator.data.online_apps == 4)
+    await app.read()
+    assert bridge.stats.reports_sent == sent + 1
+
+
+async def test_var_len_write_to_a_fault_point_is_rejected(
+    hass: HomeAssistant, light: tuple[GizwitsBridge, P0App]
+) -> None:
+    """A var_len control flagging a fault point (not writable): ignored, status reported."""
+    bridge, app = light
+    # 0x11 control, flags bit 4 (lamp_fault), one bit-field byte with the bit set.
+    await app.app.send_passthrough(bytes([0x11, 0x10, 0x01]))
+    report = await app.report()
+    assert report["lamp_fault"] is False
+    assert bridge.stats.rejected == 1
+
+
 # -- native mode -----------------------------------------------------------------------------
 
 
