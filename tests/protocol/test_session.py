@@ -30,6 +30,7 @@ from custom_components.gizwits_device.protocol import (
     SessionTiming,
     SetLogLevel,
     TopicKind,
+    encode_frame,
 )
 from custom_components.gizwits_device.protocol.gservice import GServiceClient, M2MEndpoint
 from emulator.server import Emulator
@@ -321,3 +322,76 @@ async def test_heartbeat_loss_reconnects_with_backoff(
     assert gservice.provisions == attempts
     assert run.session.status.failures == 0
     assert run.session.stats.connects == 2
+
+
+async def test_dedup_window_expires_and_memory_is_bounded(gservice: CountingGService) -> None:
+    """§4 ruling: a repeat within the window is a duplicate; after it, or past the cap, not."""
+    from custom_components.gizwits_device.protocol import session as session_module
+
+    session = M2MSession(
+        gservice,
+        did="a" * 22,
+        passcode=PASSCODE,
+        product_key=PRODUCT_KEY,
+        timing=SessionTiming(dedup_window=0.05),
+    )
+    assert not session._is_duplicate("app", 1)
+    assert session._is_duplicate("app", 1)
+    assert not session._is_duplicate("other", 1)
+    await asyncio.sleep(0.06)
+    assert not session._is_duplicate("app", 1)
+    session.timing = SessionTiming(dedup_window=60)
+    for sn in range(session_module._DEDUP_MAX_ENTRIES + 10):
+        session._is_duplicate("flood", sn)
+    assert len(session._seen_sns) == session_module._DEDUP_MAX_ENTRIES
+
+
+async def test_listener_errors_and_foreign_topics_do_not_stop_the_session(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§6: nothing received can stop the session — not a listener bug, not a stray topic."""
+    run = await start()
+
+    def broken(_: object) -> None:
+        raise RuntimeError("listener bug")
+
+    remove_frame = run.session.add_frame_listener(broken)
+    remove_status = run.session.add_status_listener(broken)
+    await run.session._handle_message("app2dev/someone-else/app", b"\x00")
+    await run.session._handle_message(f"app2dev/{did}/a/b", b"\x00")
+    await run.session._handle_message(f"app2dev/{did}/app", None)
+    assert run.session.stats.dropped_reasons["unexpected_topic"] == 2
+    assert run.session.stats.dropped_reasons["empty_payload"] == 1
+    app = await emulator.app(did)
+    await app.send_passthrough(b"still works")
+    await wait_until(lambda: bool(run.of_type(AppPassthrough)))
+    run.session._set_status(run.session.status.state)
+    remove_frame()
+    remove_status()
+    assert run.session.connected
+
+
+async def test_replies_are_skipped_quietly_while_disconnected(
+    gservice: CountingGService, did: str
+) -> None:
+    """An ack that cannot be sent (connection just lost) is left to the reconnect loop."""
+    session = M2MSession(gservice, did=did, passcode=PASSCODE, product_key=PRODUCT_KEY)
+    frame = encode_frame(AckedPassthrough(5, b"x"))
+    await session._handle_message(f"app2dev/{did}/app", frame)
+    await session._handle_message(f"app2dev/{did}/app", encode_frame(SetLogLevel(1)))
+    assert session.stats.frames_sent == 0
+    with pytest.raises(M2MNotConnectedError):
+        await session.send_acked_passthrough(b"x")
+
+
+async def test_pending_acks_fail_when_the_connection_drops(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    run = await start()
+    await emulator.app(did, auto_ack=False)
+    send = asyncio.create_task(run.session.send_acked_passthrough(b"\x01"))
+    await asyncio.sleep(0.05)
+    await emulator.broker.restart()
+    with pytest.raises((M2MNotConnectedError, AckTimeoutError)):
+        await send
+    await wait_until(lambda: run.session.connected, 20)

@@ -8,7 +8,7 @@ backoff of §2.8 after any loss. Bad frames are dropped and counted, never fatal
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field, replace
@@ -205,7 +205,7 @@ class M2MSession:
         self._frame_listeners: list[FrameListener] = []
         self._status_listeners: list[StatusListener] = []
         self._pending_acks: dict[int, asyncio.Future[PassthroughAck]] = {}
-        self._seen_sns: dict[tuple[str, int], float] = {}
+        self._seen_sns: OrderedDict[tuple[str, int], float] = OrderedDict()
         self._next_sn = 1
         self._connected_event = asyncio.Event()
         self.stats = SessionStats()
@@ -402,15 +402,21 @@ class M2MSession:
         self._dispatch(ReceivedFrame(where.kind, app, frame, acked))
 
     def _is_duplicate(self, app: str, sn: int) -> bool:
-        """Remember (app, sn) for the dedup window; True when seen within it (§4 ruling)."""
+        """Remember (app, sn) for the dedup window; True when seen within it (§4 ruling).
+
+        Entries are kept in arrival order, so expired ones are dropped from the front in
+        O(1) each; past the size cap the oldest go first (bounded memory under a flood).
+        """
         now = time.monotonic()
-        window = self.timing.dedup_window
-        if len(self._seen_sns) >= _DEDUP_MAX_ENTRIES:
-            self._seen_sns = {k: t for k, t in self._seen_sns.items() if now - t < window}
-        seen_at = self._seen_sns.get((app, sn))
-        if seen_at is not None and now - seen_at < window:
+        seen = self._seen_sns
+        while seen:
+            oldest_at = next(iter(seen.values()))
+            if now - oldest_at < self.timing.dedup_window and len(seen) < _DEDUP_MAX_ENTRIES:
+                break
+            seen.popitem(last=False)
+        if (app, sn) in seen:
             return True
-        self._seen_sns[(app, sn)] = now
+        seen[(app, sn)] = now
         return False
 
     def _dispatch(self, received: ReceivedFrame) -> None:
