@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -21,6 +22,7 @@ async def async_get_config_entry_diagnostics(
     coordinator = entry.runtime_data
     data = coordinator.data
     forwarder = coordinator.log_forwarder
+    bridge = coordinator.bridge
     return {
         "entry": {
             "title": entry.title,
@@ -38,6 +40,7 @@ async def async_get_config_entry_diagnostics(
             for firmware_type, offer in data.offers.items()
         },
         "current_fid": {t.name.lower(): fid for t, fid in data.current_fid.items()},
+        "bridge": None if bridge is None else asdict(bridge.stats),
         "log_forwarding": None
         if forwarder is None
         else {
