@@ -205,42 +205,38 @@ def _no_trailing(data: bytes, pos: int) -> None:
 # --- frames ------------------------------------------------------------------------------------
 
 
+class _PayloadOnly:
+    """Shared codec of the two frames whose body is just the payload (0x0090, 0x0091)."""
+
+    __slots__ = ()
+    payload: bytes
+
+    def __post_init__(self) -> None:
+        _check_payload(self.payload)
+
+    def _body(self) -> tuple[bytes, ...]:
+        return (self.payload,)
+
+    @classmethod
+    def _decode(cls, data: bytes, pos: int) -> Self:
+        _check_payload_len(len(data) - pos)
+        return cls(data[pos:])  # type: ignore[call-arg]  # subclasses are dataclasses
+
+
 @dataclass(frozen=True, slots=True)
-class AppPassthrough:
+class AppPassthrough(_PayloadOnly):
     """0x0090 app -> device: product-specific payload."""
 
     command: ClassVar[Command] = Command.APP_PASSTHROUGH
     payload: bytes
 
-    def __post_init__(self) -> None:
-        _check_payload(self.payload)
-
-    def _body(self) -> tuple[bytes, ...]:
-        return (self.payload,)
-
-    @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
-        _check_payload_len(len(data) - pos)
-        return cls(data[pos:])
-
 
 @dataclass(frozen=True, slots=True)
-class DevicePassthrough:
+class DevicePassthrough(_PayloadOnly):
     """0x0091 device -> app(s): product-specific payload."""
 
     command: ClassVar[Command] = Command.DEVICE_PASSTHROUGH
     payload: bytes
-
-    def __post_init__(self) -> None:
-        _check_payload(self.payload)
-
-    def _body(self) -> tuple[bytes, ...]:
-        return (self.payload,)
-
-    @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
-        _check_payload_len(len(data) - pos)
-        return cls(data[pos:])
 
 
 @dataclass(frozen=True, slots=True)
