@@ -56,8 +56,9 @@ PASSCODE = "Passcode42"
 CONNECT_TIMEOUT = 5.0
 GSERVICE_TIMEOUT = 2.0
 
+# Heartbeat 1 s: a loaded machine that stalls the loop for < 2 s must not look like a lost link.
 FAST_TIMING = SessionTiming(
-    heartbeat_interval=0.5,
+    heartbeat_interval=1.0,
     keepalive=5,
     backoff_step=0.05,
     backoff_cap=0.5,

@@ -37,7 +37,7 @@ from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 
 FAST = SessionTiming(
-    heartbeat_interval=0.2,
+    heartbeat_interval=0.5,
     backoff_step=0.1,
     connect_timeout=0.5,
     ack_retry_interval=0.2,
@@ -395,3 +395,33 @@ async def test_pending_acks_fail_when_the_connection_drops(
     with pytest.raises((M2MNotConnectedError, AckTimeoutError)):
         await send
     await wait_until(lambda: run.session.connected, 20)
+
+
+async def test_one_missed_heartbeat_is_tolerated(
+    gservice: CountingGService, emulator: Emulator, did: str
+) -> None:
+    """§2.7: only two missed PINGRESPs in a row mean "lost"; a short stall of the broker
+    (one unanswered PINGREQ, never two) must not drop the link, whatever paho thinks."""
+    session = M2MSession(
+        gservice,
+        did=did,
+        passcode=PASSCODE,
+        product_key=PRODUCT_KEY,
+        timing=SessionTiming(heartbeat_interval=2.0, connect_timeout=2.0),
+    )
+    run = Running(session)
+    try:
+        async with asyncio.timeout(10):
+            await session.wait_connected()
+        # 3 s frozen: a PINGREQ waits at least 1 s unanswered, but no two ticks (2 s apart)
+        # both find one outstanding.
+        emulator.broker.pause()
+        await asyncio.sleep(3.0)
+        emulator.broker.resume()
+        await asyncio.sleep(2.5)
+        assert session.connected
+        assert session.stats.connection_losses == 0
+        assert session.stats.connects == 1
+    finally:
+        emulator.broker.resume()
+        await run.stop()

@@ -14,6 +14,7 @@ import contextlib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import logging
+import math
 import ssl
 import time
 
@@ -336,11 +337,12 @@ class M2MSession:
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         """PINGREQ every interval; two unanswered in a row end the connection (§2.7).
 
-        aiomqtt has no ping API, so this drives paho's own PINGREQ/PINGRESP bookkeeping and
-        turns paho's keepalive timer off: the protocol's rule, not paho's, decides.
+        aiomqtt has no ping API, so this drives paho's own PINGREQ/PINGRESP bookkeeping. Paho
+        drops the link once a ping has waited `_keepalive` seconds (and treats 0 as "at once"),
+        so its timer is pushed past ours: the protocol's rule decides, paho stays a backstop.
         """
         paho = client._client
-        paho._keepalive = 0
+        paho._keepalive = math.ceil(max(self.timing.keepalive, 4 * self.timing.heartbeat_interval))
         missed = 0
         while True:
             await asyncio.sleep(self.timing.heartbeat_interval)
