@@ -48,6 +48,8 @@ DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
         key="logs_enabled",
         translation_key="logs_enabled",
         entity_category=EntityCategory.DIAGNOSTIC,
+        # The log level sensor already carries this; shown only for those who want it.
+        entity_registry_enabled_default=False,
         value_fn=lambda coordinator: coordinator.data.log_level != 0,
     ),
     GizwitsBinarySensorDescription(

@@ -28,6 +28,7 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_binary_sensor_entities(
     hass: HomeAssistant,
     config_entry: MockConfigEntry,
@@ -51,6 +52,7 @@ async def test_connectivity_attributes(
     assert current.attributes["retry_in"] is None
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_logs_enabled_and_indicator(
     hass: HomeAssistant,
     emulator: Emulator,
@@ -92,7 +94,7 @@ async def test_broker_stall_makes_entities_unavailable(
     entry = setup_integration
     connectivity = entity_id(hass, entry, "binary_sensor", "connectivity")
     others = [
-        entity_id(hass, entry, "binary_sensor", "logs_enabled"),
+        entity_id(hass, entry, "binary_sensor", "indicator"),
         entity_id(hass, entry, "sensor", "online_apps"),
         entity_id(hass, entry, "update", "wifi_firmware"),
         entity_id(hass, entry, "event", "app_command"),
@@ -112,3 +114,15 @@ async def test_broker_stall_makes_entities_unavailable(
     assert up.attributes["failed_attempts"] == 0
     for entity in others:
         assert state(hass, entity).state != STATE_UNAVAILABLE
+
+
+async def test_logs_enabled_is_disabled_by_default(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Quality scale entity-disabled-by-default: the redundant diagnostic is off until enabled."""
+    entries = er.async_entries_for_config_entry(entity_registry, setup_integration.entry_id)
+    logs_enabled = next(e for e in entries if e.unique_id.endswith("_logs_enabled"))
+    assert logs_enabled.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert hass.states.get(logs_enabled.entity_id) is None
