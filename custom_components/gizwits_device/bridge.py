@@ -17,7 +17,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.storage import Store
 import probatio as vol
@@ -26,7 +26,9 @@ from .bridge_values import (
     ConversionError,
     ServiceCall,
     Target,
+    attribute_choices,
     check_value,
+    default_attribute,
     default_value,
     from_json_value,
     read_value,
@@ -92,7 +94,11 @@ def bridge_config(options: Mapping[str, Any]) -> str | None:
 
 
 def parse_mapping(model: ProductModel, raw: object) -> dict[str, Target]:
-    """The usable part of the mapping option (unknown points and binary points are skipped)."""
+    """The usable part of the mapping option (unknown points and binary points are skipped).
+
+    A mapping stored without an attribute (older versions, or a bare entity ID) or with one
+    the point cannot follow gets the automatic choice (default_attribute).
+    """
     mapping: dict[str, Target] = {}
     if not isinstance(raw, Mapping):
         return mapping
@@ -100,8 +106,12 @@ def parse_mapping(model: ProductModel, raw: object) -> dict[str, Target]:
         target = Target.from_option(value)
         if target is None or name not in model:
             continue
-        if model.point(name).data_type is DataType.BINARY:
+        point = model.point(name)
+        if point.data_type is DataType.BINARY:
             continue
+        explicit = isinstance(value, Mapping) and "attribute" in value
+        if not explicit or target.attribute not in attribute_choices(target.domain, point):
+            target = Target(target.entity_id, default_attribute(target.domain, point))
         mapping[name] = target
     return mapping
 
@@ -215,11 +225,22 @@ class GizwitsBridge:
         """An HA-side change of a native point (entity action): store it and report it."""
         point = self.model.point(name)
         if name in self.mapping:
-            raise HomeAssistantError(f"{name} follows {self.mapping[name].entity_id}")
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="point_is_mapped",
+                translation_placeholders={
+                    "point": name,
+                    "entity_id": self.mapping[name].entity_id,
+                },
+            )
         try:
             checked = check_value(point, value)
         except ConversionError as err:
-            raise HomeAssistantError(str(err)) from err
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_point_value",
+                translation_placeholders={"point": name, "value": repr(value)},
+            ) from err
         self._apply_native({name: checked})
         self._schedule_report()
 

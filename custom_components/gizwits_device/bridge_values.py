@@ -19,9 +19,12 @@ from homeassistant.core import State, split_entity_id
 from .protocol import DataPoint, DataType, Value
 
 __all__ = [
+    "STATE",
     "ConversionError",
     "ServiceCall",
     "Target",
+    "attribute_choices",
+    "attribute_problem",
     "check_value",
     "default_attribute",
     "default_value",
@@ -50,8 +53,29 @@ TOGGLE_DOMAINS = frozenset(
 )
 BOOL_DOMAINS = TOGGLE_DOMAINS | {"binary_sensor", "cover", "lock"}
 NUMBER_DOMAINS = frozenset({"counter", "input_number", "number", "sensor"})
-UINT_DOMAINS = NUMBER_DOMAINS | {"climate", "cover", "fan", "light"}
-ENUM_DOMAINS = frozenset({"climate", "fan", "input_select", "light", "select", "sensor"})
+UINT_DOMAINS = NUMBER_DOMAINS | {"climate", "cover", "fan", "light", "media_player"}
+ENUM_DOMAINS = frozenset(
+    {"climate", "fan", "input_select", "light", "media_player", "select", "sensor"}
+)
+
+# What a point can follow on an entity, per (domain, point kind); None is the entity's state.
+# Pairs not listed follow the state only.
+_ATTRIBUTES: dict[tuple[str, str], tuple[str | None, ...]] = {
+    ("light", "uint"): ("brightness", "color_temp_kelvin"),
+    ("climate", "uint"): ("temperature", "current_temperature", "humidity", "current_humidity"),
+    ("fan", "uint"): ("percentage",),
+    ("cover", "uint"): ("current_position", "current_tilt_position"),
+    ("media_player", "uint"): ("volume_level",),
+    ("media_player", "bool"): (None, "is_volume_muted"),
+    ("climate", "enum"): (None, "preset_mode", "fan_mode", "swing_mode"),
+    ("fan", "enum"): ("preset_mode",),
+    ("light", "enum"): ("effect",),
+    ("media_player", "enum"): ("source", "sound_mode"),
+}
+# Attributes HA only reports: a point the apps can write cannot follow them.
+READ_ONLY_ATTRIBUTES = frozenset({"current_temperature", "current_humidity"})
+# The option standing for "the entity's state" (attribute None) in forms.
+STATE = "state"
 
 # Attribute holding an enum's choices, per (domain, attribute).
 _ENUM_CHOICES = {
@@ -61,7 +85,11 @@ _ENUM_CHOICES = {
     ("climate", None): "hvac_modes",
     ("climate", "preset_mode"): "preset_modes",
     ("fan", "preset_mode"): "preset_modes",
+    ("climate", "fan_mode"): "fan_modes",
+    ("climate", "swing_mode"): "swing_modes",
     ("light", "effect"): "effect_list",
+    ("media_player", "source"): "source_list",
+    ("media_player", "sound_mode"): "sound_mode_list",
 }
 # Numeric attributes that can be set, with the service that sets them and its bounds.
 _SETTABLE_ATTRIBUTES: dict[tuple[str, str], tuple[str, str, str | None, str | None]] = {
@@ -72,11 +100,17 @@ _SETTABLE_ATTRIBUTES: dict[tuple[str, str], tuple[str, str, str | None, str | No
         "max_color_temp_kelvin",
     ),
     ("climate", "temperature"): ("set_temperature", "temperature", "min_temp", "max_temp"),
+    ("climate", "humidity"): ("set_humidity", "humidity", "min_humidity", "max_humidity"),
     ("fan", "percentage"): ("set_percentage", "percentage", None, None),
     ("cover", "current_position"): ("set_cover_position", "position", None, None),
+    ("cover", "current_tilt_position"): ("set_cover_tilt_position", "tilt_position", None, None),
 }
 BRIGHTNESS = "brightness"
+VOLUME = "volume_level"
+MUTED = "is_volume_muted"
 _BRIGHTNESS_MAX = 255
+# Full scale of the levels a point maps onto proportionally.
+_LEVEL_MAX = {BRIGHTNESS: float(_BRIGHTNESS_MAX), VOLUME: 1.0}
 
 
 class ConversionError(ValueError):
@@ -137,23 +171,61 @@ def selector_domains(point: DataPoint) -> list[str]:
     return sorted(domains)
 
 
+def _kind(point: DataPoint) -> str | None:
+    if point.data_type is DataType.BOOL:
+        return "bool"
+    if point.is_uint:
+        return "uint"
+    return "enum" if point.data_type is DataType.ENUM else None
+
+
+def attribute_choices(domain: str, point: DataPoint) -> tuple[str | None, ...]:
+    """What a point can follow on an entity of ``domain`` (None: the state; empty: nothing)."""
+    kind = _kind(point)
+    if kind is None:
+        return ()
+    return _ATTRIBUTES.get((domain, kind), (None,))
+
+
 def default_attribute(domain: str, point: DataPoint) -> str | None:
-    """The attribute a point maps to on an entity of ``domain`` (None: the state)."""
+    """The attribute a point maps to on an entity of ``domain`` unless the user picks one."""
     text = f"{point.name} {point.display_name} {point.description}".lower()
     if point.is_uint:
         if domain == "light":
             return "color_temp_kelvin" if ("temp" in text or "kelvin" in text) else BRIGHTNESS
         if domain == "climate":
+            if "humid" in text:
+                return "humidity" if point.writable else "current_humidity"
             return "temperature" if point.writable else "current_temperature"
-        if domain == "fan":
-            return "percentage"
         if domain == "cover":
-            return "current_position"
-    if point.data_type is DataType.ENUM:
-        if domain in ("fan",) or (domain == "climate" and "preset" in text):
-            return "preset_mode"
-        if domain == "light":
-            return "effect"
+            return "current_tilt_position" if "tilt" in text else "current_position"
+    if point.data_type is DataType.ENUM and domain == "climate":
+        words = {"preset_mode": "preset", "fan_mode": "fan", "swing_mode": "swing"}
+        return next((attribute for attribute, word in words.items() if word in text), None)
+    if point.data_type is DataType.ENUM and domain == "media_player" and "sound" in text:
+        return "sound_mode"
+    choices = attribute_choices(domain, point)
+    return choices[0] if choices else None
+
+
+def attribute_problem(point: DataPoint, target: Target, state: State | None) -> str | None:
+    """Why ``point`` cannot follow ``target`` (an error key), or None when it can."""
+    if target.attribute not in attribute_choices(target.domain, point):
+        return "attribute_invalid"
+    if point.writable and target.attribute in READ_ONLY_ATTRIBUTES:
+        return "attribute_read_only"
+    known = _known(state)
+    if known is None:
+        return None  # nothing to check against yet; reads keep the last value meanwhile
+    choices_key = _ENUM_CHOICES.get((target.domain, target.attribute))
+    if point.data_type is DataType.ENUM and choices_key and choices_key not in known.attributes:
+        return "attribute_unsupported"
+    modes = known.attributes.get("supported_color_modes")
+    if target.domain == "light" and point.is_uint and isinstance(modes, list | tuple | set):
+        needed = {"color_temp"} if target.attribute == "color_temp_kelvin" else None
+        dimmable = {str(mode) for mode in modes} - {"onoff", "unknown"}
+        if not (dimmable & needed if needed else dimmable):
+            return "attribute_unsupported"
     return None
 
 
@@ -222,14 +294,29 @@ def _number(value: object) -> float | None:
         return None
 
 
-def brightness_to_point(point: DataPoint, brightness: float) -> float:
-    """HA brightness 0..255 -> the point's scale (percent when it tops out at <= 100)."""
+def brightness_to_point(
+    point: DataPoint, brightness: float, full: float = _BRIGHTNESS_MAX
+) -> float:
+    """An HA level 0..full (brightness 255, volume 1) -> the point's scale.
+
+    Percent when the point tops out at <= 100, as is when its range is 0..full, else linear.
+    """
     low, high = float(point.shown_min), float(point.shown_max)
     if high <= 100:
-        return brightness * 100 / _BRIGHTNESS_MAX
-    if low == 0 and high == _BRIGHTNESS_MAX:
+        return brightness * 100 / full
+    if low == 0 and high == full:
         return brightness
-    return low + brightness / _BRIGHTNESS_MAX * (high - low)
+    return low + brightness / full * (high - low)
+
+
+def point_to_level(point: DataPoint, value: float, full: float) -> float:
+    """The inverse of brightness_to_point."""
+    low, high = float(point.shown_min), float(point.shown_max)
+    if high <= 100:
+        return value * full / 100
+    if low == 0 and high == full:
+        return value
+    return (value - low) / (high - low) * full
 
 
 def read_value(point: DataPoint, target: Target, state: State | None) -> Value | None:
@@ -246,6 +333,11 @@ def read_value(point: DataPoint, target: Target, state: State | None) -> Value |
             if known.state == "off" or level is None:
                 level = 0.0
             return quantize(point, brightness_to_point(point, level))
+        if domain == "media_player" and target.attribute == VOLUME:
+            level = _number(known.attributes.get(VOLUME))
+            if level is None:
+                return None
+            return quantize(point, brightness_to_point(point, level, _LEVEL_MAX[VOLUME]))
         raw = known.state if target.attribute is None else known.attributes.get(target.attribute)
         number = _number(raw)
         return None if number is None else quantize(point, number)
@@ -345,6 +437,8 @@ def write_call(point: DataPoint, target: Target, state: State | None, value: Val
             return ServiceCall(domain, "lock" if value else "unlock", data)
         if target.attribute is None and domain == "cover":
             return ServiceCall(domain, "open_cover" if value else "close_cover", data)
+        if target.attribute == MUTED and domain == "media_player":
+            return ServiceCall(domain, "volume_mute", {**data, MUTED: value})
     elif point.is_uint and isinstance(value, int | float) and not isinstance(value, bool):
         return _uint_call(point, target, known, float(value), data)
     elif point.data_type is DataType.ENUM and isinstance(value, str):
@@ -360,15 +454,13 @@ def _uint_call(
     if domain == "light" and attribute == BRIGHTNESS:
         if value <= 0:
             return ServiceCall("light", "turn_off", data)
-        low, high = float(point.shown_min), float(point.shown_max)
-        if high <= 100:
+        if float(point.shown_max) <= 100:
             return ServiceCall("light", "turn_on", {**data, "brightness_pct": number})
-        level = (
-            value
-            if (low == 0 and high == _BRIGHTNESS_MAX)
-            else ((value - low) / (high - low) * _BRIGHTNESS_MAX)
-        )
+        level = point_to_level(point, value, _LEVEL_MAX[BRIGHTNESS])
         return ServiceCall("light", "turn_on", {**data, BRIGHTNESS: round(level)})
+    if domain == "media_player" and attribute == VOLUME:
+        level = min(max(point_to_level(point, value, _LEVEL_MAX[VOLUME]), 0.0), 1.0)
+        return ServiceCall(domain, "volume_set", {**data, VOLUME: round(level, 4)})
     if attribute is None and domain in ("input_number", "number", "counter"):
         _check_bounds(state, number, "min", "max")
         if domain == "counter":
@@ -403,6 +495,10 @@ def _enum_call(
         return ServiceCall(domain, "set_hvac_mode", {**data, "hvac_mode": option})
     if attribute == "preset_mode" and domain in ("climate", "fan"):
         return ServiceCall(domain, "set_preset_mode", {**data, "preset_mode": option})
+    if domain == "climate" and attribute in ("fan_mode", "swing_mode"):
+        return ServiceCall(domain, f"set_{attribute}", {**data, attribute: option})
+    if domain == "media_player" and attribute in ("source", "sound_mode"):
+        return ServiceCall(domain, f"select_{attribute}", {**data, attribute: option})
     if domain == "light" and attribute == "effect":
         return ServiceCall(domain, "turn_on", {**data, "effect": option})
     raise ConversionError(f"{target.entity_id} ({attribute or 'state'}) cannot be set")

@@ -23,7 +23,7 @@ ICONS = json.loads((PACKAGE / "icons.json").read_text(encoding="utf-8"))
 SERVICES = yaml.safe_load((PACKAGE / "services.yaml").read_text(encoding="utf-8"))
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
-# Placeholders the code passes (services.py, update.py, __init__.py, coordinator.py).
+# Placeholders the code passes (services.py, update.py, __init__.py, coordinator.py, bridge.py).
 EXCEPTION_PLACEHOLDERS = {
     "auth_failed": set(),
     "not_connected": {"error"},
@@ -35,6 +35,8 @@ EXCEPTION_PLACEHOLDERS = {
     "not_connected_send": {"error"},
     "no_update": set(),
     "firmware_failed": {"error"},
+    "point_is_mapped": {"point", "entity_id"},
+    "invalid_point_value": {"point", "value"},
 }
 ISSUE_PLACEHOLDERS = {"did_rejected": {"title"}, "unreachable": {"title", "error"}}
 
