@@ -34,12 +34,7 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
         self._attr_unique_id = f"{entry.unique_id}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, str(entry.unique_id))},
-            connections={
-                (
-                    CONNECTION_NETWORK_MAC,
-                    format_mac(":".join(mac[i : i + 2] for i in range(0, 12, 2))),
-                )
-            },
+            connections={(CONNECTION_NETWORK_MAC, format_mac(mac))},
             manufacturer="Gizwits",
             model=data[CONF_PRODUCT_KEY],
             name=entry.title,
