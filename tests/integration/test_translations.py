@@ -14,7 +14,13 @@ import pytest
 import yaml
 
 from custom_components.gizwits_device import config_flow
+from custom_components.gizwits_device.bridge_values import (
+    STATE,
+    attribute_choices,
+    selector_domains,
+)
 from custom_components.gizwits_device.const import DOMAIN
+from custom_components.gizwits_device.protocol import ProductModel
 
 PACKAGE = Path(config_flow.__file__).parent
 STRINGS = json.loads((PACKAGE / "strings.json").read_text(encoding="utf-8"))
@@ -145,3 +151,27 @@ async def test_home_assistant_loads_translations(hass: HomeAssistant) -> None:
     for language, title in (("en", "Set up a Gizwits device"), ("zh-Hans", "添加机智云设备")):
         loaded = await async_get_translations(hass, language, "config", {DOMAIN})
         assert loaded[f"component.{DOMAIN}.config.step.user.title"] == title
+
+
+def test_bridge_flow_errors_and_attribute_options_are_translated() -> None:
+    """Every error the product/attribute steps set, and every attribute offered, has text."""
+    code = source("bridge_flow.py") + source("bridge_values.py")
+    used = set(re.findall(r'ProductFileError\("([a-z_]+)"', code))
+    used |= set(re.findall(r'return "(attribute_[a-z_]+)"', code))
+    assert used == {
+        "one_source",
+        "file_too_large",
+        "upload_failed",
+        "attribute_invalid",
+        "attribute_read_only",
+        "attribute_unsupported",
+    }
+    assert used | {"invalid_product"} <= STRINGS["options"]["error"].keys()
+    light = ProductModel.from_json((PACKAGE / "products" / "dimmable_light.json").read_text())
+    offered = {
+        STATE if attribute is None else attribute
+        for point in light.points
+        for domain in selector_domains(point)
+        for attribute in attribute_choices(domain, point)
+    }
+    assert STRINGS["selector"]["point_attribute"]["options"].keys() == offered
