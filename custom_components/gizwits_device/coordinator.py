@@ -51,6 +51,7 @@ from .protocol import (
     SessionTiming,
     SetLogLevel,
     download_firmware,
+    normalize_version,
 )
 
 if TYPE_CHECKING:
@@ -132,6 +133,17 @@ def create_session(
         ssl_context=get_default_context(),
     )
     return gservice, session
+
+
+def _already_installed(offered_version: str | None, installed: str) -> bool:
+    """A v4.0 target whose version is not newer than what runs (versions are 8 chars, §7)."""
+    if offered_version is None:
+        return False
+    try:
+        offered = normalize_version(offered_version)
+    except ValueError:
+        return False
+    return offered.upper() <= normalize_version(installed).upper()
 
 
 class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
@@ -342,6 +354,11 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
                 continue
             if target is None:
                 self.data.offers.pop(firmware_type, None)
+            elif _already_installed(target.firmware_version, soft):
+                # E.g. installed through v4.1, which names no fid: remember the fid now.
+                self.data.offers.pop(firmware_type, None)
+                self.data.current_fid[firmware_type] = target.target_fid
+                self._save()
             else:
                 self._offer_target_fid(firmware_type, target.target_fid, target.download_url)
         self.async_set_updated_data(self.data)

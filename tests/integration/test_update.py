@@ -200,12 +200,14 @@ async def test_install_v40_push(
 async def test_check_falls_back_to_v40(
     hass: HomeAssistant, emulator: Emulator, device: TestDevice, loaded: MockConfigEntry
 ) -> None:
-    """v4.1 says "already upgraded" (9502) → the v4.0 target-fid check still offers a fid."""
+    """v4.1 answers "no push rule" (any non-200 = no update, §7) → the v4.0 target-fid check
+    still offers a newer firmware by its fid; one that is not newer is recorded, not offered."""
     offer = emulator.state.set_offer(
-        EmulatorOffer(firmware_type=2, soft_version="00000001", data=b"x"),
+        EmulatorOffer(firmware_type=2, soft_version=NEW_VERSION, data=b"x"),
         product_key=PRODUCT_KEY,
     )
     mcu = entity_id(hass, loaded, "update", "mcu_firmware")
+    emulator.state.inject_fault("ota_update_and_check", "status", status=400)
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.MCU)
     current = await wait_state(hass, mcu, lambda s: s.state == "on")
     assert current.attributes[ATTR_LATEST_VERSION] == f"fid {offer.target_fid}"
@@ -214,6 +216,16 @@ async def test_check_falls_back_to_v40(
     emulator.state.clear_offers()
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.MCU)
     await wait_state(hass, mcu, lambda s: s.state == "off")
+
+    # A v4.0 target that is the version already running: its fid is remembered, no offer.
+    same = emulator.state.set_offer(
+        EmulatorOffer(firmware_type=2, soft_version="00000001", data=b"y"),
+        product_key=PRODUCT_KEY,
+    )
+    coordinator = loaded.runtime_data
+    await emulator.cloud.notify_ota_check(device.did, FirmwareType.MCU)
+    await wait_until(lambda: coordinator.data.current_fid.get(FirmwareType.MCU) == same.target_fid)
+    assert state(hass, mcu).state == "off"
 
 
 async def test_failed_check_keeps_the_offer(
@@ -326,3 +338,27 @@ async def test_new_check_replaces_a_hanging_one(
     wifi, _ = await _offer_wifi_via_0x0211(hass, emulator, device, loaded)
     assert hanging.cancelled()
     assert state(hass, wifi).attributes[ATTR_LATEST_VERSION] == NEW_VERSION
+
+
+async def test_installed_v41_firmware_is_not_offered_again_by_v40(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    loaded: MockConfigEntry,
+) -> None:
+    """After a v4.1 install (which names no fid), the v4.0 check that follows a reload finds
+    the same firmware as its target: it is recorded as installed, not offered again."""
+    entry = loaded
+    wifi, offer = await _offer_wifi_via_0x0211(hass, emulator, device, entry)
+    await _install(hass, wifi)
+    await hass.async_block_till_done()
+    assert state(hass, wifi).state == "off"
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    coordinator = entry.runtime_data
+    await wait_until(lambda: coordinator._ota_task is not None and coordinator._ota_task.done())
+    await hass.async_block_till_done()
+    current = state(hass, wifi)
+    assert current.state == "off"
+    assert current.attributes[ATTR_INSTALLED_VERSION] == NEW_VERSION
+    assert coordinator.data.current_fid[FirmwareType.WIFI] == offer.target_fid
