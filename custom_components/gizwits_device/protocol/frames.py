@@ -303,11 +303,10 @@ class SetLogLevel:
         return cls(value)
 
 
-@dataclass(frozen=True, slots=True)
-class LogLevelConfirm:
-    """0x0011 device -> app: confirms a 0x0010; empty body."""
+class _EmptyBody:
+    """Shared codec of the frames without a body (0x0011, 0x020F)."""
 
-    command: ClassVar[Command] = Command.LOG_LEVEL_CONFIRM
+    __slots__ = ()
 
     def _body(self) -> tuple[bytes, ...]:
         return ()
@@ -316,6 +315,13 @@ class LogLevelConfirm:
     def _decode(cls, data: bytes, pos: int) -> Self:
         _no_trailing(data, pos)
         return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class LogLevelConfirm(_EmptyBody):
+    """0x0011 device -> app: confirms a 0x0010; empty body."""
+
+    command: ClassVar[Command] = Command.LOG_LEVEL_CONFIRM
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,18 +443,10 @@ class OtaCheckNotification:
 
 
 @dataclass(frozen=True, slots=True)
-class OnlineAppsRequest:
+class OnlineAppsRequest(_EmptyBody):
     """0x020F device -> cloud: ask for the online app count; empty body."""
 
     command: ClassVar[Command] = Command.ONLINE_APPS_REQUEST
-
-    def _body(self) -> tuple[bytes, ...]:
-        return ()
-
-    @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
-        _no_trailing(data, pos)
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
