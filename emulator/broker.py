@@ -29,8 +29,8 @@ import shutil
 import signal
 import socket
 import tempfile
-from types import TracebackType
-from typing import Self
+
+from emulator.lifecycle import Service
 
 HOST = "127.0.0.1"
 _RELOAD_USER = "__emulator_reload_token"
@@ -149,7 +149,7 @@ async def probe_connect(
             await writer.wait_closed()
 
 
-class MosquittoBroker:
+class MosquittoBroker(Service):
     """A mosquitto process on 127.0.0.1 with its own temp dir; async context manager."""
 
     def __init__(self, *, port: int = 0, executable: str = "mosquitto") -> None:
@@ -164,22 +164,6 @@ class MosquittoBroker:
         self._reload_pending = False
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        try:
-            await self.start()
-        except BaseException:
-            await self.stop()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def running(self) -> bool:

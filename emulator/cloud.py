@@ -22,8 +22,6 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 import logging
-from types import TracebackType
-from typing import Self
 
 from custom_components.gizwits_device.protocol.frames import (
     DeviceLog,
@@ -37,6 +35,7 @@ from custom_components.gizwits_device.protocol.frames import (
     decode_frame,
     encode_frame,
 )
+from emulator.lifecycle import Service
 from emulator.mqtt import MqttLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ class SentFrame:
     frame: Frame
 
 
-class CloudAgent:
+class CloudAgent(Service):
     """MQTT client playing the Gizwits M2M server; async context manager."""
 
     def __init__(
@@ -84,18 +83,6 @@ class CloudAgent:
         self.sent: list[SentFrame] = []
         self.device_logs: list[tuple[str, DeviceLog]] = []
         self.undecodable: list[tuple[str, bytes, FrameError]] = []
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Connect and subscribe."""

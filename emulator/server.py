@@ -26,8 +26,7 @@ import logging
 from pathlib import Path
 import secrets
 import socket
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
@@ -35,6 +34,7 @@ from emulator.app import AppSimulator, new_app_client_id
 from emulator.broker import MosquittoBroker, app_acl, cloud_acl, device_acl
 from emulator.cloud import CloudAgent
 from emulator.gservice import create_gservice_app
+from emulator.lifecycle import Service
 from emulator.state import CloudState, Device, DeviceEvent
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ STATE_FILE = "devices.json"
 type _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class Emulator:
+class Emulator(Service):
     """Broker + GService + cloud agent on 127.0.0.1; async context manager."""
 
     def __init__(
@@ -87,22 +87,6 @@ class Emulator:
     def gservice_url(self) -> str:
         """Base URL of the GService HTTP API (what the integration is configured with)."""
         return f"http://{self._http_host}:{self.http_port}"
-
-    async def __aenter__(self) -> Self:
-        try:
-            await self.start()
-        except BaseException:
-            await self.stop()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Start broker, cloud agent and HTTP server."""
