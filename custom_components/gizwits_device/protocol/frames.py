@@ -239,11 +239,10 @@ class DevicePassthrough(_PayloadOnly):
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class AckedPassthrough:
-    """0x0093 either direction: sn (u32) + payload; the receiver acks with 0x0094."""
+class _SnAndPayload:
+    """Shared codec of the two frames whose body is sn (u32) + payload (0x0093, 0x0094)."""
 
-    command: ClassVar[Command] = Command.ACKED_PASSTHROUGH
+    __slots__ = ()
     sn: int
     payload: bytes
 
@@ -258,29 +257,25 @@ class AckedPassthrough:
     def _decode(cls, data: bytes, pos: int) -> Self:
         end = _need(data, pos, 4, "sn")
         _check_payload_len(len(data) - end)
-        return cls(int.from_bytes(data[pos:end]), data[end:])
+        return cls(int.from_bytes(data[pos:end]), data[end:])  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True, slots=True)
-class PassthroughAck:
+class AckedPassthrough(_SnAndPayload):
+    """0x0093 either direction: sn (u32) + payload; the receiver acks with 0x0094."""
+
+    command: ClassVar[Command] = Command.ACKED_PASSTHROUGH
+    sn: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PassthroughAck(_SnAndPayload):
     """0x0094 either direction: sn of the acked 0x0093 + optional payload."""
 
     command: ClassVar[Command] = Command.PASSTHROUGH_ACK
     sn: int
     payload: bytes = b""
-
-    def __post_init__(self) -> None:
-        _check_uint("sn", self.sn, 32)
-        _check_payload(self.payload)
-
-    def _body(self) -> tuple[bytes, ...]:
-        return (self.sn.to_bytes(4), self.payload)
-
-    @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
-        end = _need(data, pos, 4, "sn")
-        _check_payload_len(len(data) - end)
-        return cls(int.from_bytes(data[pos:end]), data[end:])
 
 
 @dataclass(frozen=True, slots=True)
