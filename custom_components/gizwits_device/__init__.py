@@ -21,7 +21,13 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import GizwitsConfigEntry, GizwitsDeviceCoordinator, create_session
+from .coordinator import (
+    ENTRY_ISSUES,
+    GizwitsConfigEntry,
+    GizwitsDeviceCoordinator,
+    create_session,
+    issue_id,
+)
 from .log_forwarder import LogForwarder
 from .protocol import GServiceClient, GServiceError, M2MAuthenticationError
 from .services import async_setup_services
@@ -109,8 +115,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> 
 
 async def async_remove_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
     """Disable the DID at GService; an unreachable GService must not block removal."""
-    for issue in (f"did_rejected_{entry.entry_id}", f"unreachable_{entry.entry_id}"):
-        ir.async_delete_issue(hass, DOMAIN, issue)
+    for issue in ENTRY_ISSUES:
+        ir.async_delete_issue(hass, DOMAIN, issue_id(issue, entry.entry_id))
     gservice = GServiceClient(async_get_clientsession(hass), entry.data[CONF_BASE_URL])
     try:
         await gservice.disable(entry.data[CONF_DID], entry.data[CONF_PASSCODE])

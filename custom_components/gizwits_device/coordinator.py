@@ -114,6 +114,17 @@ class GizwitsDeviceData:
     current_fid: dict[FirmwareType, int] = field(default_factory=dict)
 
 
+# Repair issues of an entry (translation keys); the id adds the entry id.
+ISSUE_DID_REJECTED = "did_rejected"
+ISSUE_UNREACHABLE = "unreachable"
+ENTRY_ISSUES = (ISSUE_DID_REJECTED, ISSUE_UNREACHABLE)
+
+
+def issue_id(issue: str, entry_id: str) -> str:
+    """The repair issue id of `issue` for one config entry."""
+    return f"{issue}_{entry_id}"
+
+
 # The protocol's intervals and GService's request timeout; tests replace them.
 SESSION_TIMING = SessionTiming()
 GSERVICE_TIMEOUT = 10.0
@@ -217,10 +228,10 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
-                f"did_rejected_{self.config_entry.entry_id}",
+                issue_id(ISSUE_DID_REJECTED, self.config_entry.entry_id),
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
-                translation_key="did_rejected",
+                translation_key=ISSUE_DID_REJECTED,
                 translation_placeholders={"title": self.config_entry.title},
             )
             # During set-up, ConfigEntryAuthFailed already starts the reauth flow.
@@ -235,8 +246,10 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         self.data.status = status
         if status.state is ConnectionState.CONNECTED:
             self._down_since = None
-            ir.async_delete_issue(self.hass, DOMAIN, f"unreachable_{self.config_entry.entry_id}")
-            ir.async_delete_issue(self.hass, DOMAIN, f"did_rejected_{self.config_entry.entry_id}")
+            for issue in ENTRY_ISSUES:
+                ir.async_delete_issue(
+                    self.hass, DOMAIN, issue_id(issue, self.config_entry.entry_id)
+                )
             if previous is not ConnectionState.CONNECTED:
                 self._schedule_ota_check(tuple(FirmwareType))
         elif status.state in (ConnectionState.CONNECTING, ConnectionState.WAITING):
@@ -247,10 +260,10 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
                 ir.async_create_issue(
                     self.hass,
                     DOMAIN,
-                    f"unreachable_{self.config_entry.entry_id}",
+                    issue_id(ISSUE_UNREACHABLE, self.config_entry.entry_id),
                     is_fixable=False,
                     severity=ir.IssueSeverity.WARNING,
-                    translation_key="unreachable",
+                    translation_key=ISSUE_UNREACHABLE,
                     translation_placeholders={
                         "title": self.config_entry.title,
                         "error": status.last_error or "",
