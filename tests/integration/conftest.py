@@ -67,6 +67,7 @@ FAST_TIMING = SessionTiming(
     ack_retry_interval=0.2,
     ack_retries=3,
     dedup_window=60.0,
+    reconnect_jitter=0.1,
 )
 
 

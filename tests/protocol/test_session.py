@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
+from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -43,6 +44,7 @@ FAST = SessionTiming(
     ack_retry_interval=0.2,
     ack_retries=3,
     dedup_window=60.0,
+    reconnect_jitter=0.0,
 )
 PASSCODE = "ABCDEFGHIJ"
 MAC = "0A1B2C3D4E5F"
@@ -322,6 +324,37 @@ async def test_heartbeat_loss_reconnects_with_backoff(
     assert gservice.provisions == attempts
     assert run.session.status.failures == 0
     assert run.session.stats.connects == 2
+
+
+def test_first_retry_after_a_loss_is_jittered_within_bound() -> None:
+    """The first retry after a loss waits backoff(0) plus 0..jitter; the §2.8 steps stay."""
+    timing = SessionTiming(reconnect_jitter=1.5)
+    delays = [timing.first_retry_delay() for _ in range(2000)]
+    assert all(0 <= d <= 1.5 for d in delays)
+    assert max(delays) - min(delays) > 1.0  # really spread, not a constant
+    assert [timing.backoff(n) for n in range(4)] == [0, 10, 20, 30]
+    assert SessionTiming(reconnect_jitter=0).first_retry_delay() == 0
+
+
+async def test_reconnect_after_loss_jitters_only_the_first_retry(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator
+) -> None:
+    """protocol.md §2.8 after a loss: first retry after 0..jitter, then +step per failure."""
+    run = await start()
+    run.session.timing = replace(FAST, reconnect_jitter=0.4)
+    emulator.broker.pause()
+    try:
+        await wait_until(
+            lambda: sum(s.state is ConnectionState.WAITING for s in run.statuses) >= 4, 20
+        )
+    finally:
+        emulator.broker.resume()
+    await wait_until(lambda: run.session.connected, 20)
+    waits = [s.retry_in for s in run.statuses if s.state is ConnectionState.WAITING]
+    assert waits[0] is not None
+    assert 0 <= waits[0] <= 0.4
+    assert waits[1:4] == [pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.3)]
+    assert run.session.stats.connection_losses == 1
 
 
 async def test_dedup_window_expires_and_memory_is_bounded(gservice: CountingGService) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import logging
 import math
+import random
 import ssl
 import time
 
@@ -96,10 +97,17 @@ class SessionTiming:
     ack_retry_interval: float = 2.0
     ack_retries: int = 3
     dedup_window: float = 60.0
+    # The first retry after a lost connection waits a random 0..jitter s instead of 0, so many
+    # endpoints dropped by one broker restart do not all reconnect in the same instant.
+    reconnect_jitter: float = 2.0
 
     def backoff(self, failures: int) -> float:
         """Wait before the next attempt after `failures` failed ones: 0, 10, 20 … capped (§2.8)."""
         return min(failures * self.backoff_step, self.backoff_cap)
+
+    def first_retry_delay(self) -> float:
+        """Wait before the first attempt after a loss: backoff(0) plus a random jitter."""
+        return self.backoff(0) + random.uniform(0, self.reconnect_jitter)  # noqa: S311 - not a secret
 
 
 class ConnectionState(StrEnum):
@@ -242,9 +250,13 @@ class M2MSession:
     async def run(self) -> None:
         """Stay connected until cancelled; raises M2MAuthenticationError when refused."""
         failures = 0
+        lost = False
         try:
             while True:
-                delay = self.timing.backoff(failures)
+                if lost:
+                    delay, lost = self.timing.first_retry_delay(), False
+                else:
+                    delay = self.timing.backoff(failures)
                 if delay:
                     self._set_status(ConnectionState.WAITING, failures, delay)
                     await asyncio.sleep(delay)
@@ -255,6 +267,7 @@ class M2MSession:
                     self._set_status(ConnectionState.AUTH_FAILED, failures, error=str(err))
                     raise
                 except (aiomqtt.MqttError, GServiceError, M2MError, OSError) as err:
+                    lost = self._status.state is ConnectionState.CONNECTED
                     failures = self._after_failure(failures, err)
                 finally:
                     self._client = None
