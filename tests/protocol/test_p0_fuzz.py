@@ -158,5 +158,14 @@ def test_scaling_round_trip(ratio: float, addition: float, raw: int) -> None:
 
 
 def test_every_product_is_exercised() -> None:
-    assert set(CODECS) == {"smart_plug", "dimmable_light", "pet_house", "wide_bits", "boiler"}
+    assert set(CODECS) == {
+        "smart_plug",
+        "dimmable_light",
+        "pet_house",
+        "wide_bits",
+        "boiler",
+        "tree18_light",
+        "ph803w",
+        "clearlight",
+    }
     assert isinstance(CODECS["boiler"].model, ProductModel)

@@ -20,7 +20,20 @@ from custom_components.gizwits_device.protocol.product import (
     Unit,
 )
 
-from .p0_models import BOILER, PET_HOUSE, WIDE_BITS, A, F, Json, R, W, attr, load, product
+from .p0_models import (
+    BOILER,
+    PET_HOUSE,
+    WIDE_BITS,
+    A,
+    F,
+    Json,
+    R,
+    W,
+    attr,
+    load,
+    load_public,
+    product,
+)
 
 
 def test_smart_plug_example() -> None:
@@ -413,7 +426,16 @@ INVALID: list[tuple[str, object, str]] = [
     (
         "bit field outside its region",
         _set("a10.position.byte_offset", 9),
-        'attrs[10] "Alert_2": position.byte_offset must be 8 (start of the alert bit region)',
+        'attrs[10] "Alert_2": position.byte_offset must be 8 '
+        "(bit 1 of the alert bit region, which starts at byte 8)",
+    ),
+    (
+        # [LIGHT]: a 9th bit lives in the region's second byte (BYTEOFFSET 1 / BITOFFSET 8);
+        # gizStandardCompressValue(0, 8, ...) would OR it onto bit 0 instead.
+        "bit 8 claimed for the region's first byte",
+        _set("a1.position.bit_offset", 8),
+        'attrs[1] "LED_Color": position.byte_offset must be 1 '
+        "(bit 8 of the status_writable bit region, which starts at byte 0)",
     ),
     (
         "bit fields overlap",
@@ -441,7 +463,7 @@ INVALID: list[tuple[str, object, str]] = [
         "read-only section not after writable",
         _set("a6.position.byte_offset", 6),
         'attrs[6] "Infrared": position.byte_offset must be 5 '
-        "(start of the status_readonly bit region)",
+        "(bit 0 of the status_readonly bit region, which starts at byte 5)",
     ),
 ]
 
@@ -481,10 +503,51 @@ def test_var_len_positions_are_not_checked() -> None:
 
 
 def test_wide_bit_regions_are_accepted() -> None:
-    # [SDK] DI1..DI16: one 2-byte region, bit_offset 0..15 counted across the region.
+    # [SDK] DI1..DI16: one 2-byte region, bit_offset 0..15 counted across the region,
+    # byte_offset = region start + bit_offset // 8 (DI8 BYTEOFFSET 22 / DI9 BYTEOFFSET 23).
     model = ProductModel.from_json(WIDE_BITS)
     assert model.point("DI16").bit_offset == 15
+    assert (model.point("DI8").byte_offset, model.point("DI9").byte_offset) == (3, 4)
+    assert model.point("DI16").region_start == model.point("DI1").region_start == 3
     assert model.point("counter").byte_offset == 5
+
+
+def test_sdk_generated_layout_with_more_than_8_bits() -> None:
+    # [LIGHT]: the console's code generator gives switch1..5 BYTEOFFSET 1 / BITOFFSET 8..12 and
+    # the enum BYTEOFFSET 1 / BITOFFSET 13 / LEN 2 (COUNT_W_BIT 2): accepted as exported.
+    model = load_public("tree18_light")
+    assert model.product_key == "527d73d0617445f791241dd5fa736a93"
+    positions = {p.name: (p.byte_offset, p.bit_offset, p.length) for p in model.points[:14]}
+    assert positions["Led_auto_OnOff"] == (0, 7, 1)
+    assert positions["switch1"] == (1, 8, 1)
+    assert positions["switch5"] == (1, 12, 1)
+    assert positions["enum"] == (1, 13, 2)
+    assert {p.region_start for p in model.points if p.is_bit_field} == {0}
+    assert len(model.writable) == 31  # 4 attr_flags bytes, like its 31-member attrFlags_t
+    assert model.point("data1").byte_offset == 14
+    assert model.point("temperature").byte_offset == 24
+
+
+def _layout(p: DataPoint) -> tuple[object, ...]:
+    return (p.id, p.name, p.data_type, p.access, p.byte_offset, p.bit_offset, p.length,
+            p.minimum, p.maximum, p.ratio, p.addition, p.options)  # fmt: skip
+
+
+def test_public_console_exports_parse() -> None:
+    # Real exports as api.gizwits.com/app/datapoint returns them (tests/vectors/products).
+    pet = load_public("pet_house")
+    assert pet.product_key == "de9e8d18d9394cce9081b25a531e552b"
+    rebuilt = ProductModel.from_json(PET_HOUSE)  # p0_models' copy: same layout, other labels
+    assert [_layout(p) for p in pet.points] == [_layout(p) for p in rebuilt.points]
+    ph = load_public("ph803w")
+    assert [p.name for p in ph.points] == [
+        "pH_OUT", "mV_OUT", "EC_OUT", "TEMP_OUT", "pH", "mV", "EC", "TEMP"
+    ]  # fmt: skip
+    assert ph.writable == ()
+    assert (ph.point("pH").ratio, ph.point("mV").addition) == (0.01, -2000)
+    clear = load_public("clearlight")
+    assert len(clear.writable) == 16
+    assert clear.point("heart_pulse").byte_offset == 11
 
 
 def test_sections_may_be_empty_and_alert_fault_follow() -> None:

@@ -12,9 +12,13 @@ all points (ceil(N/8) B, BE, bit i = i-th point in id order) followed - except f
 request - by the flagged bit fields packed from bit 0 in id order, then the flagged byte fields
 in id order. 0x05 / 0x06 carry opaque bytes app -> device / device -> app.
 
-Bit regions read as one big-endian integer: the SDK fills them little-end first and then
-byte-reverses regions longer than one byte (gizStandardCompressValue / gizVarlenCompressValue +
-gizByteOrderExchange), so bit 0 lives in the region's last byte. uint16/uint32 are big-endian.
+Bit regions read as one big-endian integer, a field's value at bits bit_offset..+len. That is
+what the MCU SDK produces: gizStandardCompressValue ORs the value into region byte
+bit_offset // 8 at bit bit_offset % 8 (a field crossing a byte boundary carries its high bits
+into the next byte), then gizByteOrderExchange reverses the region's bytes, so bit 0 lives in
+the region's last byte; a 9th switch (BYTEOFFSET 1 / BITOFFSET 8 in a 2-byte region) is the
+lowest bit of the region's first byte on the wire. gizVarlenCompressValue does the same for
+var_len bit fields. uint16/uint32 are big-endian.
 Values are shown values: bool, enum option string, int/float (see DataPoint.to_shown), bytes.
 """
 
@@ -216,7 +220,7 @@ class P0Codec:
         for point in () if model.variable_length else model.points:
             if point.is_bit_field:
                 end = (point.bit_offset + point.length + 7) // 8
-                regions[point.byte_offset] = max(regions.get(point.byte_offset, 0), end)
+                regions[point.region_start] = max(regions.get(point.region_start, 0), end)
         self._regions = regions
         fixed = () if model.variable_length else model.points
         self._writable_length = self._section_end(p for p in fixed if p.writable)
@@ -224,7 +228,9 @@ class P0Codec:
 
     def _section_end(self, points: Iterable[DataPoint]) -> int:
         ends = [
-            p.byte_offset + (self._regions[p.byte_offset] if p.is_bit_field else p.length)
+            p.region_start + self._regions[p.region_start]
+            if p.is_bit_field
+            else p.byte_offset + p.length
             for p in points
         ]
         return max(ends, default=0)
@@ -278,8 +284,8 @@ class P0Codec:
 
     def _read_fixed(self, point: DataPoint, section: bytes) -> Value:
         if point.is_bit_field:
-            size = self._regions[point.byte_offset]
-            region = section[point.byte_offset : point.byte_offset + size]
+            start = point.region_start
+            region = section[start : start + self._regions[start]]
             raw = int.from_bytes(region, "big") >> point.bit_offset & ((1 << point.length) - 1)
             return _from_raw(point, raw)
         chunk = section[point.byte_offset : point.byte_offset + point.length]
@@ -370,8 +376,9 @@ class P0Codec:
 
     def _write_fixed(self, point: DataPoint, value: Value, section: bytearray) -> None:
         if point.is_bit_field:
-            size = self._regions[point.byte_offset]
-            start, end = point.byte_offset, point.byte_offset + size
+            start = point.region_start
+            size = self._regions[start]
+            end = start + size
             region = int.from_bytes(section[start:end], "big")
             region |= _to_raw(point, value) << point.bit_offset
             section[start:end] = region.to_bytes(size, "big")

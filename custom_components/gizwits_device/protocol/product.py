@@ -16,9 +16,15 @@ The export looks like (keys as Gizwits writes them)::
 ``uint_spec.min``/``max`` bound the *raw* (sent) value x; the shown value is
 y = x * ratio + addition (gizX2Y / gizY2X in the MCU SDK). Standard products lay the status
 out by ``position``: one section per access kind in the order writable, read-only, alert,
-fault; each section is a bit region (bool/enum bit fields, ``bit_offset`` counted across the
-whole region) followed by the byte fields. ``var_len`` exports carry all-zero positions; only
-``len``/``unit`` matter there.
+fault; each section is a bit region (bool/enum bit fields) followed by the byte fields.
+``var_len`` exports carry all-zero positions; only ``len``/``unit`` matter there.
+
+Bit fields: ``bit_offset`` counts across the whole region (a 9th switch has bit_offset 8) and
+``byte_offset`` is the byte holding that bit, region start + bit_offset // 8, exactly as the
+SDK's generated ``*_BYTEOFFSET`` / ``*_BITOFFSET`` constants give it (e.g. ``BYTEOFFSET 1`` /
+``BITOFFSET 8``): gizStandardCompressValue ORs the value into byte ``BYTEOFFSET`` at bit
+``BITOFFSET % 8``, so a byte_offset that disagrees with bit_offset would put the field on top
+of another one. See p0.py for the byte order on the wire.
 """
 
 from collections.abc import Mapping, Sequence
@@ -130,6 +136,11 @@ class DataPoint:
     def is_bit_field(self) -> bool:
         """bool/enum points live in a bit region; the rest are whole bytes."""
         return self.unit is Unit.BIT
+
+    @property
+    def region_start(self) -> int:
+        """First byte of a bit field's region (standard layout): byte_offset - bit_offset // 8."""
+        return self.byte_offset - self.bit_offset // 8
 
     @property
     def is_uint(self) -> bool:
@@ -485,9 +496,10 @@ def _check_bit_region(bits: Sequence[tuple[int, DataPoint]], start: int, access:
     taken: list[tuple[int, int, tuple[int, DataPoint]]] = []
     for index, point in bits:
         where = _where(index, point.name)
-        if point.byte_offset != start:
+        if point.region_start != start:
             raise ProductDefinitionError(
-                f"{where}: position.byte_offset must be {start} (start of the {access} bit region)"
+                f"{where}: position.byte_offset must be {start + point.bit_offset // 8} "
+                f"(bit {point.bit_offset} of the {access} bit region, which starts at byte {start})"
             )
         low, high = point.bit_offset, point.bit_offset + point.length
         for other_low, other_high, other in taken:
