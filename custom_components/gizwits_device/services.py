@@ -115,7 +115,8 @@ async def _send_passthrough(call: ServiceCall) -> ServiceResponse:
             result: ServiceResponse = {"sn": ack.sn, "payload": ack.payload.hex()}
         else:
             await coordinator.session.send_passthrough(payload, app)
-            result = None
+            # Nothing comes back from a 0x0091, but a caller asking for a response gets a dict.
+            result = {}
     except M2MError as err:
         raise _send_failed(err) from err
     return result if call.return_response else None

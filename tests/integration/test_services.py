@@ -120,6 +120,26 @@ async def test_passthrough_max_size(
     assert got.frame.payload == payload
 
 
+async def test_passthrough_without_ack_returns_an_empty_response(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """Developer tools ask for a response: a plain 0x0091 answers {} (not None, an error)."""
+    app = await emulator.app(device.did)
+    result = await _call(
+        hass,
+        "send_passthrough",
+        {"config_entry_id": setup_integration.entry_id, "payload": "0a0b"},
+        response=True,
+    )
+    assert result == {}
+    got = await app.wait_for(DevicePassthrough)
+    assert isinstance(got.frame, DevicePassthrough)
+    assert got.frame.payload == b"\x0a\x0b"
+
+
 @pytest.mark.parametrize("to_one_app", [False, True])
 async def test_acked_passthrough_returns_the_ack(
     hass: HomeAssistant,

@@ -175,3 +175,24 @@ def test_bridge_flow_errors_and_attribute_options_are_translated() -> None:
         for attribute in attribute_choices(domain, point)
     }
     assert STRINGS["selector"]["point_attribute"]["options"].keys() == offered
+
+
+@pytest.mark.parametrize("strings", [STRINGS, ZH], ids=["en", "zh-Hans"])
+def test_menu_titles_have_no_placeholders(strings: dict[str, Any]) -> None:
+    """The frontend localizes a menu step's title without its placeholders.
+
+    A `{title}` there renders as a raw formatjs MISSING_VALUE error in the dialog header (the
+    re-authentication menu did); placeholders work in a menu's description and options only.
+    """
+    menus = [
+        (flow, step, texts)
+        for flow in ("config", "options")
+        for step, texts in strings[flow]["step"].items()
+        if "menu_options" in texts
+    ]
+    assert {(flow, step) for flow, step, _ in menus} >= {
+        ("config", "reauth_confirm"),
+        ("options", "init"),
+    }
+    for flow, step, texts in menus:
+        assert not placeholders(texts.get("title", "")), f"{flow}.{step}"
