@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 import hashlib
-import re
 import secrets
 import string
 from typing import Any, override
@@ -14,15 +13,11 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import instance_id
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -32,32 +27,27 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
 
-from .bridge_flow import BridgeOptionsMixin
 from .const import (
     CONF_BASE_URL,
     CONF_DID,
-    CONF_INDICATOR_BIT,
-    CONF_LOG_FORWARD_LEVEL,
-    CONF_LOG_FORWARD_LOGGERS,
     CONF_MAC,
     CONF_MCU_HARD_VERSION,
     CONF_MCU_SOFT_VERSION,
     CONF_PASSCODE,
-    CONF_PRODUCT,
     CONF_PRODUCT_KEY,
     CONF_REGION,
     CONF_WIFI_HARD_VERSION,
     CONF_WIFI_SOFT_VERSION,
     CONNECT_TIMEOUT,
     DEFAULT_HARD_VERSION,
-    DEFAULT_INDICATOR_BIT,
-    DEFAULT_LOG_FORWARD_LEVEL,
     DEFAULT_SOFT_VERSION,
     DOMAIN,
     LOGGER,
     REGION_CUSTOM,
 )
 from .coordinator import create_session
+from .naming import default_title
+from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import (
     REGIONS,
     GServiceCannotConnect,
@@ -81,7 +71,6 @@ GSERVICE_TIMEOUT = 10.0
 
 PASSCODE_LENGTH = 10
 _PASSCODE_ALPHABET = string.ascii_letters + string.digits
-_LOGGER_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 VERSION_KEYS = (
     CONF_WIFI_HARD_VERSION,
@@ -95,7 +84,6 @@ VERSION_DEFAULTS = {
     CONF_MCU_HARD_VERSION: DEFAULT_HARD_VERSION,
     CONF_MCU_SOFT_VERSION: DEFAULT_SOFT_VERSION,
 }
-LOG_FORWARD_LEVELS = ("error", "warning", "info")
 
 _TEXT = TextSelector()
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -107,6 +95,9 @@ _REGION = SelectSelector(
     )
 )
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_CUSTOM_URL_SCHEMA = vol.Schema({vol.Required(CONF_BASE_URL): _URL})
+# Registration errors the user fixes in the first form, not in the custom URL step.
+IDENTITY_ERRORS = frozenset({"unknown_product", "invalid_auth", "unknown"})
 
 
 class M2MLoginTimeout(Exception):
@@ -176,21 +167,6 @@ def _versions(errors: dict[str, str], user_input: Mapping[str, Any]) -> dict[str
     }
 
 
-def _base_url(errors: dict[str, str], user_input: Mapping[str, Any]) -> str:
-    region = user_input[CONF_REGION]
-    if region != REGION_CUSTOM:
-        return REGIONS[region]
-    return _check(errors, user_input, CONF_BASE_URL, normalize_base_url, "invalid_url")
-
-
-def _location_schema() -> dict[Any, Any]:
-    """Region + custom URL + the four versions: shared by the user and reconfigure steps."""
-    return {
-        vol.Required(CONF_REGION): _REGION,
-        vol.Optional(CONF_BASE_URL): _URL,
-    }
-
-
 def _versions_schema() -> dict[Any, Any]:
     return {vol.Required(key): _TEXT for key in VERSION_KEYS}
 
@@ -231,6 +207,10 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Remember the generated passcode so the form shows the same one until it is used."""
         self._passcode = generate_passcode()
+        # The user step as typed and validated, kept while the custom URL step asks for the URL.
+        self._user_input: dict[str, Any] = {}
+        self._identity: dict[str, str] = {}
+        self._custom_url = ""
 
     @staticmethod
     @callback
@@ -257,10 +237,10 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the product and device identity, register, prove the login."""
+        """Ask for the region, product and device identity; Custom asks for the URL next."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            base_url = _base_url(errors, user_input)
+            self._user_input = user_input
             product_key = _check(
                 errors, user_input, CONF_PRODUCT_KEY, validate_product_key, "invalid_product_key"
             )
@@ -270,36 +250,30 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
             )
             versions = _versions(errors, user_input)
             if not errors:
-                await self.async_set_unique_id(f"{product_key}_{mac}")
-                self._abort_if_unique_id_configured()
-                try:
-                    did = await self._gservice(base_url).register(product_key, mac, passcode)
-                    await async_prove_login(self.hass, base_url, did, passcode, product_key)
-                except Exception as err:  # every failure is a form error; unexpected: "unknown"
-                    key = error_key(err)
-                    errors[CONF_PRODUCT_KEY if key == "unknown_product" else "base"] = key
-                else:
-                    return self.async_create_entry(
-                        title=f"Gizwits {product_key[-6:]} {mac[-6:]}",
-                        data={
-                            CONF_BASE_URL: base_url,
-                            CONF_PRODUCT_KEY: product_key,
-                            CONF_MAC: mac,
-                            CONF_PASSCODE: passcode,
-                            CONF_DID: did,
-                            **versions,
-                        },
-                    )
+                self._identity = {
+                    CONF_PRODUCT_KEY: product_key,
+                    CONF_MAC: mac,
+                    CONF_PASSCODE: passcode,
+                    **versions,
+                }
+                region = user_input[CONF_REGION]
+                if region == REGION_CUSTOM:
+                    return self._custom_url_form({})
+                if created := await self._async_register(REGIONS[region], errors):
+                    return created
+        return await self._user_form(errors)
+
+    async def _user_form(self, errors: dict[str, str]) -> ConfigFlowResult:
         suggested: dict[str, Any] = {
             CONF_REGION: "cn",
             CONF_MAC: await self._default_mac(),
             CONF_PASSCODE: self._passcode,
             **VERSION_DEFAULTS,
-            **(user_input or {}),
+            **self._user_input,
         }
         schema = vol.Schema(
             {
-                **_location_schema(),
+                vol.Required(CONF_REGION): _REGION,
                 vol.Required(CONF_PRODUCT_KEY): _TEXT,
                 vol.Required(CONF_MAC): _TEXT,
                 vol.Required(CONF_PASSCODE): _TEXT,
@@ -310,6 +284,52 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
+        )
+
+    async def async_step_custom_url(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The GService URL of a private deployment or the local emulator (region Custom)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._custom_url = user_input.get(CONF_BASE_URL, "")
+            base_url = _check(errors, user_input, CONF_BASE_URL, normalize_base_url, "invalid_url")
+            if not errors and (created := await self._async_register(base_url, errors)):
+                return created
+            if errors.get("base") in IDENTITY_ERRORS:
+                # Fixed in the first form (product key, MAC, passcode); the URL is kept.
+                return await self._user_form(errors)
+        return self._custom_url_form(errors)
+
+    def _custom_url_form(self, errors: dict[str, str]) -> ConfigFlowResult:
+        suggested = {CONF_BASE_URL: self._custom_url} if self._custom_url else {}
+        return self.async_show_form(
+            step_id="custom_url",
+            data_schema=self.add_suggested_values_to_schema(_CUSTOM_URL_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    async def _async_register(
+        self, base_url: str, errors: dict[str, str]
+    ) -> ConfigFlowResult | None:
+        """Register the device, prove the login and create the entry (None: see `errors`)."""
+        identity = self._identity
+        product_key, mac = identity[CONF_PRODUCT_KEY], identity[CONF_MAC]
+        passcode = identity[CONF_PASSCODE]
+        # An abandoned flow for the same device (a closed browser tab) must not block this one.
+        await self.async_set_unique_id(f"{product_key}_{mac}", raise_on_progress=False)
+        self._abort_if_unique_id_configured()
+        try:
+            did = await self._gservice(base_url).register(product_key, mac, passcode)
+            await async_prove_login(self.hass, base_url, did, passcode, product_key)
+        except Exception as err:  # every failure is a form error; unexpected: "unknown"
+            errors["base"] = error_key(err)
+            return None
+        # Another flow for this device may have finished while this one waited.
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(
+            title=default_title(self._async_current_entries(include_ignore=False)),
+            data={CONF_BASE_URL: base_url, **identity, CONF_DID: did},
         )
 
     # -- reauth --------------------------------------------------------------------------
@@ -400,97 +420,57 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change region/URL and versions; DID, passcode and MAC stay."""
+        """Change region and versions (Custom asks for the URL next); DID, passcode, MAC stay."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            base_url = _base_url(errors, user_input)
-            versions = _versions(errors, user_input)
+            self._identity = _versions(errors, user_input)
             if not errors:
-                try:
-                    # The DID must be known where we point it, else the device is lost.
-                    await self._gservice(base_url).provision(entry.data[CONF_DID])
-                except Exception as err:  # every failure is a form error; unexpected: "unknown"
-                    errors["base"] = error_key(err)
-                else:
-                    return self.async_update_reload_and_abort(
-                        entry, data_updates={CONF_BASE_URL: base_url, **versions}
-                    )
-        current_url = entry.data[CONF_BASE_URL]
-        region = region_of(current_url)
+                region = user_input[CONF_REGION]
+                if region == REGION_CUSTOM:
+                    return await self.async_step_reconfigure_url()
+                if done := await self._async_move(REGIONS[region], errors):
+                    return done
         suggested: dict[str, Any] = {
-            CONF_REGION: region,
-            **({CONF_BASE_URL: current_url} if region == REGION_CUSTOM else {}),
+            CONF_REGION: region_of(entry.data[CONF_BASE_URL]),
             **{key: entry.data.get(key, VERSION_DEFAULTS[key]) for key in VERSION_KEYS},
             **(user_input or {}),
         }
-        schema = vol.Schema({**_location_schema(), **_versions_schema()})
+        schema = vol.Schema({vol.Required(CONF_REGION): _REGION, **_versions_schema()})
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
         )
 
-
-class GizwitsDeviceOptionsFlow(BridgeOptionsMixin, OptionsFlow):
-    """Settings (log forwarding, indicator bit) and the entity bridge (product, mapping)."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Choose what to change."""
-        menu = ["settings", "product"]
-        if self.config_entry.options.get(CONF_PRODUCT):
-            menu.append("mapping")
-        return self.async_show_menu(step_id="init", menu_options=menu)
-
-    async def async_step_settings(
+    async def async_step_reconfigure_url(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show and save the log forwarding options (applied live by the update listener)."""
+        """The custom GService URL (the current one suggested when it is custom)."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            names: list[str] = []
-            for raw in user_input.get(CONF_LOG_FORWARD_LOGGERS, []):
-                name = str(raw).strip()
-                if not name or name in names:
-                    continue
-                if not _LOGGER_NAME_RE.fullmatch(name):
-                    errors[CONF_LOG_FORWARD_LOGGERS] = "invalid_logger"
-                names.append(name)
-            if not errors:
-                return self.async_create_entry(
-                    data={
-                        **self.config_entry.options,
-                        CONF_LOG_FORWARD_LOGGERS: names,
-                        CONF_LOG_FORWARD_LEVEL: user_input[CONF_LOG_FORWARD_LEVEL],
-                        CONF_INDICATOR_BIT: int(user_input[CONF_INDICATOR_BIT]),
-                    }
-                )
-        options = self.config_entry.options
-        suggested = {
-            CONF_LOG_FORWARD_LOGGERS: list(options.get(CONF_LOG_FORWARD_LOGGERS, [])),
-            CONF_LOG_FORWARD_LEVEL: options.get(CONF_LOG_FORWARD_LEVEL, DEFAULT_LOG_FORWARD_LEVEL),
-            CONF_INDICATOR_BIT: options.get(CONF_INDICATOR_BIT, DEFAULT_INDICATOR_BIT),
-            **(user_input or {}),
-        }
-        schema = vol.Schema(
-            {
-                vol.Optional(CONF_LOG_FORWARD_LOGGERS): TextSelector(
-                    TextSelectorConfig(multiple=True)
-                ),
-                vol.Required(CONF_LOG_FORWARD_LEVEL): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(LOG_FORWARD_LEVELS),
-                        translation_key=CONF_LOG_FORWARD_LEVEL,
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                ),
-                vol.Required(CONF_INDICATOR_BIT): NumberSelector(
-                    NumberSelectorConfig(min=0, max=15, step=1, mode=NumberSelectorMode.BOX)
-                ),
-            }
+            base_url = _check(errors, user_input, CONF_BASE_URL, normalize_base_url, "invalid_url")
+            if not errors and (done := await self._async_move(base_url, errors)):
+                return done
+        current = self._get_reconfigure_entry().data[CONF_BASE_URL]
+        suggested = user_input or (
+            {CONF_BASE_URL: current} if region_of(current) == REGION_CUSTOM else {}
         )
         return self.async_show_form(
-            step_id="settings",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            step_id="reconfigure_url",
+            data_schema=self.add_suggested_values_to_schema(_CUSTOM_URL_SCHEMA, suggested),
             errors=errors,
+        )
+
+    async def _async_move(self, base_url: str, errors: dict[str, str]) -> ConfigFlowResult | None:
+        """Save the new GService URL and versions once it knows the DID (None: see `errors`)."""
+        entry = self._get_reconfigure_entry()
+        try:
+            # The DID must be known where we point it, else the device is lost.
+            await self._gservice(base_url).provision(entry.data[CONF_DID])
+        except Exception as err:  # every failure is a form error; unexpected: "unknown"
+            errors["base"] = error_key(err)
+            return None
+        return self.async_update_reload_and_abort(
+            entry, data_updates={CONF_BASE_URL: base_url, **self._identity}
         )

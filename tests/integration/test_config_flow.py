@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 import re
 from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
@@ -13,7 +14,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
 from homeassistant.helpers import instance_id
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -36,7 +37,7 @@ from custom_components.gizwits_device.const import (
     CONF_WIFI_SOFT_VERSION,
     DOMAIN,
 )
-from custom_components.gizwits_device.protocol import REGIONS, GServiceClient
+from custom_components.gizwits_device.protocol import REGIONS, GServiceCannotConnect, GServiceClient
 from emulator.broker import device_acl
 from emulator.state import DeviceEvent
 from tests.conftest import PRODUCT_KEY
@@ -76,6 +77,20 @@ def suggested(result: Mapping[str, Any], key: str) -> Any:
     raise KeyError(key)
 
 
+async def submit_user(
+    hass: HomeAssistant, result: ConfigFlowResult, data: Mapping[str, Any]
+) -> ConfigFlowResult:
+    """Submit `data` where the flow stands: the user step, then (Custom) the URL step."""
+    configure = hass.config_entries.flow.async_configure
+    if result["step_id"] == "user":
+        result = await configure(
+            result["flow_id"], {k: v for k, v in data.items() if k != CONF_BASE_URL}
+        )
+        if result.get("step_id") != "custom_url" or result["errors"]:
+            return result
+    return await configure(result["flow_id"], {CONF_BASE_URL: data[CONF_BASE_URL]})
+
+
 async def start_user(hass: HomeAssistant) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
@@ -90,13 +105,23 @@ async def test_user_creates_entry(hass: HomeAssistant, emulator: Emulator) -> No
     """Register → DID, M2M login proven, entry created with normalized data (§7, §2)."""
     result = await start_user(hass)
     assert result["errors"] == {}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input(emulator))
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {k: v for k, v in user_input(emulator).items() if k != CONF_BASE_URL}
+    )
+    # Custom asks for the URL in a step of its own.
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "custom_url"
+    assert result["errors"] == {}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BASE_URL: emulator.gservice_url + "/"}
+    )
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     did = entry.data[CONF_DID]
     assert entry.unique_id == f"{PRODUCT_KEY}_{NEW_MAC_WIRE}"
-    assert entry.title == f"Gizwits {PRODUCT_KEY[-6:]} {NEW_MAC_WIRE[-6:]}"
+    # A short readable name until a product definition names the device; no MAC in it.
+    assert entry.title == "Gizwits device"
     assert entry.data == {
         CONF_BASE_URL: emulator.gservice_url,
         CONF_PRODUCT_KEY: PRODUCT_KEY,
@@ -148,7 +173,6 @@ async def test_user_field_errors(hass: HomeAssistant, emulator: Emulator) -> Non
     bad = user_input(
         emulator,
         **{
-            CONF_BASE_URL: "ftp://example.com",
             CONF_PRODUCT_KEY: "not-a-key",
             CONF_MAC: "00:11:22",
             CONF_PASSCODE: "no spaces!",
@@ -158,10 +182,9 @@ async def test_user_field_errors(hass: HomeAssistant, emulator: Emulator) -> Non
             CONF_MCU_SOFT_VERSION: "v 1",
         },
     )
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
+    result = await submit_user(hass, result, bad)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {
-        CONF_BASE_URL: "invalid_url",
         CONF_PRODUCT_KEY: "invalid_product_key",
         CONF_MAC: "invalid_mac",
         CONF_PASSCODE: "invalid_passcode",
@@ -173,20 +196,25 @@ async def test_user_field_errors(hass: HomeAssistant, emulator: Emulator) -> Non
     # The form keeps what the user typed.
     assert suggested(result, CONF_PRODUCT_KEY) == "not-a-key"
 
-    no_url = user_input(emulator)
-    del no_url[CONF_BASE_URL]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], no_url)
+    result = await submit_user(hass, result, user_input(emulator, **{CONF_BASE_URL: "ftp://x"}))
+    assert result["step_id"] == "custom_url"
     assert result["errors"] == {CONF_BASE_URL: "invalid_url"}
     assert emulator.state.devices == {}
 
 
-async def test_user_region_ignores_url(hass: HomeAssistant, emulator: Emulator) -> None:
-    """A listed region uses its own URL; a stale custom URL is not validated."""
+async def test_user_listed_region_asks_no_url(hass: HomeAssistant, emulator: Emulator) -> None:
+    """The URL field is only asked for Custom: a listed region goes straight to registering."""
     result = await start_user(hass)
+    assert CONF_BASE_URL not in result["data_schema"].schema
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        user_input(emulator, **{CONF_REGION: "eu", CONF_BASE_URL: "bad", CONF_MAC: "zz"}),
+        {
+            k: v
+            for k, v in user_input(emulator, **{CONF_REGION: "eu", CONF_MAC: "zz"}).items()
+            if k != CONF_BASE_URL
+        },
     )
+    assert result["step_id"] == "user"
     assert result["errors"] == {CONF_MAC: "invalid_mac"}
 
 
@@ -257,7 +285,7 @@ def _unexpected(
         pytest.param((_fault("register", "status", 403), "base", "invalid_auth"), id="403"),
         pytest.param((_fault("register", "status", 400), "base", "invalid_auth"), id="rejected"),
         pytest.param((_fault("provision", "status", 404), "base", "invalid_auth"), id="did-gone"),
-        pytest.param((_unknown_product, CONF_PRODUCT_KEY, "unknown_product"), id="product"),
+        pytest.param((_unknown_product, "base", "unknown_product"), id="product"),
         pytest.param((_closed_port, "base", "cannot_connect"), id="closed-port"),
         pytest.param((_broker_refuses, "base", "invalid_auth"), id="broker-refuses"),
         pytest.param((_m2m_unreachable, "base", "m2m_timeout"), id="m2m-timeout"),
@@ -275,15 +303,46 @@ async def test_user_errors_then_recover(
     data = user_input(emulator)
     undo = setup(emulator, monkeypatch, data)
     result = await start_user(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    result = await submit_user(hass, result, data)
     assert result["type"] is FlowResultType.FORM
+    # The product key and credentials are fixed in the first form, the rest in the URL step.
+    wanted_step = "user" if error in config_flow.IDENTITY_ERRORS else "custom_url"
+    assert result["step_id"] == wanted_step
     assert result["errors"] == {field: error}
     assert hass.config_entries.async_entries(DOMAIN) == []
 
     undo()
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    result = await submit_user(hass, result, data)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_DID] in emulator.state.devices
+
+
+async def test_abandoned_flow_does_not_block_the_device(
+    hass: HomeAssistant, emulator: Emulator
+) -> None:
+    """A set-up left open in another tab (unique ID already set) does not block a new one.
+
+    Without raise_on_progress=False the new flow aborted with HA's untranslated
+    "already_in_progress", with nowhere to finish the old one.
+    """
+    abandoned = await start_user(hass)
+    abandoned = await submit_user(
+        hass,
+        abandoned,
+        user_input(emulator, **{CONF_BASE_URL: f"http://127.0.0.1:{closed_port()}"}),
+    )
+    assert abandoned["errors"] == {"base": "cannot_connect"}
+    assert hass.config_entries.flow.async_progress_by_handler(
+        DOMAIN, match_context={"unique_id": f"{PRODUCT_KEY}_{NEW_MAC_WIRE}"}
+    )
+
+    result = await submit_user(hass, await start_user(hass), user_input(emulator))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+    # HA drops the abandoned flow once the device has an entry.
+    with pytest.raises(UnknownFlow):
+        await submit_user(hass, abandoned, user_input(emulator))
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
 async def test_user_already_configured(
@@ -292,8 +351,9 @@ async def test_user_already_configured(
     """Same product key + MAC (in any spelling) aborts before anything is registered."""
     devices = dict(emulator.state.devices)
     result = await start_user(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await submit_user(
+        hass,
+        result,
         user_input(emulator, **{CONF_MAC: "a0-b1-c2-d3-e4-f5", CONF_PASSCODE: "Other1"}),
     )
     assert result["type"] is FlowResultType.ABORT
@@ -407,38 +467,42 @@ async def test_reconfigure(
     before = dict(entry.data)
     result = await entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
+    assert CONF_BASE_URL not in result["data_schema"].schema
     assert suggested(result, CONF_REGION) == "custom"
-    assert suggested(result, CONF_BASE_URL) == emulator.gservice_url
     assert suggested(result, CONF_MCU_SOFT_VERSION) == "00000001"
 
-    new = {
-        CONF_REGION: "custom",
-        CONF_BASE_URL: f"{emulator.gservice_url}/",
+    versions = {
         CONF_WIFI_HARD_VERSION: "00000002",
         CONF_WIFI_SOFT_VERSION: "3",
         CONF_MCU_HARD_VERSION: "00000004",
         CONF_MCU_SOFT_VERSION: "5",
     }
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], new | {CONF_BASE_URL: "http://", CONF_MCU_SOFT_VERSION: "123456789"}
+    configure = hass.config_entries.flow.async_configure
+    result = await configure(
+        result["flow_id"],
+        {CONF_REGION: "custom", **versions, CONF_MCU_SOFT_VERSION: "123456789"},
     )
-    assert result["errors"] == {
-        CONF_BASE_URL: "invalid_url",
-        CONF_MCU_SOFT_VERSION: "invalid_version",
-    }
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], new | {CONF_BASE_URL: f"http://127.0.0.1:{closed_port()}"}
+    assert result["errors"] == {CONF_MCU_SOFT_VERSION: "invalid_version"}
+    result = await configure(result["flow_id"], {CONF_REGION: "custom", **versions})
+    assert result["step_id"] == "reconfigure_url"
+    assert suggested(result, CONF_BASE_URL) == emulator.gservice_url
+
+    result = await configure(result["flow_id"], {CONF_BASE_URL: "http://"})
+    assert result["errors"] == {CONF_BASE_URL: "invalid_url"}
+    result = await configure(
+        result["flow_id"], {CONF_BASE_URL: f"http://127.0.0.1:{closed_port()}"}
     )
     assert result["errors"] == {"base": "cannot_connect"}
+    new_url = {CONF_BASE_URL: f"{emulator.gservice_url}/"}
     emulator.state.inject_fault("provision", "status", status=500)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    result = await configure(result["flow_id"], new_url)
     assert result["errors"] == {"base": "server_error"}
     emulator.state.inject_fault("provision", "status", status=404)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    result = await configure(result["flow_id"], new_url)
     assert result["errors"] == {"base": "invalid_auth"}
     assert dict(entry.data) == before
 
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], new)
+    result = await configure(result["flow_id"], new_url)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data == before | {
@@ -454,14 +518,35 @@ async def test_reconfigure(
 async def test_reconfigure_suggests_listed_region(
     hass: HomeAssistant, emulator: Emulator, device: TestDevice
 ) -> None:
-    """An entry on a public region shows that region and no custom URL."""
+    """An entry on a public region shows that region; choosing Custom suggests no URL."""
     entry = MockConfigEntry(
         domain=DOMAIN, data=entry_data(emulator, device) | {CONF_BASE_URL: REGIONS["eu"]}
     )
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
     assert suggested(result, CONF_REGION) == "eu"
+    versions = {key: entry.data[key] for key in config_flow.VERSION_KEYS}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REGION: "custom", **versions}
+    )
+    assert result["step_id"] == "reconfigure_url"
     assert suggested(result, CONF_BASE_URL) is None
+
+
+async def test_reconfigure_to_listed_region_asks_no_url(
+    hass: HomeAssistant, emulator: Emulator, setup_integration: MockConfigEntry
+) -> None:
+    """A listed region is used as is: its GService is asked about the DID at once."""
+    entry = setup_integration
+    versions = {key: entry.data[key] for key in config_flow.VERSION_KEYS}
+    result = await entry.start_reconfigure_flow(hass)
+    # The public GService is not reachable from the tests: whatever it answers, no URL step.
+    with patch.object(GServiceClient, "provision", side_effect=GServiceCannotConnect("x")):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_REGION: "eu", **versions}
+        )
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "cannot_connect"}
 
 
 def test_region_of() -> None:

@@ -13,7 +13,7 @@ from homeassistant.helpers.translation import async_get_translations
 import pytest
 import yaml
 
-from custom_components.gizwits_device import config_flow
+from custom_components.gizwits_device import config_flow, options_flow
 from custom_components.gizwits_device.bridge_values import (
     STATE,
     attribute_choices,
@@ -80,7 +80,7 @@ def test_zh_hans_matches_keys_and_placeholders() -> None:
 
 
 def test_config_flow_errors_are_translated() -> None:
-    code = source("config_flow.py")
+    code = source("config_flow.py") + source("options_flow.py")
     used = set(re.findall(r'return "([a-z0-9_]+)"', code)) | set(
         re.findall(r'"(invalid_[a-z_]+)"', code)
     )
@@ -130,7 +130,7 @@ def test_services_and_selectors() -> None:
                 options = STRINGS["selector"][select["translation_key"]]["options"]
                 assert options.keys() == set(select["options"])
     assert STRINGS["selector"]["region"]["options"].keys() == {"cn", "eu", "us", "custom"}
-    levels = set(config_flow.LOG_FORWARD_LEVELS)
+    levels = set(options_flow.LOG_FORWARD_LEVELS)
     assert STRINGS["selector"]["log_forward_level"]["options"].keys() == levels
 
 

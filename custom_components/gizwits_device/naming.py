@@ -1,0 +1,67 @@
+"""Names of a Gizwits device: its product's name once a definition is loaded, a default before.
+
+The title of a config entry is also the device's name. A title the integration chose (the
+default, a product name it set, or the "Gizwits <key> <MAC>" of earlier versions) follows the
+product definition; a title the user typed is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import re
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+
+from .const import CONF_MAC, CONF_PRODUCT_KEY, DOMAIN
+
+DEFAULT_TITLE = "Gizwits device"
+# Entry data: the title the integration last gave the entry.
+CONF_AUTO_TITLE = "auto_title"
+_DEFAULT_RE = re.compile(rf"{re.escape(DEFAULT_TITLE)}( \d+)?")
+
+
+def unique_title(base: str, taken: Iterable[str]) -> str:
+    """`base`, or `base 2`, `base 3`… when another entry already has that title."""
+    used = set(taken)
+    title, number = base, 2
+    while title in used:
+        title, number = f"{base} {number}", number + 1
+    return title
+
+
+def default_title(entries: Iterable[ConfigEntry]) -> str:
+    """The title of a new entry: "Gizwits device" (numbered when taken)."""
+    return unique_title(DEFAULT_TITLE, (entry.title for entry in entries))
+
+
+def is_generated(entry: ConfigEntry) -> bool:
+    """Whether the integration chose the entry's title (so it may change it)."""
+    title = entry.title
+    legacy = f"Gizwits {entry.data[CONF_PRODUCT_KEY][-6:]} {entry.data[CONF_MAC][-6:]}"
+    return (
+        title in (legacy, entry.data.get(CONF_AUTO_TITLE))
+        or _DEFAULT_RE.fullmatch(title) is not None
+    )
+
+
+@callback
+def async_follow_product(hass: HomeAssistant, entry: ConfigEntry, product: str | None) -> None:
+    """Name a generated title after the product, or the default without one."""
+    if not is_generated(entry):
+        return
+    others = [
+        other.title
+        for other in hass.config_entries.async_entries(DOMAIN)
+        if other.entry_id != entry.entry_id
+    ]
+    if product:
+        wanted = unique_title(product, others)
+    elif _DEFAULT_RE.fullmatch(entry.title) and entry.title not in others:
+        wanted = entry.title
+    else:
+        wanted = unique_title(DEFAULT_TITLE, others)
+    if wanted != entry.title:
+        hass.config_entries.async_update_entry(
+            entry, title=wanted, data={**entry.data, CONF_AUTO_TITLE: wanted}
+        )

@@ -1,0 +1,96 @@
+"""Options flow: log forwarding and indicator settings, and the entity bridge (bridge_flow)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+)
+import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
+
+from .bridge_flow import BridgeOptionsMixin
+from .const import (
+    CONF_INDICATOR_BIT,
+    CONF_LOG_FORWARD_LEVEL,
+    CONF_LOG_FORWARD_LOGGERS,
+    CONF_PRODUCT,
+    DEFAULT_INDICATOR_BIT,
+    DEFAULT_LOG_FORWARD_LEVEL,
+)
+
+LOG_FORWARD_LEVELS = ("error", "warning", "info")
+_LOGGER_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+
+class GizwitsDeviceOptionsFlow(BridgeOptionsMixin, OptionsFlow):
+    """Settings (log forwarding, indicator bit) and the entity bridge (product, mapping)."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose what to change."""
+        menu = ["settings", "product"]
+        if self.config_entry.options.get(CONF_PRODUCT):
+            menu.append("mapping")
+        return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the log forwarding options (applied live by the update listener)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            names: list[str] = []
+            for raw in user_input.get(CONF_LOG_FORWARD_LOGGERS, []):
+                name = str(raw).strip()
+                if not name or name in names:
+                    continue
+                if not _LOGGER_NAME_RE.fullmatch(name):
+                    errors[CONF_LOG_FORWARD_LOGGERS] = "invalid_logger"
+                names.append(name)
+            if not errors:
+                return self.async_create_entry(
+                    data={
+                        **self.config_entry.options,
+                        CONF_LOG_FORWARD_LOGGERS: names,
+                        CONF_LOG_FORWARD_LEVEL: user_input[CONF_LOG_FORWARD_LEVEL],
+                        CONF_INDICATOR_BIT: int(user_input[CONF_INDICATOR_BIT]),
+                    }
+                )
+        options = self.config_entry.options
+        suggested = {
+            CONF_LOG_FORWARD_LOGGERS: list(options.get(CONF_LOG_FORWARD_LOGGERS, [])),
+            CONF_LOG_FORWARD_LEVEL: options.get(CONF_LOG_FORWARD_LEVEL, DEFAULT_LOG_FORWARD_LEVEL),
+            CONF_INDICATOR_BIT: options.get(CONF_INDICATOR_BIT, DEFAULT_INDICATOR_BIT),
+            **(user_input or {}),
+        }
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_LOG_FORWARD_LOGGERS): TextSelector(
+                    TextSelectorConfig(multiple=True)
+                ),
+                vol.Required(CONF_LOG_FORWARD_LEVEL): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(LOG_FORWARD_LEVELS),
+                        translation_key=CONF_LOG_FORWARD_LEVEL,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Required(CONF_INDICATOR_BIT): NumberSelector(
+                    NumberSelectorConfig(min=0, max=15, step=1, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
