@@ -1,0 +1,160 @@
+"""The integration's codecs against golden vectors from real firmware and devices.
+
+protocol.md §3, §4 (frames), §5 (P0), §7 (GAgent's bytes), §8 (the PH-803W's LAN frames). Every
+vector names its public source (tests/vectors); each must decode to the fields the source
+documents and re-encode to exactly the same bytes.
+"""
+
+from typing import Any
+
+import pytest
+
+from custom_components.gizwits_device.protocol.frames import (
+    Frame,
+    LengthError,
+    UnknownCommandError,
+    decode_frame,
+    encode_frame,
+)
+from custom_components.gizwits_device.protocol.p0 import (
+    Control,
+    P0Codec,
+    P0Message,
+    ReadReply,
+    ReadRequest,
+    StatusReport,
+    Value,
+)
+from custom_components.gizwits_device.protocol.product import ProductModel
+from tests.vectors import Vector, frame_vectors, lan_vectors, p0_vectors, product_text, unhex
+
+FRAMES = frame_vectors()
+P0 = p0_vectors()
+P0_BY_NAME = {v.name: v for v in P0}
+LAN = lan_vectors()
+
+_CODECS: dict[str, P0Codec] = {}
+
+
+def codec(product: str) -> P0Codec:
+    """P0 codec for a product in tests/vectors/products."""
+    if product not in _CODECS:
+        _CODECS[product] = P0Codec(ProductModel.from_json(product_text(product)))
+    return _CODECS[product]
+
+
+def _fields(frame: Frame) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in ("sn", "count", "payload"):
+        if hasattr(frame, name):
+            value = getattr(frame, name)
+            fields[name] = value.hex() if isinstance(value, bytes) else value
+    return fields
+
+
+def _expected_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: unhex(v).hex() if k == "payload" else v for k, v in fields.items()}
+
+
+def _message(kind: str, values: dict[str, Value] | None) -> P0Message:
+    if kind == "ReadRequest":
+        assert values is None
+        return ReadRequest()
+    assert values is not None
+    cls = {"Control": Control, "ReadReply": ReadReply, "StatusReport": StatusReport}[kind]
+    return cls(values)
+
+
+def _ids(vectors: list[Vector]) -> list[str]:
+    return [v.name for v in vectors]
+
+
+# --- frames -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", FRAMES, ids=_ids(FRAMES))
+def test_frame_vector_decodes_to_its_fields(vector: Vector) -> None:
+    expected = vector.expected["frame"]
+    frame = decode_frame(vector.data)
+    assert type(frame).__name__ == expected["type"]
+    assert frame.command == int(expected["command"], 16)
+    assert _fields(frame) == _expected_fields(expected["fields"])
+
+
+@pytest.mark.parametrize("vector", FRAMES, ids=_ids(FRAMES))
+def test_frame_vector_reencodes_byte_for_byte(vector: Vector) -> None:
+    assert encode_frame(decode_frame(vector.data)) == vector.data
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [v for v in FRAMES if "p0" in v.expected],
+    ids=_ids([v for v in FRAMES if "p0" in v.expected]),
+)
+def test_frame_payloads_are_the_p0_vectors_they_name(vector: Vector) -> None:
+    # The frame's payload is byte for byte the P0 vector it names, for the same product.
+    frame = decode_frame(vector.data)
+    link = vector.expected["p0"]
+    p0 = P0_BY_NAME[link["vector"]]
+    assert p0.expected["product"] == link["product"]
+    assert _fields(frame)["payload"] == p0.data.hex()
+
+
+def test_gagent_online_apps_request_is_six_bytes_on_cli2ser_req() -> None:
+    # protocol.md §4, §7: GAgent's Mqtt_ReqOnlineClient publishes exactly 00 00 00 03 02 0f.
+    (vector,) = [v for v in FRAMES if v.expected["frame"]["command"] == "0x020f"]
+    assert vector.origin == "firmware"
+    assert vector.expected["topic"] == "cli2ser_req"
+    assert vector.data == bytes.fromhex("00000003020f")
+
+
+# --- P0 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", P0, ids=_ids(P0))
+def test_p0_vector_decodes_to_its_values(vector: Vector) -> None:
+    expected = _message(vector.expected["message"], vector.expected["values"])
+    decoded = codec(vector.expected["product"]).decode(vector.data)
+    assert decoded == expected
+    if not isinstance(expected, ReadRequest):  # 205 stays an int, 7.32 a float, True a bool
+        assert not isinstance(decoded, ReadRequest)
+        assert _types(decoded.values) == _types(expected.values)
+
+
+def _types(values: Any) -> dict[str, type]:
+    return {name: type(value) for name, value in values.items()}
+
+
+@pytest.mark.parametrize("vector", P0, ids=_ids(P0))
+def test_p0_vector_reencodes_byte_for_byte(vector: Vector) -> None:
+    product = codec(vector.expected["product"])
+    assert product.encode(_message(vector.expected["message"], vector.expected["values"])) == (
+        vector.data
+    )
+    assert product.encode(product.decode(vector.data)) == vector.data
+
+
+def test_ph803w_read_reply_as_node_ph803w_reads_it() -> None:
+    # node-ph803w's test expects ph 7.32, redox 205 mV and both switches on from these bytes.
+    reply = codec("ph803w").decode(
+        P0_BY_NAME["PH-803W read reply, pH 7.32, 205 mV, outputs on"].data
+    )
+    assert isinstance(reply, ReadReply)
+    assert (reply.values["pH"], reply.values["mV"]) == (7.32, 205)
+    assert reply.values["pH_OUT"] is True
+    assert reply.values["mV_OUT"] is True
+
+
+# --- LAN envelope -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", LAN, ids=_ids(LAN))
+def test_lan_vectors_share_the_long_form_envelope(vector: Vector) -> None:
+    # protocol.md §8: LAN frames use §3's long form. The cloud codec has no LAN commands, so a
+    # well-formed LAN frame gets as far as the command (typed UnknownCommandError naming it),
+    # while one byte less breaks the length field first.
+    command = int(vector.expected["command"], 16)
+    with pytest.raises(UnknownCommandError, match=f"0x{command:04x}"):
+        decode_frame(vector.data)
+    with pytest.raises(LengthError):
+        decode_frame(vector.data[:-1])
