@@ -2,7 +2,9 @@
 
 protocol.md §3, §4 (frames), §5 (P0), §7 (GAgent's bytes), §8 (the PH-803W's LAN frames). Every
 vector names its public source (tests/vectors); each must decode to the fields the source
-documents and re-encode to exactly the same bytes.
+documents and re-encode to exactly the same bytes: frames.py for cloud frames, protocol/lan for
+the LAN frames (and the PH-803W passthrough frames, which were sniffed on its LAN port), p0.py
+for P0 payloads.
 """
 
 from typing import Any
@@ -15,6 +17,15 @@ from custom_components.gizwits_device.protocol.frames import (
     UnknownCommandError,
     decode_frame,
     encode_frame,
+)
+from custom_components.gizwits_device.protocol.lan import (
+    DiscoveryReply,
+    LanMessage,
+    LoginReply,
+    LoginRequest,
+    PasscodeReply,
+    decode_lan_frame,
+    encode_lan_frame,
 )
 from custom_components.gizwits_device.protocol.p0 import (
     Control,
@@ -145,16 +156,55 @@ def test_ph803w_read_reply_as_node_ph803w_reads_it() -> None:
     assert reply.values["mV_OUT"] is True
 
 
-# --- LAN envelope -----------------------------------------------------------------------------
+# --- LAN (protocol.md §8) ----------------------------------------------------------------------
+
+
+def _lan_fields(message: LanMessage) -> dict[str, Any]:
+    match message:
+        case DiscoveryReply(announcement=a):
+            return {
+                "did": a.did,
+                "mac": a.mac.hex(),
+                "wifi_firmware_version": a.wifi_firmware_version,
+                "product_key": a.product_key,
+                "mcu_attributes": a.mcu_attributes.hex(),
+                "api_server": a.api_server,
+                "gagent_version": a.gagent_version,
+            }
+        case PasscodeReply(passcode=passcode) | LoginRequest(passcode=passcode):
+            return {"passcode": passcode.decode("ascii")}
+        case LoginReply(accepted=accepted):
+            return {"result": 0 if accepted else 1}  # GAgent: 00 ok, 01 refused
+        case _:
+            return {}
 
 
 @pytest.mark.parametrize("vector", LAN, ids=_ids(LAN))
-def test_lan_vectors_share_the_long_form_envelope(vector: Vector) -> None:
-    # protocol.md §8: LAN frames use §3's long form. The cloud codec has no LAN commands, so a
-    # well-formed LAN frame gets as far as the command (typed UnknownCommandError naming it),
-    # while one byte less breaks the length field first.
+def test_lan_vector_decodes_and_reencodes(vector: Vector) -> None:
+    message = decode_lan_frame(vector.data)
+    assert message.command == int(vector.expected["command"], 16)
+    assert _lan_fields(message) == vector.expected["fields"]
+    assert encode_lan_frame(message) == vector.data
+
+
+@pytest.mark.parametrize("vector", LAN, ids=_ids(LAN))
+def test_lan_vectors_are_unknown_to_the_cloud_codec(vector: Vector) -> None:
+    # Same long-form envelope (§3, §8): the cloud codec gets as far as the command and refuses
+    # it with a typed error; one byte less breaks the length field first.
     command = int(vector.expected["command"], 16)
     with pytest.raises(UnknownCommandError, match=f"0x{command:04x}"):
         decode_frame(vector.data)
     with pytest.raises(LengthError):
         decode_frame(vector.data[:-1])
+
+
+LAN_PASSTHROUGH = [v for v in FRAMES if v.source["repo"] == "Apollon77/node-ph803w"]
+
+
+@pytest.mark.parametrize("vector", LAN_PASSTHROUGH, ids=_ids(LAN_PASSTHROUGH))
+def test_ph803w_passthrough_frames_through_the_lan_codec(vector: Vector) -> None:
+    # These were sniffed on the PH-803W's TCP port 12416: the LAN codec reads them as the cloud
+    # codec does and writes them back unchanged.
+    message = decode_lan_frame(vector.data)
+    assert message == decode_frame(vector.data)
+    assert encode_lan_frame(message) == vector.data
