@@ -2,9 +2,10 @@
 
 One GizwitsBridge per config entry whose options hold a product definition. Mapped points
 follow an HA entity (export mode); unmapped points are this device's own "native" values, shown
-by the native entities (native.py) and persisted in a Store. App controls become service calls
-or native changes, reads get a read reply to the asking app, and HA-side changes become 0x04
-status reports to all apps (coalesced; at most REPORT_MIN_INTERVAL apart).
+by the native entities (native.py) and persisted in a Store. The bridge is the session's
+command handler: app controls become service calls or native changes, reads are answered to the
+asking app (inside the 0x0094 of a 0x0093), and HA-side changes become 0x04 status reports to
+all apps (coalesced; at most REPORT_MIN_INTERVAL apart).
 """
 
 from __future__ import annotations
@@ -45,8 +46,7 @@ from .const import (
     STORAGE_VERSION,
 )
 from .protocol import (
-    AckedPassthrough,
-    AppPassthrough,
+    AppCommand,
     ConnectionState,
     ConnectionStatus,
     Control,
@@ -185,6 +185,7 @@ class GizwitsBridge:
         self._unsubscribe = [
             session.add_frame_listener(self._on_frame),
             session.add_status_listener(self._on_status),
+            session.set_command_handler(self._on_command),
         ]
         entity_ids = sorted({t.entity_id for t in self.mapping.values()})
         if entity_ids:
@@ -309,22 +310,27 @@ class GizwitsBridge:
         self._last_report_at = self.hass.loop.time()
         self._send(StatusReport(self._values))
 
-    @callback
-    def _send(self, message: P0Message, app_client_id: str | None = None) -> None:
+    def _encode(self, message: P0Message) -> bytes | None:
         try:
-            payload = self.codec.encode(message)
+            return self.codec.encode(message)
         except P0Error as err:  # a bug, not bad input: our own values always fit
             LOGGER.error("Could not encode a Gizwits status: %s", err)
+            return None
+
+    @callback
+    def _send(self, message: StatusReport) -> None:
+        """Send a status report to every app."""
+        payload = self._encode(message)
+        if payload is None:
             return
-        if isinstance(message, StatusReport):
-            self.stats.reports_sent += 1
+        self.stats.reports_sent += 1
         self.coordinator.config_entry.async_create_background_task(
-            self.hass, self._async_send(payload, app_client_id), "gizwits_device bridge send"
+            self.hass, self._async_send(payload), "gizwits_device bridge send"
         )
 
-    async def _async_send(self, payload: bytes, app_client_id: str | None) -> None:
+    async def _async_send(self, payload: bytes) -> None:
         try:
-            await self.coordinator.session.send_passthrough(payload, app_client_id)
+            await self.coordinator.session.send_passthrough(payload)
         except M2MError as err:
             # The reconnect sends a full report anyway.
             LOGGER.debug("Could not send a Gizwits status: %s", err)
@@ -343,30 +349,31 @@ class GizwitsBridge:
             previous, self._online_apps = self._online_apps, frame.count
             if previous == 0 and frame.count > 0:
                 self.report_now()
-            return
-        if not isinstance(frame, AppPassthrough | AckedPassthrough):
-            return
-        payload = frame.payload
+
+    async def _on_command(self, command: AppCommand) -> bytes | None:
+        """Answer an app's P0 command (protocol.md §4, §5): a read gets the status back
+        (inside the 0x0094 for a 0x0093); a control is applied or refused before the ack,
+        and its status report goes to every app."""
+        payload = command.payload
         try:
             message = self.codec.decode(payload)
         except (P0PointError, P0FlagError) as err:
             if payload[0] in _CONTROL_ACTIONS:
                 self._reject(f"app control rejected: {err}")
-                return
+                return None
             self._undecodable(err)
-            return
+            return None
         except P0Error as err:
             self._undecodable(err)
-            return
+            return None
         if isinstance(message, Control):
-            self.coordinator.config_entry.async_create_background_task(
-                self.hass, self._async_control(message.values), "gizwits_device app control"
-            )
+            await self._async_control(message.values)
         elif isinstance(message, ReadRequest):
             self.stats.reads += 1
             names = message.names
             values = self._values if names is None else {n: self._values[n] for n in names}
-            self._send(ReadReply(values), received.app_client_id)
+            return self._encode(ReadReply(values))
+        return None
 
     def _undecodable(self, err: P0Error) -> None:
         self.stats.undecodable += 1

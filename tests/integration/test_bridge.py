@@ -27,7 +27,7 @@ from custom_components.gizwits_device.protocol import (
     ReadRequest,
     StatusReport,
 )
-from custom_components.gizwits_device.protocol.frames import DevicePassthrough
+from custom_components.gizwits_device.protocol.frames import DevicePassthrough, PassthroughAck
 from emulator.app import AppSimulator, Received
 from tests.emulator.test_cli import finish, run_cli, start_cli
 from tests.integration.helpers import entity_id, state, wait_state, wait_until
@@ -297,6 +297,72 @@ async def test_read_replies_to_the_asking_app_only(
             and isinstance(other.codec.decode(item.frame.payload), ReadReply)
         ]
         assert replies == []
+    finally:
+        await other.app.close()
+
+
+async def test_acked_read_is_answered_inside_the_ack(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    plug: tuple[GizwitsBridge, P0App],
+) -> None:
+    """protocol.md §4 ruling: a 0x0093 read is answered inside the 0x0094 (same sn,
+    0x03 + status) to the asking app only, with no separate 0x0091."""
+    _, app = plug
+    other = P0App(await emulator.app(device.did), app.codec)
+    try:
+        await hass.services.async_call(
+            "input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}, blocking=True
+        )
+        await app.report(lambda v: v["switch"] is True)
+        ack = await app.app.send_acked(app.codec.encode(ReadRequest()), sn=77)
+        assert ack is not None
+        assert ack.sn == 77
+        reply = app.codec.decode(ack.payload)
+        assert isinstance(reply, ReadReply)
+        assert reply.values["switch"] is True
+        assert reply.values["overload"] is False
+        # A plain 0x0090 read still gets its 0x0091; after it nothing else went to this app.
+        await app.read()
+        direct = [
+            item
+            for item in app.app.received
+            if isinstance(item.frame, DevicePassthrough) and item.topic != f"dev2app/{device.did}"
+        ]
+        assert len(direct) == 1
+        assert not [i for i in other.app.received if isinstance(i.frame, PassthroughAck)]
+    finally:
+        await other.app.close()
+
+
+async def test_acked_control_is_acked_once_applied_and_reported_to_all(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    plug: tuple[GizwitsBridge, P0App],
+) -> None:
+    """protocol.md §4 ruling: a 0x0093 control is acked (empty) once applied or refused;
+    the resulting 0x04 goes to every app."""
+    bridge, app = plug
+    other = P0App(await emulator.app(device.did), app.codec)
+    try:
+        # While an earlier control still holds the bridge, this one is not applied: no ack.
+        async with bridge._lock:
+            await app.app.send_acked(app.codec.encode(Control({"switch": True})), sn=5, wait=False)
+            with pytest.raises(TimeoutError):
+                await app.app.wait_for(PassthroughAck, timeout=0.5)
+        ack = await app.app.wait_for(PassthroughAck)
+        assert ack.frame == PassthroughAck(5, b"")
+        # The ack came after the service call had been made.
+        assert state(hass, "input_boolean.plug").state == "on"
+        assert (await other.report(lambda v: v["switch"] is True))["switch"] is True
+        await app.report(lambda v: v["switch"] is True)
+        # Refused (out of range): still acked, empty, after the refusal's status report.
+        payload = bytearray(app.codec.encode(Control({"countdown": 1})))
+        payload[-2:] = (0xFFFF).to_bytes(2, "big")
+        assert await app.app.send_acked(bytes(payload), sn=6) == PassthroughAck(6, b"")
+        assert bridge.stats.rejected == 1
     finally:
         await other.app.close()
 

@@ -13,7 +13,10 @@ import pytest
 from custom_components.gizwits_device.protocol import (
     AckedPassthrough,
     AckTimeoutError,
+    AppCommand,
     AppPassthrough,
+    CommandRunner,
+    CommandSource,
     ConnectionState,
     ConnectionStatus,
     DeviceLog,
@@ -33,6 +36,7 @@ from custom_components.gizwits_device.protocol import (
     TopicKind,
     encode_frame,
 )
+from custom_components.gizwits_device.protocol.commands import DEDUP_MAX_ENTRIES
 from custom_components.gizwits_device.protocol.gservice import GServiceClient, M2MEndpoint
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
@@ -357,26 +361,102 @@ async def test_reconnect_after_loss_jitters_only_the_first_retry(
     assert run.session.stats.connection_losses == 1
 
 
-async def test_dedup_window_expires_and_memory_is_bounded(gservice: CountingGService) -> None:
+async def test_dedup_window_expires_and_memory_is_bounded() -> None:
     """§4 ruling: a repeat within the window is a duplicate; after it, or past the cap, not."""
-    from custom_components.gizwits_device.protocol import session as session_module
+    now = [0.0]
+    runner = CommandRunner(dedup_window=60.0, clock=lambda: now[0])
 
-    session = M2MSession(
-        gservice,
-        did="a" * 22,
-        passcode=PASSCODE,
-        product_key=PRODUCT_KEY,
-        timing=SessionTiming(dedup_window=0.05),
-    )
-    assert not session._is_duplicate("app", 1)
-    assert session._is_duplicate("app", 1)
-    assert not session._is_duplicate("other", 1)
-    await asyncio.sleep(0.06)
-    assert not session._is_duplicate("app", 1)
-    session.timing = SessionTiming(dedup_window=60)
-    for sn in range(session_module._DEDUP_MAX_ENTRIES + 10):
-        session._is_duplicate("flood", sn)
-    assert len(session._seen_sns) == session_module._DEDUP_MAX_ENTRIES
+    def cmd(app: str, sn: int) -> AppCommand:
+        return AppCommand(CommandSource.CLOUD, app, sn, b"")
+
+    assert not runner.submit(cmd("app", 1))[1]
+    assert runner.submit(cmd("app", 1))[1]
+    assert not runner.submit(cmd("other", 1))[1]
+    assert not runner.submit(AppCommand(CommandSource.LAN, "app", 1, b""))[1]
+    now[0] = 60.0
+    assert not runner.submit(cmd("app", 1))[1]
+    for sn in range(DEDUP_MAX_ENTRIES + 10):
+        runner.submit(cmd("flood", sn))
+    assert len(runner._seen) == DEDUP_MAX_ENTRIES
+
+
+async def test_acked_read_is_answered_inside_the_ack_to_the_asking_app_only(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4 ruling: the device's answer travels inside the 0x0094 (same sn), only to the app
+    that asked, and no separate 0x0091 is sent; a 0x0090 gets its answer as a 0x0091."""
+    run = await start()
+    calls: list[AppCommand] = []
+
+    async def handler(command: AppCommand) -> bytes | None:
+        calls.append(command)
+        return b"\x03" + command.payload
+
+    run.session.set_command_handler(handler)
+    asking = await emulator.app(did)
+    other = await emulator.app(did)
+    ack = await asking.send_acked(b"\x02", sn=41)
+    assert ack == PassthroughAck(41, b"\x03\x02")
+    assert calls == [AppCommand(CommandSource.CLOUD, asking.client_id, 41, b"\x02")]
+    await asking.send_passthrough(b"\x12")
+    reply = await asking.wait_for(DevicePassthrough)
+    assert reply.frame == DevicePassthrough(b"\x03\x12")
+    assert reply.topic == f"dev2app/{did}/{asking.client_id}"
+    assert calls[-1] == AppCommand(CommandSource.CLOUD, asking.client_id, None, b"\x12")
+    # The other app saw neither the ack nor the reply; the asking app no extra 0x0091.
+    assert not [r for r in other.received if isinstance(r.frame, PassthroughAck)]
+    assert not [r for r in other.received if isinstance(r.frame, DevicePassthrough)]
+    assert [r.frame for r in asking.received if isinstance(r.frame, DevicePassthrough)] == [
+        DevicePassthrough(b"\x03\x12")
+    ]
+    assert [r.frame for r in run.frames if isinstance(r.frame, AckedPassthrough)] == [
+        AckedPassthrough(41, b"\x02")
+    ]
+
+
+async def test_a_repeated_sn_is_acked_with_the_same_answer_but_run_once(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4 ruling: the same sn from the same app within 60 s is acked again, same answer,
+    not executed twice — even while the first run is still going."""
+    run = await start()
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow(command: AppCommand) -> bytes | None:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return b"\x13answer"
+
+    run.session.set_command_handler(slow)
+    app = await emulator.app(did)
+    await app.send_acked(b"\x12", sn=9, wait=False)
+    await app.send_acked(b"\x12", sn=9, wait=False)
+    await wait_until(lambda: run.session.stats.duplicates == 1)
+    release.set()
+    first = await app.wait_for(PassthroughAck)
+    second = await app.wait_for(PassthroughAck)
+    assert first.frame == second.frame == PassthroughAck(9, b"\x13answer")
+    assert calls == 1
+    assert len(run.of_type(AckedPassthrough)) == 1
+
+
+async def test_a_failing_handler_still_acks_and_a_removed_one_answers_nothing(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§4: every 0x0093 is acked; a handler bug must not cost the app its ack (§6)."""
+    run = await start()
+
+    async def broken(command: AppCommand) -> bytes | None:
+        raise RuntimeError("handler bug")
+
+    remove = run.session.set_command_handler(broken)
+    app = await emulator.app(did)
+    assert await app.send_acked(b"\x02", sn=1) == PassthroughAck(1, b"")
+    remove()
+    assert await app.send_acked(b"\x02", sn=2) == PassthroughAck(2, b"")
+    assert run.session.connected
 
 
 async def test_listener_errors_and_foreign_topics_do_not_stop_the_session(

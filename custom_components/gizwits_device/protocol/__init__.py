@@ -1,5 +1,6 @@
 """Gizwits device <-> cloud protocol library (pure asyncio, no Home Assistant imports)."""
 
+from .commands import AppCommand, CommandHandler, CommandRunner, CommandSource
 from .firmware import (
     DownloadedFirmware,
     FirmwareChecksumError,
@@ -118,8 +119,12 @@ __all__ = [
     "Access",
     "AckTimeoutError",
     "AckedPassthrough",
+    "AppCommand",
     "AppPassthrough",
     "Command",
+    "CommandHandler",
+    "CommandRunner",
+    "CommandSource",
     "ConnectionState",
     "ConnectionStatus",
     "Control",

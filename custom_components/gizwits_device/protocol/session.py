@@ -8,8 +8,8 @@ backoff of §2.8 after any loss. Bad frames are dropped and counted, never fatal
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Coroutine
 import contextlib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -17,11 +17,12 @@ import logging
 import math
 import random
 import ssl
-import time
+from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
+from .commands import AppCommand, CommandHandler, CommandRunner, CommandSource
 from .frames import (
     AckedPassthrough,
     AppPassthrough,
@@ -61,7 +62,6 @@ _ACCEPTED: dict[TopicKind, tuple[type[Frame], ...]] = {
     TopicKind.CLOUD_RESPONSE: (OnlineAppCount, OtaNotification, OtaCheckNotification),
     TopicKind.CLOUD_NOTIFICATION: (OtaNotification, OtaCheckNotification),
 }
-_DEDUP_MAX_ENTRIES = 4096
 _INCOMING_QUEUE_LIMIT = 1000
 
 
@@ -214,7 +214,8 @@ class M2MSession:
         self._frame_listeners: list[FrameListener] = []
         self._status_listeners: list[StatusListener] = []
         self._pending_acks: dict[int, asyncio.Future[PassthroughAck]] = {}
-        self._seen_sns: OrderedDict[tuple[str, int], float] = OrderedDict()
+        self.commands = CommandRunner(self.timing.dedup_window)
+        self._replies: set[asyncio.Task[None]] = set()
         self._next_sn = 1
         self._connected_event = asyncio.Event()
         self.stats = SessionStats()
@@ -240,6 +241,15 @@ class M2MSession:
         """Call `listener` on every status change; returns a function that removes it."""
         self._status_listeners.append(listener)
         return lambda: self._status_listeners.remove(listener)
+
+    def set_command_handler(self, handler: CommandHandler) -> Callable[[], None]:
+        """Let `handler` answer every app command (0x0090/0x0093); returns its remover.
+
+        Its answer goes back to the asking app only: inside the 0x0094 (same sn) for a
+        0x0093, as a 0x0091 for a 0x0090. Without a handler a 0x0093 is acked at once with
+        an empty 0x0094 (protocol.md §4). Frame listeners still see every command once.
+        """
+        return self.commands.set_handler(handler)
 
     async def wait_connected(self) -> None:
         """Return once the session is logged in (use with a timeout)."""
@@ -274,6 +284,9 @@ class M2MSession:
                     self._connected_event.clear()
                     self._fail_pending_acks()
         finally:
+            self.commands.cancel()
+            for reply in list(self._replies):
+                reply.cancel()
             if self._status.state is not ConnectionState.AUTH_FAILED:
                 self._set_status(ConnectionState.STOPPED)
 
@@ -402,12 +415,18 @@ class M2MSession:
             return
         acked = False
         app = where.app_client_id
-        if isinstance(frame, AckedPassthrough) and app is not None:
-            await self._send_quietly(app_topic(self._did, app), PassthroughAck(frame.sn))
-            acked = True
-            if self._is_duplicate(app, frame.sn):
+        if isinstance(frame, AppPassthrough | AckedPassthrough) and app is not None:
+            sn = frame.sn if isinstance(frame, AckedPassthrough) else None
+            command = AppCommand(CommandSource.CLOUD, app, sn, frame.payload)
+            if self.commands.busy:
+                self._drop("commands_busy", topic, "too many commands in flight")
+                return
+            answer, duplicate = self.commands.submit(command)
+            self._spawn_reply(self._reply(command, answer))
+            if duplicate:
                 self.stats.duplicates += 1
                 return
+            acked = sn is not None
         elif isinstance(frame, PassthroughAck):
             pending = self._pending_acks.get(frame.sn)
             if pending is not None and not pending.done():
@@ -416,23 +435,23 @@ class M2MSession:
             await self._send_quietly(app_topic(self._did, app), LogLevelConfirm())
         self._dispatch(ReceivedFrame(where.kind, app, frame, acked))
 
-    def _is_duplicate(self, app: str, sn: int) -> bool:
-        """Remember (app, sn) for the dedup window; True when seen within it (§4 ruling).
+    def _spawn_reply(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
 
-        Entries are kept in arrival order, so expired ones are dropped from the front in
-        O(1) each; past the size cap the oldest go first (bounded memory under a flood).
-        """
-        now = time.monotonic()
-        seen = self._seen_sns
-        while seen:
-            oldest_at = next(iter(seen.values()))
-            if now - oldest_at < self.timing.dedup_window and len(seen) < _DEDUP_MAX_ENTRIES:
-                break
-            seen.popitem(last=False)
-        if (app, sn) in seen:
-            return True
-        seen[(app, sn)] = now
-        return False
+    async def _reply(self, command: AppCommand, answer: asyncio.Future[bytes | None]) -> None:
+        """Send the handler's answer to the asking app: in the 0x0094, or as a 0x0091 (§4)."""
+        # Shielded: a repeat waiting here must not cancel the first run's handling.
+        payload = await asyncio.shield(answer)
+        topic = app_topic(self._did, command.app_client_id)
+        try:
+            if command.sn is not None:
+                await self._send_quietly(topic, PassthroughAck(command.sn, payload or b""))
+            elif payload:
+                await self._send_quietly(topic, DevicePassthrough(payload))
+        except FrameError:  # an answer over 65535 bytes: the handler's bug
+            _LOGGER.exception("Could not send the answer to an app command")
 
     def _dispatch(self, received: ReceivedFrame) -> None:
         for listener in list(self._frame_listeners):
