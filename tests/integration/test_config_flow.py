@@ -256,6 +256,18 @@ def _broker_refuses(
     return emu.state.add_listener(wrong_password)
 
 
+def _did_disabled(
+    emu: Emulator, _mp: pytest.MonkeyPatch, _data: dict[str, Any]
+) -> Callable[[], None]:
+    """GService registers, then disables the DID: provision answers Gizwits error 9023."""
+
+    def disable(event: DeviceEvent) -> None:
+        if event.kind == "registered":
+            emu.state.disable(event.did, event.passcode)
+
+    return emu.state.add_listener(disable)
+
+
 def _m2m_unreachable(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch, _data: dict[str, Any]
 ) -> Callable[[], None]:
@@ -282,9 +294,10 @@ def _unexpected(
         pytest.param((_fault("register", "status", 500), "base", "server_error"), id="5xx"),
         pytest.param((_fault("register", "garbage"), "base", "malformed_response"), id="garbage"),
         pytest.param((_fault("register", "hang"), "base", "timeout"), id="hang"),
-        pytest.param((_fault("register", "status", 403), "base", "invalid_auth"), id="403"),
+        # protocol.md §7: a bare 403 (no Gizwits error code) is not a refusal of the device.
+        pytest.param((_fault("register", "status", 403), "base", "cannot_connect"), id="403"),
         pytest.param((_fault("register", "status", 400), "base", "invalid_auth"), id="rejected"),
-        pytest.param((_fault("provision", "status", 404), "base", "invalid_auth"), id="did-gone"),
+        pytest.param((_did_disabled, "base", "invalid_auth"), id="did-disabled"),
         pytest.param((_unknown_product, "base", "unknown_product"), id="product"),
         pytest.param((_closed_port, "base", "cannot_connect"), id="closed-port"),
         pytest.param((_broker_refuses, "base", "invalid_auth"), id="broker-refuses"),
@@ -499,7 +512,7 @@ async def test_reconfigure(
     assert result["errors"] == {"base": "server_error"}
     emulator.state.inject_fault("provision", "status", status=404)
     result = await configure(result["flow_id"], new_url)
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": "cannot_connect"}  # bare 404: protocol.md §7
     assert dict(entry.data) == before
 
     result = await configure(result["flow_id"], new_url)

@@ -196,6 +196,32 @@ async def test_unreachable_repair_raised_and_cleared(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
+@pytest.mark.parametrize("status", [401, 403, 404])
+async def test_bare_http_refusal_is_unreachable_not_a_reauth(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    setup_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+) -> None:
+    """protocol.md §7 ruling: a bare 401/403/404 on provision (no Gizwits error code) keeps
+    the §2 backoff running and leads to the unreachable repair, never to re-authentication."""
+    entry = setup_integration
+    issue_registry = ir.async_get(hass)
+    monkeypatch.setattr(coordinator_module, "UNREACHABLE_REPAIR_AFTER", 0.0)
+    emulator.state.inject_fault("provision", "status", count=1000, status=status)
+    await emulator.broker.restart()
+    await wait_until(
+        lambda: issue_registry.async_get_issue(DOMAIN, f"unreachable_{entry.entry_id}")
+    )
+    await wait_until(lambda: entry.runtime_data.data.status.failures >= 2)
+    assert issue_registry.async_get_issue(DOMAIN, f"did_rejected_{entry.entry_id}") is None
+    assert _reauth_flows(hass, entry) == []
+    emulator.state.clear_faults()
+    await wait_until(lambda: entry.runtime_data.connected)
+    assert issue_registry.async_get_issue(DOMAIN, f"unreachable_{entry.entry_id}") is None
+
+
 async def test_remove_disables_the_did(
     hass: HomeAssistant,
     emulator: Emulator,

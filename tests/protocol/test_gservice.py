@@ -250,6 +250,31 @@ async def test_disable_wrong_passcode(client: GServiceClient) -> None:
 # OTA v4.0 (§2.4, seed §4.4) ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("current_fid", [0, 5])
+async def test_v40_target_equal_to_the_sent_fid_is_no_update(
+    http: aiohttp.ClientSession, current_fid: int
+) -> None:
+    """protocol.md §7: current_fid is sent as is (0 when none); an answer naming the fid
+    that was sent is "no update"."""
+    sent: list[str] = []
+
+    async def echo(request: web.Request) -> web.StreamResponse:
+        sent.append(request.query["current_fid"])
+        return web.Response(text=f"target_fid={request.query['current_fid']}&download_url=/f")
+
+    async with scripted(http, echo) as gs:
+        target = await gs.ota_target_fid(
+            did=DID,
+            product_key=PRODUCT_KEY,
+            firmware_type=2,
+            hard_version="1",
+            soft_version="1",
+            current_fid=current_fid,
+        )
+    assert target is None
+    assert sent == [str(current_fid)]
+
+
 async def test_ota_v40(client: GServiceClient, state: CloudState) -> None:
     did = await client.register(PRODUCT_KEY, MAC, PASSCODE)
 
@@ -266,7 +291,7 @@ async def test_ota_v40(client: GServiceClient, state: CloudState) -> None:
     assert await check(0) is None  # 9027: nothing offered
     device = state.devices[did]
     assert device.versions[1] == ("00ESP826", "04020020")
-    assert device.current_fid[1] == 1  # GAgent sends 1 when it has no fid yet
+    assert device.current_fid[1] == 0  # protocol.md §7: 0 when nothing came through v4.0
 
     offer = state.set_offer(FirmwareOffer(1, "04020021", b"fw"), product_key=PRODUCT_KEY)
     target = await check(7)
@@ -356,8 +381,22 @@ async def test_connection_refused(http: aiohttp.ClientSession) -> None:
         (400, '{"error_code": 9015, "error_message": "form invalid!"}', GServiceRejected),
         (400, '{"error_code": 9008, "error_message": "server error"}', GServiceServerError),
         (400, '{"error_code": 9016}', GServiceInvalidCredentials),
-        (404, "Not Found", GServiceInvalidCredentials),
-        (401, "", GServiceInvalidCredentials),
+        # protocol.md §7 ruling: only a Gizwits code naming the DID/passcode is "refused";
+        # a bare 401/403/404 (a proxy, a wrong base URL) is "unreachable".
+        (404, "Not Found", GServiceCannotConnect),
+        (401, "", GServiceCannotConnect),
+        (403, "<html>Forbidden</html>", GServiceCannotConnect),
+        (
+            404,
+            '{"error_code": 9014, "error_message": "device not found!"}',
+            GServiceInvalidCredentials,
+        ),
+        (403, "error_code=9023&error_message=device+disabled", GServiceInvalidCredentials),
+        (
+            401,
+            '{"error_code": "9016", "error_message": "invalid passcode"}',
+            GServiceInvalidCredentials,
+        ),
         (418, "[1, 2]", GServiceRejected),
         (400, '{"error_code": true}', GServiceRejected),
         (500, "oops", GServiceServerError),
@@ -373,8 +412,9 @@ async def test_provision_answers_are_classified(
     http: aiohttp.ClientSession, status: int, body: str | bytes, error: type[GServiceError]
 ) -> None:
     async with scripted(http, answer(body, status)) as gs:
-        with pytest.raises(error):
+        with pytest.raises(error) as info:
             await gs.provision(DID)
+    assert type(info.value) is error
 
 
 async def test_provision_without_server_ts(http: aiohttp.ClientSession) -> None:
@@ -474,6 +514,15 @@ async def test_v40_bad_answers(
         (
             "soft_ver=04020021&download_url=http://api.gizwits.com/dev/ota/v4.1/download/7072\r\n",
             FirmwareUpdate("04020021", "http://api.gizwits.com/dev/ota/v4.1/download/7072"),
+        ),
+        # protocol.md §7: the raw text to the end of the line, its own query intact, no decoding.
+        (
+            "soft_ver=04020021&download_url=http://cdn.example/fw.bin?a=1&b=2\r\n",
+            FirmwareUpdate("04020021", "http://cdn.example/fw.bin?a=1&b=2"),
+        ),
+        (
+            "download_url=http://cdn.example/f%20x.bin?sig=a%2Bb&t=1\nsoft_ver=04020021",
+            FirmwareUpdate("04020021", "http://cdn.example/f%20x.bin?sig=a%2Bb&t=1"),
         ),
         ("soft_ver=04020019&download_url=/d/1", None),  # older than ours: ignored
         ("soft_ver=4020021&download_url=/d/1", FirmwareUpdate("04020021", "")),

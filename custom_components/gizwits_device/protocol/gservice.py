@@ -57,6 +57,8 @@ _DID_RE: Final = re.compile(r"[0-9A-Za-z]{22}")
 _PASSCODE_RE: Final = re.compile(r"[0-9A-Za-z]{1,32}")
 _PRODUCT_KEY_RE: Final = re.compile(r"[0-9A-Fa-f]{32}")
 _VERSION_RE: Final = re.compile(r"[0-9A-Za-z._\-]{1,8}")
+# `download_url=` at the start of the answer or after `&`, then everything to the line end.
+_DOWNLOAD_URL_RE: Final = re.compile(r"(?:^|(?<=&))download_url=([^\r\n]*)", re.MULTILINE)
 
 
 class GServiceError(Exception):
@@ -210,16 +212,37 @@ def _parse_form(text: str) -> dict[str, str]:
     return result
 
 
+def _split_download_url(text: str) -> tuple[str, str | None]:
+    """Take `download_url` out of an OTA v4.1 answer as GAgent does (protocol.md §7).
+
+    GAgent copies the raw text after `download_url=` up to the end of the line, without
+    form-decoding, so a URL with its own `?a=1&b=2` query survives intact. Returns the rest
+    of the answer (for the other keys) and the URL, or None without a `download_url=` key.
+    """
+    match = _DOWNLOAD_URL_RE.search(text)
+    if match is None:
+        return text, None
+    rest = text[: match.start()].rstrip("&") + text[match.end() :]
+    return rest, match.group(1).strip()
+
+
 def _error_code(text: str) -> int | None:
-    """Pull Gizwits' `error_code` out of a JSON error body, if there is one."""
+    """Gizwits' `error_code` from an error body: JSON (the Open API's form) or `key=value`."""
     try:
         body = json.loads(text)
     except ValueError:
-        return None
+        body = None
     if isinstance(body, dict):
         code = body.get("error_code")
-        if isinstance(code, int) and not isinstance(code, bool):
-            return code
+    else:
+        try:
+            code = dict(parse_qsl(text.strip(), strict_parsing=True)).get("error_code")
+        except ValueError:
+            return None
+    if isinstance(code, str) and code.isascii() and code.isdigit():
+        return int(code)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
     return None
 
 
@@ -289,15 +312,22 @@ class GServiceClient:
 
     @staticmethod
     def _raise_for(status: int, text: str, what: str) -> None:
-        """Classify a non-success answer and raise the matching error."""
+        """Classify a non-success answer and raise the matching error.
+
+        Only a Gizwits error code that names the DID or passcode means "refused" (protocol.md
+        §7); a bare 401/403/404 (a proxy, a wrong base URL) says nothing about the device and
+        counts as unreachable, like a 5xx: the caller keeps retrying.
+        """
         code = _error_code(text)
         detail = f"{what}: HTTP {status}" + (f", error_code {code}" if code is not None else "")
         if status >= 500 or code == ERROR_SERVER_ERROR:
             raise GServiceServerError(detail, status=status, error_code=code)
         if code == ERROR_PRODUCT_KEY_INVALID:
             raise GServiceUnknownProduct(detail, status=status, error_code=code)
-        if code in _CREDENTIAL_ERRORS or (code is None and status in (401, 403, 404)):
+        if code in _CREDENTIAL_ERRORS:
             raise GServiceInvalidCredentials(detail, status=status, error_code=code)
+        if code is None and status in (401, 403, 404):
+            raise GServiceCannotConnect(f"{detail} (not a Gizwits answer)", status=status)
         raise GServiceRejected(detail, status=status, error_code=code)
 
     async def register(self, product_key: str, mac: str, passcode: str) -> str:
@@ -366,7 +396,7 @@ class GServiceClient:
         current_fid: int,
     ) -> TargetFirmware | None:
         """OTA v4.0: `GET /dev/ota/target_fid?...`. None when there is nothing newer
-        (no firmware, 9027, or the target fid equals `current_fid`)."""
+        (no firmware, 9027, or the target fid equals the `current_fid` sent)."""
         if current_fid < 0:
             raise ValueError("current_fid must be >= 0")
         params = {
@@ -375,8 +405,8 @@ class GServiceClient:
             "type": str(_validate_firmware_type(firmware_type)),
             "hard_version": normalize_version(hard_version),
             "soft_version": normalize_version(soft_version),
-            # GAgent sends 1 when it has no fid yet ("protocol convention").
-            "current_fid": str(current_fid or 1),
+            # The fid last installed through v4.0, 0 when none (protocol.md §7, as GAgent).
+            "current_fid": str(current_fid),
         }
         status, text = await self._request("GET", "/dev/ota/target_fid", params=params)
         if status != 200:
@@ -420,9 +450,12 @@ class GServiceClient:
             self._raise_for(status, text, "ota update_and_check")
         if status != 200:
             return None
-        answer = _parse_form(text)
+        rest, raw_url = _split_download_url(text)
+        answer = _parse_form(rest) if rest.strip() else {}
         offered = _require(answer, "soft_ver", status)
-        url = self._resolve_url(_require(answer, "download_url", status), status)
+        if not raw_url:
+            raise GServiceMalformedResponse("answer lacks 'download_url'", status=status)
+        url = self._resolve_url(raw_url, status)
         try:
             offered = normalize_version(offered)
         except ValueError as err:
