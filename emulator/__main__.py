@@ -7,6 +7,9 @@
 COMMAND (MQTT, as a bound app): send HEX | send-acked HEX | log-level VALUE | listen
 COMMAND (P0, needs --product FILE): control NAME=VALUE ... | read  (listen then decodes P0 too)
 COMMAND (operator HTTP API):    online-apps N|auto | ota-notify | ota-check | add-firmware
+
+    python -m emulator lan [--host H] discover|passcode|login|read|control|send|listen ...
+                             (an app on the local network; see emulator/lancli.py)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import aiohttp
 from custom_components.gizwits_device.protocol.frames import Frame
 from custom_components.gizwits_device.protocol.p0 import P0Codec, P0Error
 from emulator.app import AppSimulator, Received, decode_p0
+from emulator.lancli import LanCliError, add_lan_parser, lan_main
 from emulator.p0cli import P0CliError, format_message, load_codec, parse_assignments
 from emulator.server import Emulator
 from emulator.state import DeviceEvent
@@ -311,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     fw.add_argument("--hard-version", help="8 characters; default: any hardware")
     fw.add_argument("--target-fid", type=int)
     fw.add_argument("--product-key", help="offer to the whole product instead of the DID")
+    add_lan_parser(sub)
     return parser
 
 
@@ -318,10 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        asyncio.run(serve(args) if args.mode == "serve" else app_main(args))
+        modes = {"serve": serve, "app": app_main, "lan": lan_main}
+        asyncio.run(modes[args.mode](args))
     except KeyboardInterrupt:
         return 0
-    except CliError as err:
+    except (CliError, LanCliError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

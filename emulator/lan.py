@@ -1,0 +1,370 @@
+"""A LAN app simulator: finds, binds and drives a Gizwits device on the local network.
+
+It plays the Gizwits app's local side (UDP discovery on 12414, TCP on 12416) with its own wire
+code, written from the public descriptions of GAgent's LAN protocol, independent of the
+integration's LAN library, so the two check each other.
+
+Frame: ``00 00 00 03 | varint length | flag 00 | command (2 B) | body``; 0x0093/0x0094 carry a
+4-byte sn after the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+import contextlib
+from dataclasses import dataclass
+import socket
+
+from custom_components.gizwits_device.protocol.p0 import (
+    Control,
+    P0Codec,
+    P0Error,
+    P0Message,
+    ReadReply,
+    ReadRequest,
+    StatusReport,
+    Value,
+)
+
+HEADER = b"\x00\x00\x00\x03"
+DISCOVERY_PORT = 12414
+TCP_PORT = 12416
+HEARTBEAT_INTERVAL = 4.0  # what Gizwits apps do
+DEFAULT_TIMEOUT = 10.0
+
+DISCOVER, DISCOVERED = 0x0003, 0x0004
+PASSCODE_REQ, PASSCODE_REPLY = 0x0006, 0x0007
+LOGIN_REQ, LOGIN_REPLY = 0x0008, 0x0009
+INFO_REQ, INFO_REPLY = 0x0013, 0x0014
+PING, PONG = 0x0015, 0x0016
+SEND, REPORT, SEND_ACKED, ACK = 0x0090, 0x0091, 0x0093, 0x0094
+
+
+class LanAppError(Exception):
+    """The device refused, closed the connection, or sent something unreadable."""
+
+
+# -- wire ----------------------------------------------------------------------------------------
+
+
+def pack(command: int, body: bytes = b"") -> bytes:
+    """One frame (the length is a varint, usually one byte)."""
+    length = 3 + len(body)
+    varint = bytearray()
+    while True:
+        byte, length = length & 0x7F, length >> 7
+        varint.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return HEADER + bytes(varint) + b"\x00" + command.to_bytes(2) + body
+
+
+def unpack(buffer: bytearray) -> tuple[int, bytes] | None:
+    """Take (command, body) of the first complete frame off the buffer; None if incomplete."""
+    if buffer[:4] != HEADER[: len(buffer[:4])]:
+        raise LanAppError(f"not a Gizwits LAN frame: {bytes(buffer[:8]).hex(' ')}")
+    length = shift = 0
+    pos = 4
+    while True:
+        if pos >= len(buffer):
+            return None
+        byte = buffer[pos]
+        pos += 1
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+        if shift >= 28:
+            raise LanAppError("length field over 4 bytes")
+    if length < 3:
+        raise LanAppError(f"length {length} too short")
+    if len(buffer) < pos + length:
+        return None
+    frame = bytes(buffer[pos : pos + length])
+    del buffer[: pos + length]
+    return int.from_bytes(frame[1:3]), frame[3:]
+
+
+def _prefixed(data: bytes, pos: int) -> tuple[bytes, int]:
+    size = int.from_bytes(data[pos : pos + 2])
+    end = pos + 2 + size
+    if len(data) < end:
+        raise LanAppError("field runs past the end of the frame")
+    return data[pos + 2 : end], end
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDevice:
+    """One 0x0004 answer."""
+
+    address: tuple[str, int]
+    did: str
+    mac: str
+    wifi_firmware_version: str
+    product_key: str
+    mcu_attributes: bytes
+    api_server: str
+    gagent_version: str
+
+
+def parse_found(body: bytes, address: tuple[str, int]) -> FoundDevice:
+    """The fields of a 0x0004/0x0005 body."""
+    did, pos = _prefixed(body, 0)
+    mac, pos = _prefixed(body, pos)
+    firmware, pos = _prefixed(body, pos)
+    product_key, pos = _prefixed(body, pos)
+    attributes = body[pos : pos + 8]
+    strings = body[pos + 8 :].split(b"\x00")
+    api_server = strings[0].decode(errors="replace") if len(strings) > 1 else ""
+    version = strings[1].decode(errors="replace") if len(strings) > 2 else ""
+    return FoundDevice(
+        address,
+        did.decode(errors="replace"),
+        mac.hex(),
+        firmware.decode(errors="replace"),
+        product_key.decode(errors="replace"),
+        attributes,
+        api_server,
+        version,
+    )
+
+
+class _Collector(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.found: asyncio.Queue[FoundDevice] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        buffer = bytearray(data)
+        with contextlib.suppress(LanAppError):
+            frame = unpack(buffer)
+            if frame is not None and frame[0] == DISCOVERED and not buffer:
+                self.found.put_nowait(parse_found(frame[1], (str(addr[0]), int(str(addr[1])))))
+
+
+async def discover(
+    host: str = "127.0.0.1",
+    port: int = DISCOVERY_PORT,
+    timeout: float = 2.0,  # noqa: ASYNC109
+    expected: int | None = None,
+) -> list[FoundDevice]:
+    """Send 0x0003 to host:port and collect 0x0004 answers for `timeout` s (or `expected`)."""
+    loop = asyncio.get_running_loop()
+    transport, collector = await loop.create_datagram_endpoint(
+        _Collector, family=socket.AF_INET, allow_broadcast=True
+    )
+    found: list[FoundDevice] = []
+    try:
+        transport.sendto(pack(DISCOVER), (host, port))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while expected is None or len(found) < expected:
+                    found.append(await collector.found.get())
+    finally:
+        transport.close()
+    return found
+
+
+# -- TCP app -------------------------------------------------------------------------------------
+
+
+class LanApp:
+    """One TCP session with a device, as an app; use `async with await LanApp.connect(...)`."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._replies: dict[int, asyncio.Queue[bytes]] = {}
+        self._acks: dict[int, asyncio.Future[bytes]] = {}
+        self.reports: asyncio.Queue[bytes] = asyncio.Queue()
+        self.closed = asyncio.Event()
+        self._next_sn = 1
+        self._reader_task = asyncio.create_task(self._read_loop())
+        self._pinger: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def connect(cls, host: str = "127.0.0.1", port: int = TCP_PORT) -> LanApp:
+        """Open the TCP connection."""
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer)
+
+    async def __aenter__(self) -> LanApp:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop pinging and close the connection."""
+        for task in (self._pinger, self._reader_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._writer.close()
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
+
+    async def _read_loop(self) -> None:
+        buffer = bytearray()
+        try:
+            while data := await self._reader.read(4096):
+                buffer += data
+                while (frame := unpack(buffer)) is not None:
+                    self._dispatch(*frame)
+        except OSError, LanAppError:
+            pass
+        finally:
+            self.closed.set()
+            for future in self._acks.values():
+                if not future.done():
+                    future.set_exception(LanAppError("the device closed the connection"))
+
+    def _dispatch(self, command: int, body: bytes) -> None:
+        if command == REPORT:
+            self.reports.put_nowait(body)
+        elif command == ACK and len(body) >= 4:
+            future = self._acks.get(int.from_bytes(body[:4]))
+            if future is not None and not future.done():
+                future.set_result(body[4:])
+        else:
+            self._replies.setdefault(command, asyncio.Queue()).put_nowait(body)
+
+    async def _send(self, frame: bytes) -> None:
+        if self.closed.is_set():
+            raise LanAppError("the device closed the connection")
+        self._writer.write(frame)
+        await self._writer.drain()
+
+    async def _reply(self, command: int, timeout: float) -> bytes:  # noqa: ASYNC109
+        queue = self._replies.setdefault(command, asyncio.Queue())
+        getter = asyncio.ensure_future(queue.get())
+        closed = asyncio.ensure_future(self.closed.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {getter, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            closed.cancel()
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        if closed in done:
+            raise LanAppError(f"the device closed the connection (waiting for 0x{command:04X})")
+        raise TimeoutError(f"no 0x{command:04X} from the device")
+
+    async def request_passcode(self, timeout: float = DEFAULT_TIMEOUT) -> str | None:  # noqa: ASYNC109
+        """0x0006; the passcode, or None when the device refuses (binding mode off)."""
+        await self._send(pack(PASSCODE_REQ))
+        passcode, _ = _prefixed(await self._reply(PASSCODE_REPLY, timeout), 0)
+        return passcode.decode(errors="replace") or None
+
+    async def login(self, passcode: str, timeout: float = DEFAULT_TIMEOUT) -> bool:  # noqa: ASYNC109
+        """0x0008; True when accepted (then pings every HEARTBEAT_INTERVAL s)."""
+        raw = passcode.encode()
+        await self._send(pack(LOGIN_REQ, len(raw).to_bytes(2) + raw))
+        accepted = (await self._reply(LOGIN_REPLY, timeout))[:1] == b"\x00"
+        if accepted and self._pinger is None:
+            self._pinger = asyncio.create_task(self._ping_forever())
+        return accepted
+
+    async def ping(self, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
+        """0x0015, wait for the 0x0016."""
+        await self._send(pack(PING))
+        await self._reply(PONG, timeout)
+
+    async def _ping_forever(self) -> None:
+        with contextlib.suppress(LanAppError, TimeoutError):
+            while not self.closed.is_set():
+                await asyncio.sleep(HEARTBEAT_INTERVAL)
+                await self.ping()
+
+    async def module_info(self, timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:  # noqa: ASYNC109
+        """0x0013 -> the 0x0014 fields."""
+        await self._send(pack(INFO_REQ))
+        body = await self._reply(INFO_REPLY, timeout)
+        names = ("wifi_hard", "wifi_soft", "mcu_hard", "mcu_soft", "p0_version")
+        info = {
+            name: body[i * 8 : i * 8 + 8].decode(errors="replace") for i, name in enumerate(names)
+        }
+        firmware, pos = _prefixed(body, 48)
+        product_key, _ = _prefixed(body, pos)
+        info["firmware"] = firmware.decode(errors="replace")
+        info["product_key"] = product_key.decode(errors="replace")
+        return info
+
+    async def send(self, payload: bytes) -> None:
+        """0x0090 (a direct answer arrives as a 0x0091 in `reports`)."""
+        await self._send(pack(SEND, payload))
+
+    async def send_acked(self, payload: bytes, timeout: float = DEFAULT_TIMEOUT) -> bytes:  # noqa: ASYNC109
+        """0x0093 with a fresh sn; the payload of the 0x0094 carrying that sn."""
+        sn = self._next_sn
+        self._next_sn = (sn + 1) % 2**32
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._acks[sn] = future
+        try:
+            await self._send(pack(SEND_ACKED, sn.to_bytes(4) + payload))
+            async with asyncio.timeout(timeout):
+                return await future
+        finally:
+            self._acks.pop(sn, None)
+
+    async def next_report(self, timeout: float = DEFAULT_TIMEOUT) -> bytes:  # noqa: ASYNC109
+        """The oldest unread 0x0091 payload."""
+        async with asyncio.timeout(timeout):
+            return await self.reports.get()
+
+    # -- P0 ------------------------------------------------------------------------------------
+
+    async def read(
+        self,
+        codec: P0Codec,
+        *,
+        acked: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> ReadReply:
+        """P0 read: over 0x0093 the reply is inside the 0x0094, over 0x0090 it is a 0x0091."""
+        request = codec.encode(ReadRequest())
+        if acked:
+            message = codec.decode(await self.send_acked(request, timeout))
+        else:
+            await self.send(request)
+            message = await self.wait_p0(codec, ReadReply, timeout)
+        if not isinstance(message, ReadReply):
+            raise LanAppError(f"expected a read reply, got {message!r}")
+        return message
+
+    async def control(
+        self, codec: P0Codec, values: Mapping[str, Value], *, acked: bool = False
+    ) -> None:
+        """P0 control; with `acked`, returns once the device acked it."""
+        payload = codec.encode(Control(dict(values)))
+        if acked:
+            await self.send_acked(payload)
+        else:
+            await self.send(payload)
+
+    async def wait_p0(
+        self,
+        codec: P0Codec,
+        kind: type[P0Message],
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> P0Message:
+        """The next 0x0091 decoding to `kind` (others are skipped)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                with contextlib.suppress(P0Error):
+                    message = codec.decode(await self.reports.get())
+                    if isinstance(message, kind):
+                        return message
+
+    async def wait_report(
+        self,
+        codec: P0Codec,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> StatusReport:
+        """The next P0 status report."""
+        message = await self.wait_p0(codec, StatusReport, timeout)
+        assert isinstance(message, StatusReport)
+        return message
