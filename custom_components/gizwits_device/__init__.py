@@ -21,15 +21,16 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import (
-    ENTRY_ISSUES,
-    GizwitsConfigEntry,
-    GizwitsDeviceCoordinator,
-    create_session,
-    issue_id,
-)
+from .coordinator import GizwitsDeviceCoordinator, create_session
+from .issues import ENTRY_ISSUES, ISSUE_INVALID_PRODUCT, async_clear_issues, async_raise_issue
 from .log_forwarder import LogForwarder
-from .protocol import GServiceClient, GServiceError, M2MAuthenticationError
+from .protocol import (
+    GServiceClient,
+    GServiceError,
+    M2MAuthenticationError,
+    ProductDefinitionError,
+)
+from .runtime import GizwitsConfigEntry, GizwitsRuntimeData
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -52,7 +53,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
-    """Start the M2M session and wait for the first login."""
+    """Start the M2M session, wait for the first login, then set up the bridge and entities."""
     gservice, session = create_session(
         hass,
         entry.data[CONF_BASE_URL],
@@ -61,8 +62,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
         entry.data[CONF_PRODUCT_KEY],
     )
     coordinator = GizwitsDeviceCoordinator(hass, entry, session=session, gservice=gservice)
-    entry.runtime_data = coordinator
-    entry.async_on_unload(coordinator.async_stop)
     await coordinator.async_start()
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
@@ -78,19 +77,37 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
             translation_placeholders={"error": session.status.last_error or "timeout"},
         ) from err
 
-    coordinator.log_forwarder = LogForwarder(hass, coordinator)
-    coordinator.log_forwarder.apply_options(entry.options)
-    entry.async_on_unload(coordinator.log_forwarder.close)
+    log_forwarder = LogForwarder(hass, coordinator)
+    log_forwarder.apply_options(entry.options)
+    entry.async_on_unload(log_forwarder.close)
+
+    bridge = _async_create_bridge(hass, entry, coordinator)
+    if bridge is not None:
+        entry.async_on_unload(bridge.async_stop)
+        await bridge.async_start()
+
+    entry.runtime_data = GizwitsRuntimeData(
+        coordinator=coordinator, log_forwarder=log_forwarder, bridge=bridge
+    )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-
-    # The entity bridge exists only when the options hold a product definition.
-    coordinator.bridge = GizwitsBridge.from_options(hass, coordinator, entry.options)
-    if coordinator.bridge is not None:
-        entry.async_on_unload(coordinator.bridge.async_stop)
-        await coordinator.bridge.async_start()
-
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def _async_create_bridge(
+    hass: HomeAssistant, entry: GizwitsConfigEntry, coordinator: GizwitsDeviceCoordinator
+) -> GizwitsBridge | None:
+    """The entity bridge of the options' product; an invalid product raises a repair issue."""
+    try:
+        bridge = GizwitsBridge.from_options(hass, coordinator, entry.options)
+    except ProductDefinitionError as err:
+        LOGGER.error("The stored Gizwits product definition is invalid: %s", err)
+        async_raise_issue(
+            hass, entry, ISSUE_INVALID_PRODUCT, ir.IssueSeverity.ERROR, error=str(err)
+        )
+        return None
+    async_clear_issues(hass, entry.entry_id, (ISSUE_INVALID_PRODUCT,))
+    return bridge
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
@@ -98,14 +115,13 @@ async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry)
 
     A changed product or mapping changes the set of native entities: the entry reloads.
     """
-    coordinator = entry.runtime_data
-    current = None if coordinator.bridge is None else coordinator.bridge.config
+    runtime = entry.runtime_data
+    current = None if runtime.bridge is None else runtime.bridge.config
     if bridge_config(entry.options) != current:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
-    if coordinator.log_forwarder is not None:
-        coordinator.log_forwarder.apply_options(entry.options)
-    coordinator.async_update_listeners()
+    runtime.log_forwarder.apply_options(entry.options)
+    runtime.coordinator.apply_options(entry.options)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
@@ -115,8 +131,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> 
 
 async def async_remove_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
     """Disable the DID at GService; an unreachable GService must not block removal."""
-    for issue in ENTRY_ISSUES:
-        ir.async_delete_issue(hass, DOMAIN, issue_id(issue, entry.entry_id))
+    async_clear_issues(hass, entry.entry_id, ENTRY_ISSUES)
     gservice = GServiceClient(async_get_clientsession(hass), entry.data[CONF_BASE_URL])
     try:
         await gservice.disable(entry.data[CONF_DID], entry.data[CONF_PASSCODE])

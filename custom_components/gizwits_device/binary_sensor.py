@@ -1,39 +1,36 @@
-"""Binary sensors: M2M connectivity, logs enabled, indicator."""
+"""Binary sensors: M2M connectivity, logs enabled, indicator; native read-only bool points."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_INDICATOR_BIT, DEFAULT_INDICATOR_BIT
-from .coordinator import GizwitsConfigEntry, GizwitsDeviceCoordinator
+from .bridge import GizwitsBridge
+from .coordinator import GizwitsDeviceCoordinator, GizwitsDeviceData
 from .entity import GizwitsEntity
-from .native import NativeBinarySensor, native_points
+from .native import NativePointEntity, async_add_native_entities
+from .protocol import Access, DataPoint
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
+PROBLEM_ACCESS = (Access.ALERT, Access.FAULT)
 
 
 @dataclass(frozen=True, kw_only=True)
 class GizwitsBinarySensorDescription(BinarySensorEntityDescription):
-    """How a binary sensor reads the coordinator."""
+    """How a binary sensor reads the coordinator's data."""
 
-    value_fn: Callable[[GizwitsDeviceCoordinator], bool]
+    value_fn: Callable[[GizwitsDeviceData], bool]
     always_available: bool = False
-
-
-def _indicator(coordinator: GizwitsDeviceCoordinator) -> bool:
-    bit = int(coordinator.config_entry.options.get(CONF_INDICATOR_BIT, DEFAULT_INDICATOR_BIT))
-    return bool(coordinator.data.log_level >> bit & 1)
 
 
 DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
@@ -41,7 +38,7 @@ DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
         key="connectivity",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda coordinator: coordinator.connected,
+        value_fn=lambda data: data.connected,
         always_available=True,
     ),
     GizwitsBinarySensorDescription(
@@ -50,12 +47,12 @@ DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         # The log level sensor already carries this; shown only for those who want it.
         entity_registry_enabled_default=False,
-        value_fn=lambda coordinator: coordinator.data.log_level != 0,
+        value_fn=lambda data: data.log_level != 0,
     ),
     GizwitsBinarySensorDescription(
         key="indicator",
         translation_key="indicator",
-        value_fn=_indicator,
+        value_fn=lambda data: bool(data.log_level >> data.indicator_bit & 1),
     ),
 )
 
@@ -66,13 +63,11 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the binary sensors."""
+    coordinator = entry.runtime_data.coordinator
     async_add_entities(
-        GizwitsBinarySensor(entry.runtime_data, description) for description in DESCRIPTIONS
+        GizwitsBinarySensor(coordinator, description) for description in DESCRIPTIONS
     )
-    coordinator = entry.runtime_data
-    async_add_entities(
-        NativeBinarySensor(coordinator, p) for p in native_points(coordinator, "binary_sensor")
-    )
+    async_add_native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor, async_add_entities)
 
 
 class GizwitsBinarySensor(GizwitsEntity, BinarySensorEntity):
@@ -88,17 +83,22 @@ class GizwitsBinarySensor(GizwitsEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         """The value."""
-        return self.entity_description.value_fn(self.coordinator)
+        return self.entity_description.value_fn(self.coordinator.data)
+
+
+class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
+    """A read-only bool point; alert and fault points are problems."""
+
+    description_type = BinarySensorEntityDescription
+
+    def __init__(
+        self, coordinator: GizwitsDeviceCoordinator, bridge: GizwitsBridge, point: DataPoint
+    ) -> None:
+        super().__init__(coordinator, bridge, point)
+        if point.access in PROBLEM_ACCESS:
+            self._attr_device_class = BinarySensorDeviceClass.PROBLEM
 
     @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Reconnect details on the connectivity sensor."""
-        if self.entity_description.key != "connectivity":
-            return None
-        status = self.coordinator.data.status
-        return {
-            "state": status.state.value,
-            "failed_attempts": status.failures,
-            "retry_in": status.retry_in,
-            "last_error": status.last_error,
-        }
+    def is_on(self) -> bool:
+        """The value."""
+        return bool(self.point_value)

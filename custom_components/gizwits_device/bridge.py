@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.storage import Store
@@ -40,11 +40,13 @@ from .const import (
     CONF_MAPPING,
     CONF_PRODUCT,
     DOMAIN,
+    EVENT_APP_CONTROL,
     LOGGER,
     REPORT_DEBOUNCE,
     REPORT_MIN_INTERVAL,
     STORAGE_VERSION,
 )
+from .coordinator import GizwitsDeviceCoordinator
 from .protocol import (
     AppCommand,
     ConnectionState,
@@ -59,7 +61,6 @@ from .protocol import (
     P0FlagError,
     P0Message,
     P0PointError,
-    ProductDefinitionError,
     ProductModel,
     ReadReply,
     ReadRequest,
@@ -67,9 +68,6 @@ from .protocol import (
     StatusReport,
     Value,
 )
-
-if TYPE_CHECKING:
-    from .coordinator import GizwitsDeviceCoordinator
 
 _CONTROL_ACTIONS = frozenset({P0Action.CONTROL, P0Action.VARLEN_CONTROL})
 
@@ -140,7 +138,6 @@ class GizwitsBridge:
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.bridge"
         )
-        self._listeners: list[Callable[[], None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._warned: set[str] = set()
         self._last_reported: dict[str, Value] | None = None
@@ -156,15 +153,14 @@ class GizwitsBridge:
         coordinator: GizwitsDeviceCoordinator,
         options: Mapping[str, Any],
     ) -> GizwitsBridge | None:
-        """A bridge for the entry's options, or None without (or with an invalid) product."""
+        """A bridge for the entry's options, or None without a product.
+
+        Raises ProductDefinitionError when the stored product is invalid.
+        """
         config = bridge_config(options)
         if config is None:
             return None
-        try:
-            model = ProductModel.from_json(options[CONF_PRODUCT])
-        except ProductDefinitionError as err:
-            LOGGER.error("The stored Gizwits product definition is invalid: %s", err)
-            return None
+        model = ProductModel.from_json(options[CONF_PRODUCT])
         mapping = parse_mapping(model, options.get(CONF_MAPPING))
         return cls(hass, coordinator, model, mapping, config)
 
@@ -216,12 +212,6 @@ class GizwitsBridge:
         """Every point's current value (mapped ones as last read)."""
         return dict(self._values)
 
-    @callback
-    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener`` when a native value changes; returns its remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
     async def async_set_native(self, name: str, value: object) -> None:
         """An HA-side change of a native point (entity action): store it and report it."""
         point = self.model.point(name)
@@ -252,8 +242,8 @@ class GizwitsBridge:
             return
         self._values.update(changed)
         self._save()
-        for listener in list(self._listeners):
-            listener()
+        # The native entities follow the coordinator, like every other entity.
+        self.coordinator.async_update_listeners()
 
     @callback
     def _save(self) -> None:
@@ -367,7 +357,7 @@ class GizwitsBridge:
             self._undecodable(err)
             return None
         if isinstance(message, Control):
-            await self._async_control(message.values)
+            await self._async_control(message.values, command.app_client_id)
         elif isinstance(message, ReadRequest):
             self.stats.reads += 1
             names = message.names
@@ -390,8 +380,12 @@ class GizwitsBridge:
             LOGGER.warning("%s", reason)
         self.report_now()
 
-    async def _async_control(self, values: Mapping[str, Value]) -> None:
-        """Apply an app's control: all of it or (when any part cannot be applied) none."""
+    async def _async_control(self, values: Mapping[str, Value], app_client_id: str | None) -> None:
+        """Apply an app's control: all of it or (when any part cannot be applied) none.
+
+        The service calls carry a context whose origin is an EVENT_APP_CONTROL event, so the
+        logbook says a Gizwits app changed the mapped entities (logbook.py).
+        """
         async with self._lock:
             self.stats.commands += 1
             native: dict[str, Value] = {}
@@ -409,10 +403,20 @@ class GizwitsBridge:
                 self._reject(f"app control rejected: {err}")
                 return
             self._apply_native(native)
+            context = Context()
+            self.hass.bus.async_fire(
+                EVENT_APP_CONTROL,
+                {
+                    "entry_id": self.coordinator.config_entry.entry_id,
+                    "app_client_id": app_client_id,
+                    "points": sorted(values),
+                },
+                context=context,
+            )
             for call in calls:
                 try:
                     await self.hass.services.async_call(
-                        call.domain, call.service, call.data, blocking=True
+                        call.domain, call.service, call.data, blocking=True, context=context
                     )
                 except (HomeAssistantError, vol.Invalid, ValueError) as err:
                     self._reject(f"app control failed: {call.domain}.{call.service}: {err}")

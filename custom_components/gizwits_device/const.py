@@ -44,6 +44,8 @@ FIRMWARE_DIR: Final = "gizwits_device/firmware"
 STORAGE_VERSION: Final = 1
 
 EVENT_FIRMWARE_DOWNLOADED: Final = "firmware_downloaded"
+# Fired (on the bus) before the bridge applies an app's control; the origin of its context.
+EVENT_APP_CONTROL: Final = f"{DOMAIN}_app_control"
 
 # Entity bridge (options): the product's data-point JSON and the point -> entity mapping.
 CONF_PRODUCT: Final = "product"

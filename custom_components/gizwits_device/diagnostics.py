@@ -9,7 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_DID, CONF_MAC, CONF_PASSCODE
-from .coordinator import GizwitsConfigEntry
+from .runtime import GizwitsConfigEntry
 
 # The DID and passcode are the device's credentials; the MAC identifies the user's device.
 TO_REDACT = {CONF_DID, CONF_PASSCODE, CONF_MAC, "mac", "connections"}
@@ -19,10 +19,11 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: GizwitsConfigEntry
 ) -> dict[str, Any]:
     """Return diagnostics for a config entry."""
-    coordinator = entry.runtime_data
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
     data = coordinator.data
-    forwarder = coordinator.log_forwarder
-    bridge = coordinator.bridge
+    forwarder = runtime.log_forwarder
+    bridge = runtime.bridge
     return {
         "entry": {
             "title": entry.title,
@@ -37,13 +38,11 @@ async def async_get_config_entry_diagnostics(
                 "version": offer.version,
                 "target_fid": offer.target_fid,
             }
-            for firmware_type, offer in data.offers.items()
+            for firmware_type, offer in data.firmware.offers.items()
         },
-        "current_fid": {t.name.lower(): fid for t, fid in data.current_fid.items()},
+        "current_fid": {t.name.lower(): fid for t, fid in data.firmware.current_fid.items()},
         "bridge": None if bridge is None else asdict(bridge.stats),
-        "log_forwarding": None
-        if forwarder is None
-        else {
+        "log_forwarding": {
             "loggers": forwarder.logger_names,
             "forwarded": forwarder.forwarded,
             "dropped": forwarder.dropped,

@@ -45,4 +45,4 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
     @property
     def available(self) -> bool:
         """Available while logged in to M2M."""
-        return self.coordinator.connected
+        return self.coordinator.data.connected

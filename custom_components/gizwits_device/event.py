@@ -1,17 +1,24 @@
-"""Event entities: app commands (passthrough) and downloaded firmware."""
+"""Event entities: app commands (passthrough) and downloaded firmware.
+
+Both follow the coordinator like every other entity: the coordinator keeps the last command and
+the last download as new objects, and an entity fires when the one it sees is not the one it
+saw before. What happened before the entity was added is not fired.
+"""
 
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import EVENT_FIRMWARE_DOWNLOADED
-from .coordinator import FirmwareDownload, GizwitsConfigEntry
+from .coordinator import AppCommandRecord, GizwitsDeviceCoordinator, GizwitsDeviceData
 from .entity import GizwitsEntity
-from .protocol import AckedPassthrough, AppPassthrough, ReceivedFrame
+from .ota import FirmwareDownload
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -36,55 +43,71 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the event entities."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities(
         [AppCommandEvent(coordinator, APP_COMMAND), FirmwareEvent(coordinator, FIRMWARE)]
     )
 
 
-class AppCommandEvent(GizwitsEntity, EventEntity):
+class GizwitsEvent[HappeningT](GizwitsEntity, EventEntity):
+    """Fires for each new object ``happening`` finds in the coordinator's data."""
+
+    def __init__(
+        self, coordinator: GizwitsDeviceCoordinator, description: EventEntityDescription
+    ) -> None:
+        super().__init__(coordinator, description)
+        self._last_seen = self.happening(coordinator.data)
+
+    def happening(self, data: GizwitsDeviceData) -> HappeningT | None:
+        """The last thing that happened (None: nothing yet)."""
+        raise NotImplementedError
+
+    def event(self, happening: HappeningT) -> tuple[str, dict[str, Any]]:
+        """The event type and attributes to fire for ``happening``."""
+        raise NotImplementedError
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        happening = self.happening(self.coordinator.data)
+        if happening is not None and happening is not self._last_seen:
+            self._last_seen = happening
+            self._trigger_event(*self.event(happening))
+        super()._handle_coordinator_update()
+
+
+class AppCommandEvent(GizwitsEvent[AppCommandRecord]):
     """Fires for every passthrough an app sends (0x0090, and 0x0093 once per sn)."""
 
-    async def async_added_to_hass(self) -> None:
-        """Listen to the session's frames."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.coordinator.session.add_frame_listener(self._on_frame))
+    def happening(self, data: GizwitsDeviceData) -> AppCommandRecord | None:
+        """The last app command."""
+        return data.last_command
 
-    @callback
-    def _on_frame(self, received: ReceivedFrame) -> None:
-        frame = received.frame
-        if isinstance(frame, AppPassthrough):
-            event_type, sn = EVENT_PASSTHROUGH, None
-        elif isinstance(frame, AckedPassthrough):
-            event_type, sn = EVENT_ACKED_PASSTHROUGH, frame.sn
-        else:
-            return
-        self._trigger_event(
-            event_type,
+    def event(self, happening: AppCommandRecord) -> tuple[str, dict[str, Any]]:
+        """One passthrough: its payload (hex and base64), sender, and sn when acked."""
+        command = happening
+        return (
+            EVENT_PASSTHROUGH if command.sn is None else EVENT_ACKED_PASSTHROUGH,
             {
-                "payload": frame.payload.hex(),
-                "payload_base64": base64.b64encode(frame.payload).decode("ascii"),
-                "app_client_id": received.app_client_id,
-                "acked": received.acked,
-                "sn": sn,
+                "payload": command.payload.hex(),
+                "payload_base64": base64.b64encode(command.payload).decode("ascii"),
+                "app_client_id": command.app_client_id,
+                "acked": command.acked,
+                "sn": command.sn,
             },
         )
-        self.async_write_ha_state()
 
 
-class FirmwareEvent(GizwitsEntity, EventEntity):
+class FirmwareEvent(GizwitsEvent[FirmwareDownload]):
     """Fires when a firmware was downloaded and verified, for the flashing automation."""
 
-    async def async_added_to_hass(self) -> None:
-        """Listen for finished installs."""
-        await super().async_added_to_hass()
-        listeners = self.coordinator.firmware_listeners
-        listeners.append(self._on_download)
-        self.async_on_remove(lambda: listeners.remove(self._on_download))
+    def happening(self, data: GizwitsDeviceData) -> FirmwareDownload | None:
+        """The last download."""
+        return data.firmware.last_download
 
-    @callback
-    def _on_download(self, download: FirmwareDownload) -> None:
-        self._trigger_event(
+    def event(self, happening: FirmwareDownload) -> tuple[str, dict[str, Any]]:
+        """Where the file is and what it is."""
+        download = happening
+        return (
             EVENT_FIRMWARE_DOWNLOADED,
             {
                 "firmware_type": download.firmware_type.name.lower(),
@@ -94,4 +117,3 @@ class FirmwareEvent(GizwitsEntity, EventEntity):
                 "md5": download.md5,
             },
         )
-        self.async_write_ha_state()

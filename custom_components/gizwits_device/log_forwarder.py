@@ -10,15 +10,13 @@ import asyncio
 from collections.abc import Mapping
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 
 from .const import CONF_LOG_FORWARD_LEVEL, CONF_LOG_FORWARD_LOGGERS, DEFAULT_LOG_FORWARD_LEVEL
+from .coordinator import GizwitsDeviceCoordinator
 from .protocol import LogLevel, M2MError
-
-if TYPE_CHECKING:
-    from .coordinator import GizwitsDeviceCoordinator
 
 RATE_PER_SECOND = 2.0
 BURST = 10

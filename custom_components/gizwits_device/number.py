@@ -1,12 +1,17 @@
-"""Native data-point numbers: the product's unmapped writable points (see native.py)."""
+"""Numbers: the product's unmapped writable uint points (see native.py)."""
 
 from __future__ import annotations
 
+from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import GizwitsConfigEntry
-from .native import NativeNumber, native_points
+from .bridge import GizwitsBridge
+from .coordinator import GizwitsDeviceCoordinator
+from .native import NativePointEntity, async_add_native_entities
+from .protocol import DataPoint
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -16,6 +21,30 @@ async def async_setup_entry(
     entry: GizwitsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up one entity per native number point (none without a product definition)."""
-    coordinator = entry.runtime_data
-    async_add_entities(NativeNumber(coordinator, p) for p in native_points(coordinator, "number"))
+    """Set up one number per native writable uint point."""
+    async_add_native_entities(entry, Platform.NUMBER, NativeNumber, async_add_entities)
+
+
+class NativeNumber(NativePointEntity, NumberEntity):
+    """A writable uint point (shown value, steps of its ratio)."""
+
+    description_type = NumberEntityDescription
+    _attr_mode = NumberMode.BOX
+
+    def __init__(
+        self, coordinator: GizwitsDeviceCoordinator, bridge: GizwitsBridge, point: DataPoint
+    ) -> None:
+        super().__init__(coordinator, bridge, point)
+        self._attr_native_min_value = float(point.shown_min)
+        self._attr_native_max_value = float(point.shown_max)
+        self._attr_native_step = float(point.ratio or 1)
+
+    @property
+    def native_value(self) -> float:
+        """The value."""
+        value = self.point_value
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Set the point (quantized to its ratio)."""
+        await self._async_set(int(value) if self.point.integral else value)

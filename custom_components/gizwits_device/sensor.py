@@ -1,4 +1,4 @@
-"""Sensors: online apps, log level, last device log."""
+"""Sensors: connection state, online apps, log level, last device log; native read-only points."""
 
 from __future__ import annotations
 
@@ -7,21 +7,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.sensor import (
+    SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import GizwitsConfigEntry, GizwitsDeviceData
+from .bridge import GizwitsBridge
+from .coordinator import GizwitsDeviceCoordinator, GizwitsDeviceData
 from .entity import GizwitsEntity
-from .native import NativeSensor, native_points
+from .native import NativePointEntity, async_add_native_entities
+from .protocol import ConnectionState, DataPoint, DataType
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
 MAX_STATE_LENGTH = 255
+
+
+def connection_attributes(data: GizwitsDeviceData) -> dict[str, Any]:
+    """The session's reconnect details (they change with every attempt: not recorded)."""
+    status = data.status
+    return {
+        "failed_attempts": status.failures,
+        "retry_in": status.retry_in,
+        "last_error": status.last_error,
+    }
 
 
 def log_level_attributes(data: GizwitsDeviceData) -> dict[str, Any]:
@@ -51,13 +65,24 @@ def last_log_attributes(data: GizwitsDeviceData) -> dict[str, Any] | None:
 
 @dataclass(frozen=True, kw_only=True)
 class GizwitsSensorDescription(SensorEntityDescription):
-    """How a sensor reads the coordinator."""
+    """How a sensor reads the coordinator's data."""
 
     value_fn: Callable[[GizwitsDeviceData], StateType]
     attributes_fn: Callable[[GizwitsDeviceData], dict[str, Any] | None] = lambda _: None
+    always_available: bool = False
 
 
 DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
+    GizwitsSensorDescription(
+        key="connection_state",
+        translation_key="connection_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in ConnectionState],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.status.state.value,
+        attributes_fn=connection_attributes,
+        always_available=True,
+    ),
     GizwitsSensorDescription(
         key="online_apps",
         translation_key="online_apps",
@@ -89,19 +114,26 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the sensors."""
-    async_add_entities(
-        GizwitsSensor(entry.runtime_data, description) for description in DESCRIPTIONS
-    )
-    coordinator = entry.runtime_data
-    async_add_entities(NativeSensor(coordinator, p) for p in native_points(coordinator, "sensor"))
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(GizwitsSensor(coordinator, description) for description in DESCRIPTIONS)
+    async_add_native_entities(entry, Platform.SENSOR, NativeSensor, async_add_entities)
 
 
 class GizwitsSensor(GizwitsEntity, SensorEntity):
     """A sensor of the device endpoint."""
 
     entity_description: GizwitsSensorDescription
-    # Log contents can be 64 KiB: keep them out of the recorder.
-    _unrecorded_attributes = frozenset({"content"})
+    # Log contents can be 64 KiB; reconnect details and bit breakdowns change often or only
+    # restate the value: none of them belongs in the recorder.
+    _unrecorded_attributes = frozenset(
+        {"content", "failed_attempts", "retry_in", "last_error"}
+        | {"hex", "set_bits", "bits_8_15", "bits_0_7"}
+    )
+
+    @property
+    def available(self) -> bool:
+        """The connection state is always known; the rest needs the session."""
+        return self.entity_description.always_available or super().available
 
     @property
     def native_value(self) -> StateType:
@@ -112,3 +144,25 @@ class GizwitsSensor(GizwitsEntity, SensorEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Details."""
         return self.entity_description.attributes_fn(self.coordinator.data)
+
+
+class NativeSensor(NativePointEntity, SensorEntity):
+    """A read-only uint/enum point, or any binary point (hex)."""
+
+    description_type = SensorEntityDescription
+
+    def __init__(
+        self, coordinator: GizwitsDeviceCoordinator, bridge: GizwitsBridge, point: DataPoint
+    ) -> None:
+        super().__init__(coordinator, bridge, point)
+        if point.data_type is DataType.ENUM:
+            self._attr_device_class = SensorDeviceClass.ENUM
+            self._attr_options = list(point.options)
+
+    @property
+    def native_value(self) -> StateType:
+        """The value (bytes as hex)."""
+        value = self.point_value
+        if isinstance(value, bytes):
+            return value.hex()
+        return value

@@ -19,8 +19,9 @@ from homeassistant.helpers import config_validation as cv
 import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
 
 from .const import DOMAIN
-from .coordinator import GizwitsConfigEntry, GizwitsDeviceCoordinator
+from .coordinator import GizwitsDeviceCoordinator
 from .protocol import MAX_PAYLOAD, AckTimeoutError, LogLevel, M2MError
+from .runtime import GizwitsConfigEntry
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_PAYLOAD = "payload"
@@ -73,7 +74,7 @@ def _coordinator(call: ServiceCall) -> GizwitsDeviceCoordinator:
             translation_key="entry_not_loaded",
             translation_placeholders={"title": entry.title},
         )
-    return cast(GizwitsConfigEntry, entry).runtime_data
+    return cast(GizwitsConfigEntry, entry).runtime_data.coordinator
 
 
 def decode_payload(text: str, encoding: str) -> bytes:

@@ -1,12 +1,16 @@
-"""Native data-point switches: the product's unmapped writable points (see native.py)."""
+"""Switches: the product's unmapped writable bool points (see native.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import GizwitsConfigEntry
-from .native import NativeSwitch, native_points
+from .native import NativePointEntity, async_add_native_entities
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -16,6 +20,24 @@ async def async_setup_entry(
     entry: GizwitsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up one entity per native switch point (none without a product definition)."""
-    coordinator = entry.runtime_data
-    async_add_entities(NativeSwitch(coordinator, p) for p in native_points(coordinator, "switch"))
+    """Set up one switch per native writable bool point."""
+    async_add_native_entities(entry, Platform.SWITCH, NativeSwitch, async_add_entities)
+
+
+class NativeSwitch(NativePointEntity, SwitchEntity):
+    """A writable bool point."""
+
+    description_type = SwitchEntityDescription
+
+    @property
+    def is_on(self) -> bool:
+        """The value."""
+        return bool(self.point_value)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Set the point to true."""
+        await self._async_set(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Set the point to false."""
+        await self._async_set(False)

@@ -16,9 +16,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import GizwitsConfigEntry, GizwitsDeviceCoordinator
+from .coordinator import GizwitsDeviceCoordinator
 from .entity import GizwitsEntity
 from .protocol import FirmwareError, FirmwareType
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 1
 
@@ -46,9 +47,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up the firmware update entities."""
-    async_add_entities(
-        GizwitsUpdate(entry.runtime_data, description) for description in DESCRIPTIONS
-    )
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(GizwitsUpdate(coordinator, description) for description in DESCRIPTIONS)
 
 
 class GizwitsUpdate(GizwitsEntity, UpdateEntity):
@@ -67,17 +67,17 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
     @property
     def installed_version(self) -> str:
         """The configured soft version."""
-        return self.coordinator.installed_version(self.entity_description.firmware_type)
+        return self.coordinator.firmware.installed_version(self.entity_description.firmware_type)
 
     @property
     def latest_version(self) -> str:
         """The offered version, or the installed one when nothing is offered."""
-        offer = self.coordinator.data.offers.get(self.entity_description.firmware_type)
+        offer = self.coordinator.data.firmware.offers.get(self.entity_description.firmware_type)
         return self.installed_version if offer is None else offer.version
 
     def version_is_newer(self, latest_version: str, installed_version: str) -> bool:
         """An offer is only kept when the cloud says it is newer (§7), so any offer is."""
-        return self.entity_description.firmware_type in self.coordinator.data.offers
+        return self.entity_description.firmware_type in self.coordinator.data.firmware.offers
 
     async def async_install(self, version: str | None, backup: bool, **kwargs: Any) -> None:
         """Download, verify and store the firmware, then announce it."""
@@ -91,7 +91,7 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
                 self.async_write_ha_state()
 
         try:
-            await self.coordinator.async_install_firmware(
+            await self.coordinator.firmware.async_install(
                 self.entity_description.firmware_type, progress
             )
         except LookupError as err:

@@ -1,4 +1,4 @@
-"""Binary sensors: connectivity (with reconnect details), logs enabled, indicator bit."""
+"""Binary sensors: connectivity, logs enabled, indicator bit; the connection state sensor."""
 
 from __future__ import annotations
 
@@ -40,16 +40,18 @@ async def test_binary_sensor_entities(
     await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
 
 
-async def test_connectivity_attributes(
+async def test_connectivity_and_connection_state(
     hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
-    """Connected: on, with the session's reconnect details as attributes."""
+    """Connected: connectivity on; the reconnect details are on the connection state sensor."""
     current = state(hass, entity_id(hass, setup_integration, "binary_sensor", "connectivity"))
     assert current.state == "on"
     assert current.attributes["device_class"] == "connectivity"
-    assert current.attributes["state"] == "connected"
-    assert current.attributes["failed_attempts"] == 0
-    assert current.attributes["retry_in"] is None
+    assert "failed_attempts" not in current.attributes
+    details = state(hass, entity_id(hass, setup_integration, "sensor", "connection_state"))
+    assert details.state == "connected"
+    assert details.attributes["failed_attempts"] == 0
+    assert details.attributes["retry_in"] is None
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -76,10 +78,10 @@ async def test_logs_enabled_and_indicator(
     assert state(hass, logs_enabled).state == "on"
 
     # Choosing another bit applies at once, without a reload.
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     hass.config_entries.async_update_entry(entry, options={CONF_INDICATOR_BIT: 9})
     await wait_state(hass, indicator, lambda s: s.state == "off")
-    assert entry.runtime_data is coordinator
+    assert entry.runtime_data.coordinator is coordinator
 
     await app.set_log_level(0)
     await wait_state(hass, logs_enabled, lambda s: s.state == "off")
@@ -93,6 +95,7 @@ async def test_broker_stall_makes_entities_unavailable(
     """SIGSTOPped broker: heartbeats go unanswered (protocol.md §2) → unavailable, then back."""
     entry = setup_integration
     connectivity = entity_id(hass, entry, "binary_sensor", "connectivity")
+    connection_state = entity_id(hass, entry, "sensor", "connection_state")
     others = [
         entity_id(hass, entry, "binary_sensor", "indicator"),
         entity_id(hass, entry, "sensor", "online_apps"),
@@ -101,16 +104,18 @@ async def test_broker_stall_makes_entities_unavailable(
     ]
     emulator.broker.pause()
     try:
-        down = await wait_state(hass, connectivity, lambda s: s.state == "off")
-        assert down.attributes["state"] in ("connecting", "waiting")
-        await wait_state(hass, connectivity, lambda s: s.attributes["failed_attempts"] >= 1)
+        await wait_state(hass, connectivity, lambda s: s.state == "off")
+        down = state(hass, connection_state)
+        assert down.state in ("connecting", "waiting")
+        await wait_state(hass, connection_state, lambda s: s.attributes["failed_attempts"] >= 1)
         for entity in others:
             assert state(hass, entity).state == STATE_UNAVAILABLE
     finally:
         emulator.broker.resume()
 
-    up = await wait_state(hass, connectivity, lambda s: s.state == "on")
-    assert up.attributes["state"] == "connected"
+    await wait_state(hass, connectivity, lambda s: s.state == "on")
+    up = state(hass, connection_state)
+    assert up.state == "connected"
     assert up.attributes["failed_attempts"] == 0
     for entity in others:
         assert state(hass, entity).state != STATE_UNAVAILABLE

@@ -182,7 +182,7 @@ async def _setup(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     # The cloud's first 0x0210 (0 apps) has arrived: an app binding now is a 0 -> 1 rise.
-    await wait_until(lambda: entry.runtime_data.data.online_apps == 0)
+    await wait_until(lambda: entry.runtime_data.coordinator.data.online_apps == 0)
     return _bridge(entry)
 
 

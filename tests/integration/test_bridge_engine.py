@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -58,10 +59,16 @@ async def test_every_native_entity_kind(
         await app.app.close()
 
 
-async def test_invalid_stored_product_leaves_no_bridge(
-    hass: HomeAssistant, config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+async def test_invalid_stored_product_raises_a_repair(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A stored product that no longer parses: the device loads without a bridge, logged."""
+    """A stored product that no longer parses: loads without a bridge; a repair says why.
+
+    Storing a valid product again (a reload) clears the repair.
+    """
     hass.config_entries.async_update_entry(
         config_entry, options={CONF_PRODUCT: {**PLUG, "entities": []}, CONF_MAPPING: {}}
     )
@@ -69,6 +76,21 @@ async def test_invalid_stored_product_leaves_no_bridge(
     await hass.async_block_till_done()
     assert config_entry.runtime_data.bridge is None
     assert "stored Gizwits product definition is invalid" in caplog.text
+    issue = issue_registry.async_get_issue(DOMAIN, f"invalid_product_{config_entry.entry_id}")
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["title"] == config_entry.title
+    assert "entities" in issue.translation_placeholders["error"]
+
+    hass.config_entries.async_update_entry(
+        config_entry, options={CONF_PRODUCT: PLUG, CONF_MAPPING: {}}
+    )
+    await hass.async_block_till_done()
+    assert config_entry.runtime_data.bridge is not None
+    assert (
+        issue_registry.async_get_issue(DOMAIN, f"invalid_product_{config_entry.entry_id}") is None
+    )
 
 
 async def test_unreadable_stored_value_falls_back_to_default(

@@ -67,15 +67,17 @@ async def test_diagnostics(
     )
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    coordinator = config_entry.runtime_data
+    coordinator = config_entry.runtime_data.coordinator
     await wait_until(lambda: coordinator.data.online_apps == 0)  # the login's 0x020F answered
     app = await emulator.app(device.did)
     await wait_until(lambda: coordinator.data.online_apps == 1)
     await app.set_log_level(0x0100)
     await emulator.cloud.push_online_apps(device.did, 2)
     await wait_until(lambda: coordinator.data.online_apps == 2)
-    await wait_until(lambda: coordinator._ota_task is not None and coordinator._ota_task.done())
-    assert coordinator.data.offers == {}
+    await wait_until(
+        lambda: coordinator.firmware._task is not None and coordinator.firmware._task.done()
+    )
+    assert coordinator.data.firmware.offers == {}
 
     result = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
 
@@ -101,11 +103,13 @@ async def test_diagnostics_with_offers(
     hass_client: ClientSessionGenerator,
 ) -> None:
     """Firmware offers from both OTA paths are listed by firmware type."""
-    coordinator = setup_integration.runtime_data
-    await wait_until(lambda: coordinator._ota_task is not None and coordinator._ota_task.done())
+    coordinator = setup_integration.runtime_data.coordinator
+    await wait_until(
+        lambda: coordinator.firmware._task is not None and coordinator.firmware._task.done()
+    )
     url = f"{emulator.gservice_url}/dev/ota/download/55"
     await emulator.cloud.notify_ota(device.did, FirmwareType.WIFI, 55, url)
-    await wait_until(lambda: FirmwareType.WIFI in coordinator.data.offers)
+    await wait_until(lambda: FirmwareType.WIFI in coordinator.data.firmware.offers)
 
     result = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
     assert result["firmware_offers"] == {"wifi": {"version": "fid 55", "target_fid": 55}}

@@ -77,7 +77,7 @@ async def test_app_commands_fire_events(
     await app.send_passthrough(b"\xaa")
     await wait_until(lambda: len(events.states) == 3)
     assert events.attributes("payload") == ["0102ff", "1020", "aa"]
-    assert setup_integration.runtime_data.session.stats.duplicates == 1
+    assert setup_integration.runtime_data.coordinator.session.stats.duplicates == 1
 
 
 async def test_other_frames_fire_nothing(
@@ -92,7 +92,7 @@ async def test_other_frames_fire_nothing(
     app = await emulator.app(device.did)
     await app.set_log_level(1)
     await emulator.cloud.push_online_apps(device.did, 3)
-    await wait_until(lambda: setup_integration.runtime_data.data.online_apps == 3)
+    await wait_until(lambda: setup_integration.runtime_data.coordinator.data.online_apps == 3)
     await app.send_passthrough(b"\x00")
     await wait_until(lambda: len(events.states) == 1)
     assert events.attributes("payload") == ["00"]

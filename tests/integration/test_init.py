@@ -38,7 +38,8 @@ async def test_setup_and_unload_leave_nothing_behind(
 ) -> None:
     """LOADED while logged in; unloading ends the session and the broker's connection."""
     entry = setup_integration
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
+    forwarder = entry.runtime_data.log_forwarder
     assert coordinator.connected
     assert coordinator.session.status.state is ConnectionState.CONNECTED
     # protocol.md §4: the device asks for the online app count after connecting.
@@ -50,8 +51,7 @@ async def test_setup_and_unload_leave_nothing_behind(
 
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert coordinator.session.status.state is ConnectionState.STOPPED
-    assert coordinator.log_forwarder is not None
-    assert coordinator.log_forwarder.logger_names == []
+    assert forwarder.logger_names == []
     # The broker dropped the device's connection (the cloud agent stays).
     await wait_until(lambda: broker_client_count(emulator) == connected_before - 1)
     # Entities stay registered but have no live state source.
@@ -69,7 +69,7 @@ async def test_reload_logs_in_again_with_the_same_did(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.connected
+    assert entry.runtime_data.coordinator.connected
     assert entry.data[CONF_DID] == did
     assert list(emulator.state.devices) == [did]
 
@@ -168,8 +168,8 @@ async def test_did_disabled_while_loaded(
     )
     await hass.async_block_till_done()
     assert len(_reauth_flows(hass, entry)) == 1
-    current = await wait_state(hass, connectivity, lambda s: s.state == "off")
-    assert current.attributes["state"] == "auth_failed"
+    await wait_state(hass, connectivity, lambda s: s.state == "off")
+    assert state(hass, entity_id(hass, entry, "sensor", "connection_state")).state == "auth_failed"
     assert state(hass, entity_id(hass, entry, "sensor", "log_level")).state == "unavailable"
 
 
@@ -192,7 +192,7 @@ async def test_unreachable_repair_raised_and_cleared(
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.WARNING
-    await wait_until(lambda: entry.runtime_data.connected)
+    await wait_until(lambda: entry.runtime_data.coordinator.connected)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
@@ -280,7 +280,7 @@ async def test_restart_keeps_did_and_log_level(
     assert entry.state is ConfigEntryState.LOADED
     assert entry.data[CONF_DID] == device.did
     assert list(emulator.state.devices) == [device.did]
-    assert entry.runtime_data.data.log_level == 0x0102
+    assert entry.runtime_data.coordinator.data.log_level == 0x0102
     assert state(hass, log_level).state == str(0x0102)
 
 
@@ -299,9 +299,9 @@ async def test_start_from_stored_state(
     }
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    data = config_entry.runtime_data.data
+    data = config_entry.runtime_data.coordinator.data
     assert data.log_level == 0x0100
-    assert data.current_fid == {FirmwareType.WIFI: 1234, FirmwareType.MCU: 77}
+    assert data.firmware.current_fid == {FirmwareType.WIFI: 1234, FirmwareType.MCU: 77}
     indicator = entity_id(hass, config_entry, "binary_sensor", "indicator")
     assert state(hass, indicator).state == "on"
 

@@ -70,7 +70,7 @@ async def test_records_reach_the_app(
     """With logs enabled, records at or above the chosen level become 0x0012 frames."""
     app = await emulator.app(device.did)
     await app.set_log_level(1)
-    await wait_until(lambda: forwarding.runtime_data.data.log_level == 1)
+    await wait_until(lambda: forwarding.runtime_data.coordinator.data.log_level == 1)
 
     test_logger.warning("hello %s", "world")
     test_logger.info("below the chosen level")
@@ -100,12 +100,12 @@ async def test_nothing_sent_while_logs_are_off(
     app = await emulator.app(device.did)
     test_logger.error("not while off")
     await app.set_log_level(3)
-    await wait_until(lambda: forwarding.runtime_data.data.log_level == 3)
+    await wait_until(lambda: forwarding.runtime_data.coordinator.data.log_level == 3)
     await app.set_log_level(0)
-    await wait_until(lambda: forwarding.runtime_data.data.log_level == 0)
+    await wait_until(lambda: forwarding.runtime_data.coordinator.data.log_level == 0)
     test_logger.error("not while off either")
     await app.set_log_level(1)
-    await wait_until(lambda: forwarding.runtime_data.data.log_level == 1)
+    await wait_until(lambda: forwarding.runtime_data.coordinator.data.log_level == 1)
     test_logger.error("marker")
     await _wait_log(app, "marker")
 
@@ -130,7 +130,7 @@ async def test_storm_is_rate_limited(
     monkeypatch.setattr(log_forwarder, "RATE_PER_SECOND", 1e-9)
     app = await emulator.app(device.did)
     await app.set_log_level(1)
-    await wait_until(lambda: forwarding.runtime_data.data.log_level == 1)
+    await wait_until(lambda: forwarding.runtime_data.coordinator.data.log_level == 1)
     forwarder = _forwarder(forwarding)
 
     for number in range(500):
@@ -163,7 +163,7 @@ async def test_tokens_refill(
     forwarder.apply_options(OPTIONS)
     app = await emulator.app(device.did)
     await app.set_log_level(1)
-    await wait_until(lambda: forwarding.runtime_data.data.log_level == 1)
+    await wait_until(lambda: forwarding.runtime_data.coordinator.data.log_level == 1)
 
     for number in range(4):
         test_logger.warning("paced %d", number)
@@ -180,7 +180,7 @@ async def test_options_apply_live(
     test_logger: logging.Logger,
 ) -> None:
     """Changing the loggers or level re-attaches the handler at once, without a reload."""
-    coordinator = forwarding.runtime_data
+    coordinator = forwarding.runtime_data.coordinator
     forwarder = _forwarder(forwarding)
     other = logging.getLogger("custom.other")
     app = await emulator.app(device.did)
@@ -193,7 +193,7 @@ async def test_options_apply_live(
         options={CONF_LOG_FORWARD_LOGGERS: [" custom.other ", ""], CONF_LOG_FORWARD_LEVEL: "error"},
     )
     await hass.async_block_till_done()
-    assert forwarding.runtime_data is coordinator
+    assert forwarding.runtime_data.coordinator is coordinator
     assert forwarder.logger_names == ["custom.other"]
     assert forwarder not in test_logger.handlers
 
@@ -230,7 +230,7 @@ async def test_info_level_and_own_records(
     try:
         app = await emulator.app(device.did)
         await app.set_log_level(1)
-        await wait_until(lambda: config_entry.runtime_data.data.log_level == 1)
+        await wait_until(lambda: config_entry.runtime_data.coordinator.data.log_level == 1)
         logging.getLogger("custom_components.gizwits_device.test").warning("own record")
         logging.getLogger("custom_components.other").info("someone else")
         await _wait_log(app, "someone else")
@@ -252,7 +252,7 @@ async def test_dropped_while_disconnected_or_unformattable(
     forwarder = _forwarder(forwarding)
     app = await emulator.app(device.did)
     await app.set_log_level(1)
-    await wait_until(lambda: forwarding.runtime_data.data.log_level == 1)
+    await wait_until(lambda: forwarding.runtime_data.coordinator.data.log_level == 1)
 
     # Formatting fails inside the handler (emitted directly: pytest's own capture handler
     # would raise on this record before ours saw it).

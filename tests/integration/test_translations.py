@@ -44,7 +44,11 @@ EXCEPTION_PLACEHOLDERS = {
     "point_is_mapped": {"point", "entity_id"},
     "invalid_point_value": {"point", "value"},
 }
-ISSUE_PLACEHOLDERS = {"did_rejected": {"title"}, "unreachable": {"title", "error"}}
+ISSUE_PLACEHOLDERS = {
+    "did_rejected": {"title"},
+    "unreachable": {"title", "error"},
+    "invalid_product": {"title", "error"},
+}
 
 
 def leaves(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:

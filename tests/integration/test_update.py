@@ -63,8 +63,10 @@ def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
 @pytest.fixture
 async def loaded(hass: HomeAssistant, setup_integration: MockConfigEntry) -> MockConfigEntry:
     """The entry, logged in, with the OTA check run at login finished (nothing offered)."""
-    coordinator = setup_integration.runtime_data
-    await wait_until(lambda: coordinator._ota_task is not None and coordinator._ota_task.done())
+    coordinator = setup_integration.runtime_data.coordinator
+    await wait_until(
+        lambda: coordinator.firmware._task is not None and coordinator.firmware._task.done()
+    )
     return setup_integration
 
 
@@ -180,8 +182,8 @@ async def test_install_v40_push(
 
     path = _firmware_dir(config_dir, entry) / f"mcu-fid_{offer.target_fid}.bin"
     assert path.read_bytes() == b"mcu image"
-    coordinator = entry.runtime_data
-    assert coordinator.data.current_fid == {FirmwareType.MCU: offer.target_fid}
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.data.firmware.current_fid == {FirmwareType.MCU: offer.target_fid}
     stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
     assert stored["current_fid"] == {"2": offer.target_fid}
     current = state(hass, mcu)
@@ -222,9 +224,11 @@ async def test_check_falls_back_to_v40(
         EmulatorOffer(firmware_type=2, soft_version="00000001", data=b"y"),
         product_key=PRODUCT_KEY,
     )
-    coordinator = loaded.runtime_data
+    coordinator = loaded.runtime_data.coordinator
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.MCU)
-    await wait_until(lambda: coordinator.data.current_fid.get(FirmwareType.MCU) == same.target_fid)
+    await wait_until(
+        lambda: coordinator.data.firmware.current_fid.get(FirmwareType.MCU) == same.target_fid
+    )
     assert state(hass, mcu).state == "off"
 
 
@@ -237,7 +241,7 @@ async def test_failed_check_keeps_the_offer(
     emulator.state.inject_fault("ota_update_and_check", "status")
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
     await wait_until(lambda: not emulator.state.faults.get("ota_update_and_check"))
-    ota_task = loaded.runtime_data._ota_task
+    ota_task = loaded.runtime_data.coordinator.firmware._task
     assert ota_task is not None
     await wait_until(ota_task.done)
     assert state(hass, wifi).state == "on"
@@ -327,11 +331,11 @@ async def test_new_check_replaces_a_hanging_one(
     hass: HomeAssistant, emulator: Emulator, device: TestDevice, loaded: MockConfigEntry
 ) -> None:
     """A 0x0211 while an earlier check hangs at GService cancels it and checks again."""
-    coordinator = loaded.runtime_data
+    coordinator = loaded.runtime_data.coordinator
     emulator.state.inject_fault("ota_update_and_check", "hang")
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
     await wait_until(lambda: not emulator.state.faults.get("ota_update_and_check"))
-    hanging = coordinator._ota_task
+    hanging = coordinator.firmware._task
     assert hanging is not None
     assert not hanging.done()
 
@@ -355,10 +359,12 @@ async def test_installed_v41_firmware_is_not_offered_again_by_v40(
     assert state(hass, wifi).state == "off"
 
     assert await hass.config_entries.async_reload(entry.entry_id)
-    coordinator = entry.runtime_data
-    await wait_until(lambda: coordinator._ota_task is not None and coordinator._ota_task.done())
+    coordinator = entry.runtime_data.coordinator
+    await wait_until(
+        lambda: coordinator.firmware._task is not None and coordinator.firmware._task.done()
+    )
     await hass.async_block_till_done()
     current = state(hass, wifi)
     assert current.state == "off"
     assert current.attributes[ATTR_INSTALLED_VERSION] == NEW_VERSION
-    assert coordinator.data.current_fid[FirmwareType.WIFI] == offer.target_fid
+    assert coordinator.data.firmware.current_fid[FirmwareType.WIFI] == offer.target_fid

@@ -1,0 +1,51 @@
+"""Repair issues of a config entry: the one place that builds their ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+
+# Translation keys (strings.json "issues"); the issue id adds the entry id.
+ISSUE_DID_REJECTED = "did_rejected"
+ISSUE_UNREACHABLE = "unreachable"
+ISSUE_INVALID_PRODUCT = "invalid_product"
+# A login clears these; the invalid product only goes when a valid one is stored.
+CONNECTION_ISSUES = (ISSUE_DID_REJECTED, ISSUE_UNREACHABLE)
+ENTRY_ISSUES = (*CONNECTION_ISSUES, ISSUE_INVALID_PRODUCT)
+
+
+def issue_id(issue: str, entry_id: str) -> str:
+    """The repair issue id of ``issue`` for one config entry."""
+    return f"{issue}_{entry_id}"
+
+
+@callback
+def async_raise_issue(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    issue: str,
+    severity: ir.IssueSeverity,
+    **placeholders: str,
+) -> None:
+    """Raise (or refresh) ``issue`` for ``entry``; its text names the entry's title."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(issue, entry.entry_id),
+        is_fixable=False,
+        severity=severity,
+        translation_key=issue,
+        translation_placeholders={"title": entry.title, **placeholders},
+    )
+
+
+@callback
+def async_clear_issues(hass: HomeAssistant, entry_id: str, issues: Iterable[str]) -> None:
+    """Delete these issues of one entry (missing ones are ignored)."""
+    for issue in issues:
+        ir.async_delete_issue(hass, DOMAIN, issue_id(issue, entry_id))

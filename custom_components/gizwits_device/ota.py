@@ -1,0 +1,227 @@
+"""Firmware updates of one entry: the OTA v4.1 / v4.0 checks and the download (§2.4, §7).
+
+The coordinator owns one FirmwareUpdater and tells it when to check (after each login, on a
+0x0210) and what the cloud pushed (0x0211); the updater changes the shared FirmwareState and
+calls back so the coordinator pushes the new state to the entities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .const import (
+    CONF_DID,
+    CONF_MCU_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION,
+    CONF_PASSCODE,
+    CONF_PRODUCT_KEY,
+    CONF_WIFI_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    DOMAIN,
+    FIRMWARE_DIR,
+    FIRMWARE_MAX_SIZE,
+    LOGGER,
+)
+from .protocol import (
+    FirmwareType,
+    GServiceClient,
+    GServiceError,
+    download_firmware,
+    normalize_version,
+)
+
+SOFT_VERSION_KEYS = {
+    FirmwareType.WIFI: CONF_WIFI_SOFT_VERSION,
+    FirmwareType.MCU: CONF_MCU_SOFT_VERSION,
+}
+HARD_VERSION_KEYS = {
+    FirmwareType.WIFI: CONF_WIFI_HARD_VERSION,
+    FirmwareType.MCU: CONF_MCU_HARD_VERSION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareOffer:
+    """A firmware the cloud offers: from OTA v4.1 (a soft version) or v4.0 (a target fid)."""
+
+    firmware_type: FirmwareType
+    version: str
+    url: str
+    target_fid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareDownload:
+    """A firmware stored under the HA config dir, ready for the user's flashing automation."""
+
+    firmware_type: FirmwareType
+    version: str
+    path: Path
+    size: int
+    md5: str
+
+
+@dataclass(slots=True)
+class FirmwareState:
+    """What the update and firmware event entities show."""
+
+    offers: dict[FirmwareType, FirmwareOffer] = field(default_factory=dict)
+    current_fid: dict[FirmwareType, int] = field(default_factory=dict)
+    last_download: FirmwareDownload | None = None
+
+
+def _already_installed(offered_version: str | None, installed: str) -> bool:
+    """A v4.0 target whose version is not newer than what runs (versions are 8 chars, §7)."""
+    if offered_version is None:
+        return False
+    try:
+        offered = normalize_version(offered_version)
+    except ValueError:
+        return False
+    return offered.upper() <= normalize_version(installed).upper()
+
+
+class FirmwareUpdater:
+    """Checks for and downloads the WiFi and MCU firmware of one config entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        gservice: GServiceClient,
+        state: FirmwareState,
+        *,
+        changed: Callable[[], None],
+        save: Callable[[], None],
+    ) -> None:
+        self._hass = hass
+        self._entry = entry
+        self._gservice = gservice
+        self.state = state
+        self._changed = changed
+        self._save = save
+        self._task: asyncio.Task[None] | None = None
+
+    def installed_version(self, firmware_type: FirmwareType) -> str:
+        """The configured soft version of this firmware."""
+        return str(self._entry.data[SOFT_VERSION_KEYS[firmware_type]])
+
+    @callback
+    def async_stop(self) -> None:
+        """Cancel a running check."""
+        if self._task is not None:
+            self._task.cancel()
+
+    @callback
+    def offer_target_fid(self, firmware_type: FirmwareType, fid: int, url: str) -> None:
+        """A v4.0 target (0x0211 or the check); the fid already running is no offer."""
+        if fid == self.state.current_fid.get(firmware_type):
+            self.state.offers.pop(firmware_type, None)
+            return
+        self.state.offers[firmware_type] = FirmwareOffer(firmware_type, f"fid {fid}", url, fid)
+
+    @callback
+    def schedule_check(self, firmware_types: tuple[FirmwareType, ...]) -> None:
+        """Check in the background; a newer request replaces a running check."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = self._entry.async_create_background_task(
+            self._hass, self.async_check(firmware_types), f"{DOMAIN} OTA check"
+        )
+
+    async def async_check(self, firmware_types: tuple[FirmwareType, ...]) -> None:
+        """Run the v4.1 and v4.0 OTA checks; a failure keeps what was known (§2.4)."""
+        data = self._entry.data
+        for firmware_type in firmware_types:
+            hard = str(data[HARD_VERSION_KEYS[firmware_type]])
+            soft = self.installed_version(firmware_type)
+            try:
+                update = await self._gservice.ota_update_and_check(
+                    did=data[CONF_DID],
+                    passcode=data[CONF_PASSCODE],
+                    firmware_type=firmware_type,
+                    hard_version=hard,
+                    soft_version=soft,
+                )
+                if update is not None:
+                    self.state.offers[firmware_type] = FirmwareOffer(
+                        firmware_type, update.soft_version, update.download_url
+                    )
+                    continue
+                target = await self._gservice.ota_target_fid(
+                    did=data[CONF_DID],
+                    product_key=data[CONF_PRODUCT_KEY],
+                    firmware_type=firmware_type,
+                    hard_version=hard,
+                    soft_version=soft,
+                    current_fid=self.state.current_fid.get(firmware_type, 0),
+                )
+            except (GServiceError, ValueError) as err:
+                LOGGER.debug("OTA check for %s firmware failed: %s", firmware_type.name, err)
+                continue
+            if target is None:
+                self.state.offers.pop(firmware_type, None)
+            elif _already_installed(target.firmware_version, soft):
+                # E.g. installed through v4.1, which names no fid: remember the fid now.
+                self.state.offers.pop(firmware_type, None)
+                self.state.current_fid[firmware_type] = target.target_fid
+                self._save()
+            else:
+                self.offer_target_fid(firmware_type, target.target_fid, target.download_url)
+        self._changed()
+
+    async def async_install(
+        self, firmware_type: FirmwareType, progress: Callable[[int, int | None], None]
+    ) -> FirmwareDownload:
+        """Download the offered firmware (size-capped, MD5-checked), record it, announce it."""
+        offer = self.state.offers.get(firmware_type)
+        if offer is None:
+            raise LookupError("no firmware update is offered")
+        name = f"{firmware_type.name.lower()}-{offer.version.replace(' ', '_')}.bin"
+        dest = Path(self._hass.config.path(FIRMWARE_DIR, self._entry.entry_id, name))
+        await self._hass.async_add_executor_job(
+            lambda: dest.parent.mkdir(parents=True, exist_ok=True)
+        )
+        downloaded = await download_firmware(
+            async_get_clientsession(self._hass),
+            offer.url,
+            dest,
+            max_size=FIRMWARE_MAX_SIZE,
+            expected_md5=None,
+            progress=progress,
+        )
+        result = FirmwareDownload(
+            firmware_type, offer.version, downloaded.path, downloaded.size, downloaded.md5
+        )
+        self.state.offers.pop(firmware_type, None)
+        if offer.target_fid is not None:
+            self.state.current_fid[firmware_type] = offer.target_fid
+            self._save()
+        else:
+            new_data = {**self._entry.data, SOFT_VERSION_KEYS[firmware_type]: offer.version}
+            self._hass.config_entries.async_update_entry(self._entry, data=new_data)
+            await self._report_version(firmware_type, offer.version)
+        self.state.last_download = result
+        self._changed()
+        return result
+
+    async def _report_version(self, firmware_type: FirmwareType, version: str) -> None:
+        """Tell GService the version now installed (the v4.1 call reports it, §7)."""
+        data = self._entry.data
+        try:
+            await self._gservice.ota_update_and_check(
+                did=data[CONF_DID],
+                passcode=data[CONF_PASSCODE],
+                firmware_type=firmware_type,
+                hard_version=str(data[HARD_VERSION_KEYS[firmware_type]]),
+                soft_version=version,
+            )
+        except GServiceError as err:
+            LOGGER.warning("Could not report the new firmware version to Gizwits: %s", err)
