@@ -14,11 +14,17 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.gizwits_device import bridge as bridge_module
 from custom_components.gizwits_device.bridge import GizwitsBridge
-from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, DOMAIN
+from custom_components.gizwits_device.const import (
+    CONF_MAPPING,
+    CONF_PRODUCT,
+    DOMAIN,
+    EVENT_APP_CONTROL,
+)
+from custom_components.gizwits_device.logbook import async_describe_events
 from custom_components.gizwits_device.protocol import (
     Control,
     P0Codec,
@@ -224,6 +230,36 @@ async def test_app_control_changes_mapped_entities_and_reports(
     assert report["countdown"] == 90
     assert state(hass, "input_boolean.plug").state == "on"
     assert float(state(hass, "input_number.countdown").state) == 90
+
+
+async def test_app_control_context_names_the_app_in_the_logbook(
+    hass: HomeAssistant, plug: tuple[GizwitsBridge, P0App], config_entry: MockConfigEntry
+) -> None:
+    """The service calls carry a context whose origin is the app-control event (logbook)."""
+    _, app = plug
+    controls = async_capture_events(hass, EVENT_APP_CONTROL)
+    await app.control(switch=True)
+    await app.report(lambda v: v["switch"] is True)
+    changed = state(hass, "input_boolean.plug")
+    assert len(controls) == 1
+    control = controls[0]
+    assert control.data == {
+        "entry_id": config_entry.entry_id,
+        "app_client_id": app.app.client_id,
+        "points": ["switch"],
+    }
+    assert changed.context.id == control.context.id
+    assert changed.context.origin_event is control
+    assert changed.context.user_id is None
+
+    described: dict[str, Any] = {}
+    async_describe_events(
+        hass, lambda domain, event_type, describe: described.update({event_type: describe})
+    )
+    assert described[EVENT_APP_CONTROL](control) == {
+        "name": config_entry.title,
+        "message": f"{app.app.client_id} set switch",
+    }
 
 
 async def test_light_brightness_and_enum_options(

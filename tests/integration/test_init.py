@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -304,6 +304,31 @@ async def test_start_from_stored_state(
     assert data.firmware.current_fid == {FirmwareType.WIFI: 1234, FirmwareType.MCU: 77}
     indicator = entity_id(hass, config_entry, "binary_sensor", "indicator")
     assert state(hass, indicator).state == "on"
+
+
+async def test_update_entity_works_on_every_entity(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """homeassistant.update_entity refreshes from the pushed state; nothing fails or polls."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    entities = [
+        entry.entity_id
+        for entry in er.async_entries_for_config_entry(entity_registry, setup_integration.entry_id)
+        if entry.disabled_by is None
+    ]
+    assert len(entities) >= 8
+    await hass.services.async_call(
+        "homeassistant", "update_entity", {"entity_id": entities}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert "fails" not in caplog.text
+    assert (
+        state(hass, entity_id(hass, setup_integration, "binary_sensor", "connectivity")).state
+        == "on"
+    )
 
 
 async def test_yaml_configuration_is_not_supported(hass: HomeAssistant) -> None:
