@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import replace
+import socket
 
 import aiohttp
 import pytest
@@ -154,6 +155,19 @@ async def test_login_provisions_subscribes_and_asks_online_apps(
     assert run.statuses[1].state is ConnectionState.CONNECTED
     assert run.session.status.endpoint is not None
     assert run.session.status.endpoint.port == emulator.broker.port
+
+
+async def test_frames_leave_at_once_without_nagle(
+    start: Callable[..., Awaitable[Running]],
+) -> None:
+    """An ack and the report after it are two small writes: Nagle would hold the second back
+    until the broker's delayed ACK (~40 ms), so the session's socket has TCP_NODELAY."""
+    run = await start()
+    client = run.session._client
+    assert client is not None
+    sock = client._client.socket()
+    assert isinstance(sock, socket.socket)
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 async def test_wrong_passcode_is_refused(start: Callable[..., Awaitable[Running]]) -> None:
