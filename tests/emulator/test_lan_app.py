@@ -14,10 +14,10 @@ import sys
 
 import pytest
 
+from custom_components.gizwits_device.protocol.commands import AppCommand, CommandRunner
 from custom_components.gizwits_device.protocol.lan import (
     DeviceAnnouncement,
     DiscoveryResponder,
-    LanAppCommand,
     LanDevice,
     LanServer,
 )
@@ -56,9 +56,9 @@ class PlugDevice:
             "overload": False,
         }
     )
-    commands: list[LanAppCommand] = field(default_factory=list)
+    commands: list[AppCommand] = field(default_factory=list)
 
-    async def handle(self, command: LanAppCommand) -> bytes | None:
+    async def handle(self, command: AppCommand) -> bytes | None:
         self.commands.append(command)
         message = self.codec.decode(command.payload)
         if isinstance(message, ReadRequest):
@@ -67,7 +67,7 @@ class PlugDevice:
             self.values.update(message.values)
             assert self.server is not None
             report = self.codec.encode(StatusReport(dict(self.values)))
-            self.server.send_to_all(command.did, report)
+            self.server.send_to_all(DID, report)
         return None
 
 
@@ -85,7 +85,9 @@ async def lan(socket_enabled: None) -> AsyncIterator[Lan]:
     server = LanServer(hosts=[HOST], port=0)
     plug.server = server
     announcement = DeviceAnnouncement(DID, MAC, plug.codec.model.product_key)
-    device = LanDevice(announcement, PASSCODE, plug.handle)
+    runner = CommandRunner()
+    runner.set_handler(plug.handle)
+    device = LanDevice(announcement, PASSCODE, runner)
     server.add_device(device)
     responder = DiscoveryResponder(server.announcements, hosts=[HOST], port=0)
     await server.start()

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from custom_components.gizwits_device.protocol.commands import AppCommand, CommandRunner
 from custom_components.gizwits_device.protocol.lan import (
     DeviceAnnouncement,
-    LanAppCommand,
     LanDevice,
     LanMessage,
     LanStreamDecoder,
@@ -28,10 +28,10 @@ READ_REPLY = bytes.fromhex("0300 02dc 089d 0000 0000")
 class RecordingHandler:
     """Answers a P0 read with READ_REPLY and anything else with nothing; records every call."""
 
-    commands: list[LanAppCommand] = field(default_factory=list)
+    commands: list[AppCommand] = field(default_factory=list)
     fail: bool = False
 
-    async def __call__(self, command: LanAppCommand) -> bytes | None:
+    async def __call__(self, command: AppCommand) -> bytes | None:
         self.commands.append(command)
         if self.fail:
             raise RuntimeError("handler failure")
@@ -41,12 +41,12 @@ class RecordingHandler:
 def make_device(index: int, passcode: str | None = None) -> tuple[LanDevice, RecordingHandler]:
     """A served device with DID `DID<index>…` and a 10-letter passcode."""
     handler = RecordingHandler()
+    runner = CommandRunner()
+    runner.set_handler(handler)
     did = f"DID{index:02d}".ljust(22, "x")
     mac = bytes((0x5C, 0xCF, 0x7F, 0, 0, index))
     device = LanDevice(
-        DeviceAnnouncement(did, mac, PK),
-        passcode or chr(ord("A") + index) * 10,
-        handler,
+        DeviceAnnouncement(did, mac, PK), passcode or chr(ord("A") + index) * 10, runner
     )
     return device, handler
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from custom_components.gizwits_device.protocol.commands import CommandRunner, CommandSource
 from custom_components.gizwits_device.protocol.frames import (
     AckedPassthrough,
     AppPassthrough,
@@ -355,9 +356,9 @@ async def test_acked_read_is_answered_inside_the_0094_to_the_asker_only(
     )
     await _ping(other)  # nothing reached the other client before its own answer
     (command,) = handler.commands
-    assert command.transport == "lan"
-    assert (command.did, command.sn, command.payload) == (device.did, 4, READ_REQUEST)
-    assert command.client == "{}:{}".format(*asker.writer.get_extra_info("sockname"))
+    assert command.source is CommandSource.LAN
+    assert (command.sn, command.payload) == (4, READ_REQUEST)
+    assert command.app_client_id == "{}:{}".format(*asker.writer.get_extra_info("sockname"))
 
 
 async def test_repeated_sn_is_acked_again_not_run_twice(
@@ -372,6 +373,7 @@ async def test_repeated_sn_is_acked_again_not_run_twice(
     await client.send(AckedPassthrough(8, b"\x01\x01\x01"))  # a control: empty 0x0094
     assert await client.receive() == PassthroughAck(8, b"")
     assert [c.sn for c in handler.commands] == [7, 8]
+    assert lan_server.stats.duplicates == 1
 
 
 async def test_plain_read_is_answered_by_0091_to_the_asker_only(
@@ -394,9 +396,9 @@ async def test_handler_failure_still_acks(lan_server: LanServer, connect: Client
     lan_server.add_device(device)
     client = await _logged_in(connect, device.passcode)
     await client.send(AckedPassthrough(1, READ_REQUEST), AppPassthrough(READ_REQUEST))
-    assert await client.receive() == PassthroughAck(1, b"")
-    await _ping(client)
-    assert lan_server.stats.command_errors == 2
+    assert await client.receive() == PassthroughAck(1, b"")  # acked, empty
+    await _ping(client)  # no 0x0091 for the failed read, and the client stays
+    assert len(handler.commands) == 2
 
 
 async def test_oversized_answer_is_not_sent(lan_server: LanServer, connect: ClientFactory) -> None:
@@ -405,7 +407,7 @@ async def test_oversized_answer_is_not_sent(lan_server: LanServer, connect: Clie
     async def too_big(command: object) -> bytes:
         return bytes(70000)
 
-    device.handler = too_big
+    device.commands.set_handler(too_big)
     lan_server.add_device(device)
     client = await _logged_in(connect, device.passcode)
     await client.send(AckedPassthrough(1, READ_REQUEST))
@@ -434,7 +436,7 @@ async def test_report_goes_to_every_logged_in_client_of_that_device(
     # Each login went to the device whose passcode it carried.
     await theirs.send(AppPassthrough(READ_REQUEST))
     assert await theirs.receive() == DevicePassthrough(READ_REPLY)
-    assert [c.did for c in second_handler.commands] == [second.did]
+    assert len(second_handler.commands) == 1
     assert first_handler.commands == []
 
 
@@ -503,3 +505,30 @@ async def test_stop_closes_clients(lan_server: LanServer, connect: ClientFactory
     assert await client.closed_by_server() == b""
     assert not lan_server.listening
     assert lan_server.port == 0
+
+
+async def test_commands_beyond_the_runner_limit_are_dropped(
+    lan_server: LanServer, connect: ClientFactory
+) -> None:
+    # protocol.md §6: a flood must not pile up work; the shared runner's cap applies to LAN too.
+    device, _ = make_device(1)
+    device.commands = CommandRunner(max_running=1)
+    release = asyncio.Event()
+
+    async def slow(command: object) -> bytes:
+        await release.wait()
+        return READ_REPLY
+
+    device.commands.set_handler(slow)
+    lan_server.add_device(device)
+    first = await _logged_in(connect, device.passcode)
+    second = await _logged_in(connect, device.passcode)
+    await first.send(AckedPassthrough(1, READ_REQUEST))
+    async with asyncio.timeout(5):
+        while not device.commands.busy:
+            await asyncio.sleep(0.01)
+    await second.send(AckedPassthrough(2, READ_REQUEST))
+    await _ping(second)  # no 0x0094 came before the heartbeat reply
+    assert lan_server.stats.dropped_reasons["commands_busy"] == 1
+    release.set()
+    assert await first.receive() == PassthroughAck(1, READ_REPLY)

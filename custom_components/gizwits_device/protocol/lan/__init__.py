@@ -6,7 +6,7 @@ Pure asyncio, no Home Assistant imports. One `LanServer` (TCP) and one `Discover
 
 from .binding import DEFAULT_BINDING_DURATION, BindingWindow
 from .codec import MAX_LAN_FRAME, LanMessage, LanStreamDecoder, decode_lan_frame, encode_lan_frame
-from .device import LanAppCommand, LanCommandHandler, LanDevice
+from .device import LanDevice
 from .discovery import (
     DEFAULT_BROADCAST_PORT,
     DEFAULT_DISCOVERY_PORT,
@@ -52,10 +52,8 @@ __all__ = [
     "DiscoveryResponder",
     "Heartbeat",
     "HeartbeatReply",
-    "LanAppCommand",
     "LanBindError",
     "LanCommand",
-    "LanCommandHandler",
     "LanConfigError",
     "LanDevice",
     "LanError",

@@ -7,11 +7,10 @@ an old one's login (GAgent reuses client slots and has exactly that bug).
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 import logging
-import time
 from typing import TYPE_CHECKING
 
+from ..commands import AppCommand, CommandSource
 from ..frames import (
     MAX_PAYLOAD,
     AckedPassthrough,
@@ -21,7 +20,7 @@ from ..frames import (
     PassthroughAck,
 )
 from .codec import LanMessage, LanStreamDecoder, decode_lan_frame, encode_lan_frame
-from .device import LanAppCommand, LanDevice
+from .device import LanDevice
 from .messages import (
     Heartbeat,
     HeartbeatReply,
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 _READ_SIZE = 4096
-_DEDUP_MAX_ENTRIES = 256
 
 
 class LanConnection:
@@ -55,8 +53,6 @@ class LanConnection:
         self.address = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.device: LanDevice | None = None
         self._decoder = LanStreamDecoder()
-        # sn -> (time, answer) of recent 0x0093s: a repeat is acked again, not run twice.
-        self._recent_sns: OrderedDict[int, tuple[float, bytes]] = OrderedDict()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -143,12 +139,8 @@ class LanConnection:
             return False
         if isinstance(message, Heartbeat):
             self.send(HeartbeatReply())
-        elif isinstance(message, AppPassthrough):
-            answer = await self._run_command(device, None, message.payload)
-            if answer is not None:
-                self.send(DevicePassthrough(answer))
-        elif isinstance(message, AckedPassthrough):
-            self.send(PassthroughAck(message.sn, await self._acked_answer(device, message)))
+        elif isinstance(message, AppPassthrough | AckedPassthrough):
+            await self._command(device, message)
         else:
             stats.drop("unexpected_command")
         return True
@@ -169,34 +161,31 @@ class LanConnection:
         self.send(LoginReply(device is not None))
         return device is not None
 
-    async def _acked_answer(self, device: LanDevice, message: AckedPassthrough) -> bytes:
-        now = time.monotonic()
-        recent = self._recent_sns
-        window = self._server.dedup_window
-        while recent and (
-            now - next(iter(recent.values()))[0] >= window or len(recent) >= _DEDUP_MAX_ENTRIES
-        ):
-            recent.popitem(last=False)
-        seen = recent.get(message.sn)
-        if seen is not None:
-            self._server.stats.drop("duplicate_sn")
-            return seen[1]
-        answer = await self._run_command(device, message.sn, message.payload) or b""
-        recent[message.sn] = (now, answer)
-        return answer
+    async def _command(self, device: LanDevice, frame: AppPassthrough | AckedPassthrough) -> None:
+        """Run a 0x0090/0x0093 through the device's command runner; answer the asker only.
 
-    async def _run_command(self, device: LanDevice, sn: int | None, payload: bytes) -> bytes | None:
+        Handled in order, one at a time per client; the heartbeat deadline only runs while
+        waiting for data, so a slow handler does not time the client out.
+        """
         stats = self._server.stats
-        command = LanAppCommand(device.did, self.address, sn, payload)
-        try:
-            answer = await device.handler(command)
-        except Exception:
+        sn = frame.sn if isinstance(frame, AckedPassthrough) else None
+        if device.commands.busy:
+            stats.drop("commands_busy")
+            return
+        answer_future, duplicate = device.commands.submit(
+            AppCommand(CommandSource.LAN, self.address, sn, frame.payload)
+        )
+        if duplicate:
+            stats.duplicates += 1
+        # Shielded: closing this client must not cancel a run a repeat may be waiting on.
+        answer = await asyncio.shield(answer_future)
+        if not duplicate:
+            stats.commands_handled += 1
+        if answer is not None and len(answer) > MAX_PAYLOAD:
             stats.command_errors += 1
-            _LOGGER.exception("Error handling a LAN command from %s", self.address)
-            return None
-        if answer is not None and (not isinstance(answer, bytes) or len(answer) > MAX_PAYLOAD):
-            stats.command_errors += 1
-            _LOGGER.error("A LAN command handler answered with more than %s bytes", MAX_PAYLOAD)
-            return None
-        stats.commands_handled += 1
-        return answer
+            _LOGGER.error("Answer to a LAN command is over %s bytes, not sent", MAX_PAYLOAD)
+            answer = None
+        if sn is not None:
+            self.send(PassthroughAck(sn, answer or b""))
+        elif answer is not None:
+            self.send(DevicePassthrough(answer))

@@ -28,6 +28,7 @@ class LanStats:
     frames_dropped: int = 0
     dropped_reasons: Counter[str] = field(default_factory=Counter)
     commands_handled: int = 0
+    duplicates: int = 0
     command_errors: int = 0
 
     def drop(self, reason: str) -> None:
