@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
 from custom_components.gizwits_device.protocol.lan import LanServer
 
-from .helpers import HOST, RawClient
-
-type ClientFactory = Callable[[], Awaitable[RawClient]]
+from .helpers import HOST, ClientFactory, RawClient
 
 
 @pytest.fixture

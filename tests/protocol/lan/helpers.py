@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 
 from custom_components.gizwits_device.protocol.commands import AppCommand, CommandRunner
 from custom_components.gizwits_device.protocol.lan import (
     DeviceAnnouncement,
+    Heartbeat,
+    HeartbeatReply,
     LanDevice,
     LanMessage,
     LanStreamDecoder,
+    LoginRequest,
     decode_lan_frame,
     encode_lan_frame,
 )
@@ -22,6 +26,9 @@ PK = "0123456789abcdef0123456789abcdef"
 READ_REQUEST = b"\x02"
 # protocol.md §8: a PH-803W's answer to a P0 read.
 READ_REPLY = bytes.fromhex("0300 02dc 089d 0000 0000")
+PASSCODE_REFUSED = bytes.fromhex("00000003 05 00 0007 0000")  # protocol.md §8 ruling
+LOGIN_OK = bytes.fromhex("00000003 04 00 0009 00")
+LOGIN_REFUSED = bytes.fromhex("00000003 04 00 0009 01")
 
 
 @dataclass
@@ -100,3 +107,20 @@ class RawClient:
         self.writer.close()
         with contextlib.suppress(OSError):
             await self.writer.wait_closed()
+
+
+type ClientFactory = Callable[[], Awaitable[RawClient]]
+
+
+async def logged_in(connect: ClientFactory, passcode: str) -> RawClient:
+    """A new client, logged in with `passcode`."""
+    client = await connect()
+    await client.send(LoginRequest(passcode.encode()))
+    assert await client.receive_raw() == LOGIN_OK
+    return client
+
+
+async def ping(client: RawClient) -> None:
+    """A heartbeat round trip: everything the server sent before it has been read."""
+    await client.send(Heartbeat())
+    assert await client.receive() == HeartbeatReply()

@@ -152,7 +152,9 @@ class LanServer:
         clients = self._logged_in[device.did]
         if connection not in clients and len(clients) >= self.max_clients_per_device:
             self.stats.connections_refused += 1
-            _LOGGER.debug("LAN login from %s refused: device has the most clients", connection)
+            _LOGGER.debug(
+                "LAN login from %s refused: device has the most clients", connection.address
+            )
             return None
         self.stats.logins_accepted += 1
         if connection.device is None:
