@@ -98,7 +98,11 @@ class AppCommandEvent(GizwitsEvent[AppCommandRecord]):
 
 
 class FirmwareEvent(GizwitsEvent[FirmwareDownload]):
-    """Fires when a firmware was downloaded and verified, for the flashing automation."""
+    """Fires when a firmware was downloaded, for the flashing automation.
+
+    `verified` says whether its MD5 was checked against the cloud's Firmware-MD5; an
+    automation should not flash an unverified file without the user's say.
+    """
 
     def happening(self, data: GizwitsDeviceData) -> FirmwareDownload | None:
         """The last download."""
@@ -115,5 +119,6 @@ class FirmwareEvent(GizwitsEvent[FirmwareDownload]):
                 "path": str(download.path),
                 "size": download.size,
                 "md5": download.md5,
+                "verified": download.verified,
             },
         )

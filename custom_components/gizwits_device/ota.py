@@ -66,6 +66,7 @@ class FirmwareDownload:
     path: Path
     size: int
     md5: str
+    verified: bool  # False when the cloud sent no Firmware-MD5 to check against
 
 
 @dataclass(slots=True)
@@ -198,7 +199,12 @@ class FirmwareUpdater:
             progress=progress,
         )
         result = FirmwareDownload(
-            firmware_type, offer.version, downloaded.path, downloaded.size, downloaded.md5
+            firmware_type,
+            offer.version,
+            downloaded.path,
+            downloaded.size,
+            downloaded.md5,
+            downloaded.verified,
         )
         self.state.offers.pop(firmware_type, None)
         if offer.target_fid is not None:

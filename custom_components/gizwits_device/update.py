@@ -75,6 +75,18 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
         offer = self.coordinator.data.firmware.offers.get(self.entity_description.firmware_type)
         return self.installed_version if offer is None else offer.version
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """This firmware's last download and whether its MD5 was verified (protocol.md §7)."""
+        download = self.coordinator.data.firmware.last_download
+        if download is None or download.firmware_type != self.entity_description.firmware_type:
+            return None
+        return {
+            "firmware_path": str(download.path),
+            "firmware_md5": download.md5,
+            "checksum_verified": download.verified,
+        }
+
     def version_is_newer(self, latest_version: str, installed_version: str) -> bool:
         """An offer is only kept when the cloud says it is newer (§7), so any offer is."""
         return self.entity_description.firmware_type in self.coordinator.data.firmware.offers

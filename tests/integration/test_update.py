@@ -20,6 +20,7 @@ from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from aiohttp import web
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -34,6 +35,7 @@ from custom_components.gizwits_device.const import (
 from custom_components.gizwits_device.protocol import FirmwareType
 from emulator.state import FirmwareOffer as EmulatorOffer
 from tests.conftest import PRODUCT_KEY
+from tests.gservice_servers import scripted_app, serve
 
 from .conftest import TestDevice
 from .helpers import StateRecorder, entity_id, state, wait_state, wait_until
@@ -140,8 +142,11 @@ async def test_install_v41_offer(
     assert fired["path"] == str(path)
     assert fired["size"] == len(FIRMWARE)
     assert fired["md5"] == offer.md5 == hashlib.md5(FIRMWARE).hexdigest()
+    assert fired["verified"] is True  # against the download's Firmware-MD5 (protocol.md §7)
 
     current = state(hass, wifi)
+    assert current.attributes["checksum_verified"] is True
+    assert current.attributes["firmware_path"] == str(path)
     assert current.state == "off"
     assert current.attributes[ATTR_INSTALLED_VERSION] == NEW_VERSION
     assert current.attributes[ATTR_IN_PROGRESS] is False
@@ -197,6 +202,31 @@ async def test_install_v40_push(
     assert state(hass, mcu).state == "off"
     await emulator.cloud.notify_ota(device.did, FirmwareType.MCU, offer.target_fid + 1, url)
     await wait_state(hass, mcu, lambda s: s.state == "on")
+
+
+async def test_firmware_without_md5_is_never_called_verified(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, loaded: MockConfigEntry
+) -> None:
+    """protocol.md §7: a download without a Firmware-MD5 header is kept but not verified;
+    the update entity and the firmware_downloaded event say so."""
+    served = b"unchecked image"
+
+    async def no_header(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=served)
+
+    mcu = entity_id(hass, loaded, "update", "mcu_firmware")
+    events = StateRecorder(hass, entity_id(hass, loaded, "event", "firmware"))
+    async with serve(scripted_app(no_header)) as url:
+        await emulator.cloud.notify_ota(device.did, FirmwareType.MCU, 4242, f"{url}/fw.bin")
+        await wait_state(hass, mcu, lambda s: s.state == "on")
+        await _install(hass, mcu)
+        await hass.async_block_till_done()
+    fired = events.states[-1].attributes
+    assert fired["verified"] is False
+    assert fired["md5"] == hashlib.md5(served).hexdigest()
+    current = state(hass, mcu)
+    assert current.attributes["checksum_verified"] is False
+    assert current.attributes["firmware_md5"] == hashlib.md5(served).hexdigest()
 
 
 async def test_check_falls_back_to_v40(

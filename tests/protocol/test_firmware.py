@@ -72,7 +72,7 @@ async def test_download_good(
         expected_md5=None,  # the Firmware-MD5 header is enough
         progress=lambda done, total: seen.append((done, total)),
     )
-    assert result == DownloadedFirmware(dest, len(DATA), MD5)
+    assert result == DownloadedFirmware(dest, len(DATA), MD5, verified=True)
     assert dest.read_bytes() == DATA
     assert stat.S_IMODE(dest.stat().st_mode) == 0o644
     assert leftovers(tmp_path) == ["fw.bin"]
@@ -171,12 +171,22 @@ async def test_malformed_md5_header(http: aiohttp.ClientSession, tmp_path: Path)
 async def test_no_md5_given_still_downloads_and_reports_md5(
     http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    """Checksum-verified only when one is given; the computed MD5 is returned either way."""
+    """protocol.md §7: verified only against a Firmware-MD5 header (or a given MD5); without
+    one the file is kept, its MD5 reported, and it is not called verified."""
     async with serve(scripted_app(chunked(b"data", {}))) as url:
         result = await download_firmware(
             http, url, tmp_path / "fw.bin", max_size=10, expected_md5=None
         )
+        given = await download_firmware(
+            http,
+            url,
+            tmp_path / "fw2.bin",
+            max_size=10,
+            expected_md5=hashlib.md5(b"data").hexdigest(),
+        )
     assert result.md5 == hashlib.md5(b"data").hexdigest()
+    assert result.verified is False
+    assert given.verified is True
     assert (tmp_path / "fw.bin").read_bytes() == b"data"
 
 

@@ -53,11 +53,16 @@ class FirmwareDownloadError(FirmwareError):
 
 @dataclass(frozen=True, slots=True)
 class DownloadedFirmware:
-    """A verified firmware file."""
+    """A downloaded firmware file and its MD5.
+
+    `verified` is True only when a checksum was given (the `Firmware-MD5` header or the
+    caller's) and matched; without one the MD5 is just what arrived.
+    """
 
     path: Path
     size: int
     md5: str
+    verified: bool
 
 
 def _check_md5(value: str, source: str) -> str:
@@ -122,7 +127,8 @@ async def download_firmware(
     """Download `url` to `dest` (atomically); verify size and MD5.
 
     The MD5 is checked against `expected_md5` and against the `Firmware-MD5` header when
-    present; at least one of them is required. `timeout` bounds connecting and each read.
+    present; a mismatch is refused and nothing is kept. With neither, the file is kept but
+    not called verified. `timeout` bounds connecting and each read.
     """
     if max_size <= 0:
         raise ValueError("max_size must be positive")
@@ -171,7 +177,9 @@ async def download_firmware(
                 raise FirmwareChecksumError(f"MD5 mismatch: {source} {md5}, got {actual}")
         await temp.commit(dest)
         committed = True
-        return DownloadedFirmware(dest, received, actual)
+        return DownloadedFirmware(
+            dest, received, actual, verified=wanted is not None or header_md5 is not None
+        )
     except FirmwareError:
         raise
     except TimeoutError as err:
