@@ -13,13 +13,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 import json
 import math
 from typing import Any
 
 from homeassistant.core import Context, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_time_interval,
+)
 from homeassistant.helpers.storage import Store
 import probatio as vol
 
@@ -42,6 +46,7 @@ from .const import (
     DOMAIN,
     EVENT_APP_CONTROL,
     LOGGER,
+    PERIODIC_REPORT_INTERVAL,
     REPORT_DEBOUNCE,
     REPORT_MIN_INTERVAL,
     STORAGE_VERSION,
@@ -182,6 +187,12 @@ class GizwitsBridge:
             session.add_frame_listener(self._on_frame),
             session.add_status_listener(self._on_status),
             session.set_command_handler(self._on_command),
+            async_track_time_interval(
+                self.hass,
+                self._periodic_report,
+                PERIODIC_REPORT_INTERVAL,
+                name="gizwits_device periodic report",
+            ),
         ]
         entity_ids = sorted({t.entity_id for t in self.mapping.values()})
         if entity_ids:
@@ -288,6 +299,12 @@ class GizwitsBridge:
     def _scheduled_report(self) -> None:
         self._report_handle = None
         if self._values != self._last_reported:
+            self.report_now()
+
+    @callback
+    def _periodic_report(self, _now: datetime) -> None:
+        """The MCU SDK's full report every 600 s, while any app is online (protocol.md §5)."""
+        if self._online_apps and self.coordinator.session.connected:
             self.report_now()
 
     @callback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import logging
 from typing import Final
 
@@ -53,3 +54,5 @@ CONF_MAPPING: Final = "mapping"
 # Status reports for HA-side changes: coalesced over this long, at most 6 per second (MCU SDK).
 REPORT_DEBOUNCE: Final = 0.1
 REPORT_MIN_INTERVAL: Final = 1 / 6
+# The MCU SDK's periodic full status report while apps are online (every 10 minutes).
+PERIODIC_REPORT_INTERVAL: Final = timedelta(seconds=600)

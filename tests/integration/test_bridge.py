@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,8 +14,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.gizwits_device import bridge as bridge_module
 from custom_components.gizwits_device.bridge import GizwitsBridge
@@ -488,6 +494,31 @@ async def test_online_apps_rising_from_zero_brings_a_full_report(
     await emulator.cloud.push_online_apps(device.did, 4)
     await wait_until(lambda: bridge.coordinator.data.online_apps == 4)
     await app.read()
+    assert bridge.stats.reports_sent == sent + 1
+
+
+async def test_full_report_every_600_s_while_apps_are_online(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    plug: tuple[GizwitsBridge, P0App],
+) -> None:
+    """protocol.md §5 (MCU SDK): a periodic full status report every 600 s, only while
+    apps are online. Time travels by firing HA's timers (the broker keeps real time)."""
+    bridge, app = plug
+    sent = bridge.stats.reports_sent
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=590))
+    await hass.async_block_till_done()
+    assert bridge.stats.reports_sent == sent
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=601))
+    await hass.async_block_till_done()
+    assert bridge.stats.reports_sent == sent + 1
+    assert (await app.report())["switch"] is False
+    # No app online: nothing is sent when the next period comes.
+    await emulator.cloud.push_online_apps(device.did, 0)
+    await wait_until(lambda: bridge.coordinator.data.online_apps == 0)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1201))
+    await hass.async_block_till_done()
     assert bridge.stats.reports_sent == sent + 1
 
 
