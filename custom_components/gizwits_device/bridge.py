@@ -73,6 +73,7 @@ from .protocol import (
     StatusReport,
     Value,
 )
+from .units import CONF_UNITS
 
 _CONTROL_ACTIONS = frozenset({P0Action.CONTROL, P0Action.VARLEN_CONTROL})
 
@@ -93,7 +94,9 @@ def bridge_config(options: Mapping[str, Any]) -> str | None:
     product = options.get(CONF_PRODUCT)
     if not product:
         return None
-    return json.dumps([product, options.get(CONF_MAPPING) or {}], sort_keys=True)
+    # Units are part of it: the native entities take theirs when they are created.
+    units = options.get(CONF_UNITS) or {}
+    return json.dumps([product, options.get(CONF_MAPPING) or {}, units], sort_keys=True)
 
 
 def parse_mapping(model: ProductModel, raw: object) -> dict[str, Target]:

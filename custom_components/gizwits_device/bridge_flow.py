@@ -1,15 +1,16 @@
-"""Options-flow steps of the entity bridge: the product definition, then the point mapping."""
+"""Options-flow steps of the entity bridge: product definition, point mapping, attributes, units.
+
+product → (product_mismatch) → mapping → (attributes) → (units) → saved. A new product the user
+accepted is kept when the dialog is closed before the end (its points are then native).
+"""
 
 from __future__ import annotations
 
 from contextlib import suppress
-import json
-from pathlib import Path
 from typing import Any
 
-from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
-from homeassistant.core import HomeAssistant
+from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     EntitySelector,
@@ -34,76 +35,28 @@ from .bridge_values import (
     selector_domains,
     suggest,
 )
-from .const import CONF_MAPPING, CONF_PRODUCT
+from .const import CONF_MAPPING, CONF_PRODUCT, CONF_PRODUCT_KEY
+from .product_source import (
+    EXAMPLES,
+    MAX_PRODUCT_FILE,
+    ProductFileError,
+    checked_product,
+    describe_points,
+    parse_product_text,
+    read_example,
+    read_uploaded_product,
+)
 from .protocol import ProductDefinitionError, ProductModel
+from .units import CONF_UNITS, MAX_CUSTOM_UNIT, NO_UNIT, PRESETS, clean_unit, suggest_unit
 
 CONF_EXAMPLE = "example"
 CONF_PRODUCT_JSON = "product_json"
 CONF_PRODUCT_FILE = "product_file"
+EXAMPLE_CURRENT = "current"
 EXAMPLE_NONE = "none"
 EXAMPLE_REMOVE = "remove"
-EXAMPLES = ("smart_plug", "dimmable_light")
-PRODUCTS_DIR = Path(__file__).parent / "products"
-# Console exports are a few KiB; anything near this is not a product definition.
-MAX_PRODUCT_FILE = 256 * 1024
 
-
-class ProductFileError(ValueError):
-    """An uploaded file that cannot be read: its error key and what went wrong."""
-
-    def __init__(self, key: str, detail: str = "") -> None:
-        super().__init__(detail or key)
-        self.key = key
-        self.detail = detail
-
-
-def describe_points(model: ProductModel) -> str:
-    """One markdown line per data point: name, display name, type, access, range/options."""
-    lines = []
-    for point in model.points:
-        detail = ""
-        if point.is_uint:
-            detail = f" {point.shown_min}…{point.shown_max}"
-        elif point.options:
-            detail = f" [{', '.join(point.options)}]"
-        lines.append(
-            f"- `{point.name}` ({point.display_name}): {point.data_type}{detail}, {point.access}"
-        )
-    return "\n".join(lines)
-
-
-def _read_example(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((PRODUCTS_DIR / f"{name}.json").read_text("utf-8"))
-    return data
-
-
-def _read_limited(path: Path) -> str:
-    size = path.stat().st_size
-    if size > MAX_PRODUCT_FILE:
-        raise ProductFileError("file_too_large", str(size))
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise ProductFileError("upload_failed", f"not UTF-8 text: {err.reason}") from err
-
-
-def read_uploaded_product(hass: HomeAssistant, file_id: str) -> str:
-    """The uploaded file's text (run in the executor; the upload is deleted afterwards)."""
-    try:
-        with process_uploaded_file(hass, file_id) as path:
-            return _read_limited(path)
-    except ProductFileError:
-        raise
-    except (ValueError, OSError) as err:  # unknown/expired file ID, or it vanished
-        raise ProductFileError("upload_failed", str(err)) from err
-
-
-def _checked_product(raw: object) -> dict[str, Any]:
-    """``raw`` if it is a valid product definition (ProductDefinitionError names the problem)."""
-    if not isinstance(raw, dict):
-        raise ProductDefinitionError("product definition: must be an object")
-    ProductModel.from_json(raw)
-    return raw
+__all__ = ["MAX_PRODUCT_FILE", "BridgeOptionsMixin"]
 
 
 def _attribute_option(attribute: str | None) -> str:
@@ -111,16 +64,23 @@ def _attribute_option(attribute: str | None) -> str:
 
 
 class BridgeOptionsMixin(OptionsFlow):
-    """The ``product``, ``mapping`` and ``attributes`` steps (mixed into the OptionsFlow)."""
+    """The bridge's options steps (mixed into the OptionsFlow)."""
 
+    # A new product: waiting for the key-mismatch answer, then accepted (mapping onwards).
+    _pending: dict[str, Any] | None = None
     _product: dict[str, Any] | None = None
     _targets: dict[str, Target] | None = None
+    _finished = False
 
-    async def _async_product_source(self, user_input: dict[str, Any]) -> dict[str, Any]:
-        """The raw product definition from exactly one of paste / upload / example."""
+    # -- product -------------------------------------------------------------------------
+
+    async def _async_product_source(self, user_input: dict[str, Any]) -> dict[str, Any] | None:
+        """The raw definition from exactly one of paste / upload / example (None: keep it)."""
         example = user_input.get(CONF_EXAMPLE, EXAMPLE_NONE)
         text = str(user_input.get(CONF_PRODUCT_JSON) or "").strip()
         file_id = user_input.get(CONF_PRODUCT_FILE)
+        if example == EXAMPLE_CURRENT and (text or file_id):
+            example = EXAMPLE_NONE  # the preselected "keep" gives way to what was given
         given = [bool(text), bool(file_id), example != EXAMPLE_NONE]
         if sum(given) != 1:
             if file_id:  # not used: free the upload now rather than at shutdown
@@ -132,14 +92,12 @@ class BridgeOptionsMixin(OptionsFlow):
         if file_id:
             text = await self.hass.async_add_executor_job(read_uploaded_product, self.hass, file_id)
         if text:
-            try:
-                raw = json.loads(text)
-            except ValueError as err:
-                raise ProductDefinitionError(f"not JSON: {err}") from err
-            return _checked_product(raw)
+            return parse_product_text(text)
+        if example == EXAMPLE_CURRENT and self.config_entry.options.get(CONF_PRODUCT):
+            return None
         if example not in EXAMPLES:
             raise ProductFileError("one_source")
-        return _checked_product(await self.hass.async_add_executor_job(_read_example, example))
+        return checked_product(await self.hass.async_add_executor_job(read_example, example))
 
     async def async_step_product(
         self, user_input: dict[str, Any] | None = None
@@ -148,12 +106,13 @@ class BridgeOptionsMixin(OptionsFlow):
         errors: dict[str, str] = {}
         placeholders = {"error": "", "max_kib": str(MAX_PRODUCT_FILE // 1024)}
         options = self.config_entry.options
+        loaded = bool(options.get(CONF_PRODUCT))
         if user_input is not None:
             if user_input.get(CONF_EXAMPLE) == EXAMPLE_REMOVE and not (
                 user_input.get(CONF_PRODUCT_JSON) or user_input.get(CONF_PRODUCT_FILE)
             ):
-                kept = {k: v for k, v in options.items() if k not in (CONF_PRODUCT, CONF_MAPPING)}
-                return self.async_create_entry(data=kept)
+                dropped = (CONF_PRODUCT, CONF_MAPPING, CONF_UNITS)
+                return self._save_options({k: v for k, v in options.items() if k not in dropped})
             try:
                 raw = await self._async_product_source(user_input)
             except ProductFileError as err:
@@ -163,18 +122,27 @@ class BridgeOptionsMixin(OptionsFlow):
                 errors["base"] = "invalid_product"
                 placeholders["error"] = str(err)
             else:
-                self._product = raw
-                self._targets = None
-                return await self.async_step_mapping()
+                if raw is None:  # keep the loaded product: straight to its mapping
+                    self._product = None
+                    return await self.async_step_mapping()
+                product_key = ProductModel.from_json(raw).product_key
+                if product_key.lower() != str(self.config_entry.data[CONF_PRODUCT_KEY]).lower():
+                    self._pending = raw
+                    return await self.async_step_product_mismatch()
+                return await self._async_accept(raw)
+        choices = [
+            *([EXAMPLE_CURRENT] if loaded else []),
+            EXAMPLE_NONE,
+            *EXAMPLES,
+            *([EXAMPLE_REMOVE] if loaded else []),
+        ]
         schema = vol.Schema(
             {
-                vol.Required(CONF_EXAMPLE, default=EXAMPLE_NONE): SelectSelector(
+                vol.Required(
+                    CONF_EXAMPLE, default=EXAMPLE_CURRENT if loaded else EXAMPLE_NONE
+                ): SelectSelector(
                     SelectSelectorConfig(
-                        options=[
-                            EXAMPLE_NONE,
-                            *EXAMPLES,
-                            *([EXAMPLE_REMOVE] if options.get(CONF_PRODUCT) else []),
-                        ],
+                        options=choices,
                         translation_key=CONF_EXAMPLE,
                         mode=SelectSelectorMode.DROPDOWN,
                     )
@@ -187,20 +155,58 @@ class BridgeOptionsMixin(OptionsFlow):
         )
         # An upload is consumed when read: never offer the old file ID again.
         kept_input = {k: v for k, v in (user_input or {}).items() if k != CONF_PRODUCT_FILE}
+        if loaded:
+            placeholders["current"] = str(options[CONF_PRODUCT].get("name", ""))
         return self.async_show_form(
             step_id="product",
             data_schema=self.add_suggested_values_to_schema(schema, kept_input),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={"current": "—", **placeholders},
         )
 
-    def _model(self) -> ProductModel | None:
-        product = (
-            self._product
-            if self._product is not None
-            else self.config_entry.options.get(CONF_PRODUCT)
+    async def async_step_product_mismatch(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The definition is another product's: use it anyway, or choose another."""
+        if self._pending is None:
+            return await self.async_step_product()
+        model = ProductModel.from_json(self._pending)
+        return self.async_show_menu(
+            step_id="product_mismatch",
+            menu_options=["accept_product", "product"],
+            description_placeholders={
+                "product": model.name,
+                "product_key": model.product_key,
+                "device_key": str(self.config_entry.data[CONF_PRODUCT_KEY]),
+            },
         )
+
+    async def async_step_accept_product(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Use the definition although its product key is not the device's."""
+        if self._pending is None:
+            return await self.async_step_product()
+        raw, self._pending = self._pending, None
+        return await self._async_accept(raw)
+
+    async def _async_accept(self, raw: dict[str, Any]) -> ConfigFlowResult:
+        self._product = raw
+        self._targets = None
+        return await self.async_step_mapping()
+
+    def _stored_product(self) -> dict[str, Any] | None:
+        product = self.config_entry.options.get(CONF_PRODUCT)
+        return product if isinstance(product, dict) and product else None
+
+    def _current_product(self) -> dict[str, Any] | None:
+        return self._product if self._product is not None else self._stored_product()
+
+    def _model(self) -> ProductModel | None:
+        product = self._current_product()
         return ProductModel.from_json(product) if product else None
+
+    # -- mapping -------------------------------------------------------------------------
 
     async def async_step_mapping(
         self, user_input: dict[str, Any] | None = None
@@ -210,9 +216,8 @@ class BridgeOptionsMixin(OptionsFlow):
         model = self._model()
         if model is None:
             return self.async_abort(reason="no_product")
-        product = self._product if self._product is not None else options.get(CONF_PRODUCT)
         stored = parse_mapping(model, options.get(CONF_MAPPING))
-        same_product = product == options.get(CONF_PRODUCT)
+        same_product = self._current_product() == self._stored_product()
         mappable = [p for p in model.points if selector_domains(p)]
         if user_input is not None:
             targets: dict[str, Target] = {}
@@ -232,7 +237,7 @@ class BridgeOptionsMixin(OptionsFlow):
                 len(attribute_choices(t.domain, model.point(n))) > 1 for n, t in targets.items()
             ):
                 return await self.async_step_attributes()
-            return self._save_mapping(targets)
+            return await self._async_mapped(targets)
         own = [
             entry.entity_id
             for entry in er.async_entries_for_config_entry(
@@ -252,10 +257,7 @@ class BridgeOptionsMixin(OptionsFlow):
         return self.async_show_form(
             step_id="mapping",
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
-            description_placeholders={
-                "product": model.name,
-                "points": describe_points(model),
-            },
+            description_placeholders={"product": model.name, **describe_points(model)},
         )
 
     async def async_step_attributes(
@@ -284,7 +286,7 @@ class BridgeOptionsMixin(OptionsFlow):
                 if problem is not None:
                     errors[name] = problem
             if not errors:
-                return self._save_mapping(chosen)
+                return await self._async_mapped(chosen)
             self._targets = chosen
             choosing = {name: chosen[name] for name in choosing}
         fields: dict[Any, Any] = {}
@@ -307,10 +309,90 @@ class BridgeOptionsMixin(OptionsFlow):
             description_placeholders={"points": "\n".join(lines)},
         )
 
-    def _save_mapping(self, targets: dict[str, Target]) -> ConfigFlowResult:
-        options = self.config_entry.options
-        product = self._product if self._product is not None else options.get(CONF_PRODUCT)
+    # -- units ---------------------------------------------------------------------------
+
+    async def _async_mapped(self, targets: dict[str, Target]) -> ConfigFlowResult:
+        self._targets = targets
+        model = self._model()
+        if model is not None and any(p.is_uint and p.name not in targets for p in model.points):
+            return await self.async_step_units()
+        return self._save_bridge(targets, {})
+
+    async def async_step_units(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Unit and device class of each native number/sensor, suggested from its words."""
+        model = self._model()
+        if model is None or self._targets is None:
+            return self.async_abort(reason="no_product")
+        targets = self._targets
+        points = [p for p in model.points if p.is_uint and p.name not in targets]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            units: dict[str, str] = {}
+            for point in points:
+                value = str(user_input.get(point.name) or NO_UNIT).strip()
+                if len(value) > MAX_CUSTOM_UNIT:
+                    errors[point.name] = "unit_too_long"
+                elif (unit := clean_unit(value)) is not None:
+                    units[point.name] = unit
+            if not errors:
+                return self._save_bridge(targets, units)
+        stored = self.config_entry.options.get(CONF_UNITS) or {}
+        same_product = self._current_product() == self._stored_product()
+        suggested = {
+            p.name: (stored.get(p.name, NO_UNIT) if same_product else suggest_unit(p))
+            for p in points
+        }
+        unit_select = SelectSelector(
+            SelectSelectorConfig(
+                options=[NO_UNIT, *PRESETS],
+                translation_key="point_unit",
+                mode=SelectSelectorMode.DROPDOWN,
+                custom_value=True,
+            )
+        )
+        lines = [f"- `{p.name}` ({p.display_name}): {p.description or '—'}" for p in points]
+        return self.async_show_form(
+            step_id="units",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Optional(p.name): unit_select for p in points}),
+                {**suggested, **(user_input or {})},
+            ),
+            errors=errors,
+            description_placeholders={"points": "\n".join(lines)},
+        )
+
+    # -- saving --------------------------------------------------------------------------
+
+    def _save_bridge(self, targets: dict[str, Target], units: dict[str, str]) -> ConfigFlowResult:
         mapping = {name: target.as_option() for name, target in targets.items()}
-        return self.async_create_entry(
-            data={**options, CONF_PRODUCT: product, CONF_MAPPING: mapping}
+        return self._save_options(
+            {
+                **self.config_entry.options,
+                CONF_PRODUCT: self._current_product(),
+                CONF_MAPPING: mapping,
+                CONF_UNITS: units,
+            }
+        )
+
+    def _save_options(self, options: dict[str, Any]) -> ConfigFlowResult:
+        self._finished = True
+        return self.async_create_entry(data=options)
+
+    @callback
+    def async_remove(self) -> None:
+        """Closed before the end: keep a new product the user accepted (mapping as before)."""
+        if self._finished or self._product is None or self._product == self._stored_product():
+            return
+        options = self.config_entry.options
+        model = ProductModel.from_json(self._product)
+        kept = parse_mapping(model, options.get(CONF_MAPPING))
+        units = options.get(CONF_UNITS) or {}
+        self.hass.config_entries.async_update_entry(
+            self.config_entry,
+            options={
+                **options,
+                CONF_PRODUCT: self._product,
+                CONF_MAPPING: {name: target.as_option() for name, target in kept.items()},
+                CONF_UNITS: {p.name: units[p.name] for p in model.points if p.name in units},
+            },
         )

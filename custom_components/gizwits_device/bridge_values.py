@@ -230,28 +230,52 @@ def attribute_problem(point: DataPoint, target: Target, state: State | None) -> 
 
 
 def _tokens(text: str) -> set[str]:
-    return {t for t in re.split(r"[^0-9a-z\u4e00-\u9fff]+", text.lower()) if len(t) > 1}
+    words = re.split(r"[^0-9a-z\u4e00-\u9fff]+", text.lower())
+    return {t for t in words if len(t) > 1 and t not in _STOPWORDS}
+
+
+# Words of a description that say nothing about which entity is meant.
+_STOPWORDS = frozenset({"the", "on", "off", "of", "and", "or", "to", "in", "at", "for", "is"})
+# Domains a point the apps can set should not be suggested (a write would be refused).
+_READ_ONLY_DOMAINS = frozenset({"binary_sensor", "sensor"})
+# For an on/off point with no entity named alike: the one switch there is, if only one.
+_PLAIN_TOGGLES = frozenset({"input_boolean", "switch"})
 
 
 def suggest(point: DataPoint, states: Iterable[State]) -> Target | None:
-    """The best-named compatible entity for a point (None: leave it native)."""
+    """The best-named compatible entity for a point (None: leave it native, or ambiguous).
+
+    Words of the point's name and display name count twice, words of its description once;
+    an entity's words include its domain (a point called "switch" finds switch.kitchen_relay).
+    """
     if point.data_type is DataType.BINARY:
         return None
+    states = list(states)
     wanted = _tokens(f"{point.name} {point.display_name}")
+    described = _tokens(point.description) - wanted
     domains = set(selector_domains(point))
-    best: tuple[int, str] | None = None
+    if point.writable:
+        domains -= _READ_ONLY_DOMAINS
+    scores: dict[str, int] = {}
     for state in states:
         if state.domain not in domains:
             continue
-        have = _tokens(f"{state.object_id} {state.name}")
-        score = len(wanted & have)
+        have = _tokens(f"{state.domain} {state.object_id} {state.name}")
+        score = 2 * len(wanted & have) + len(described & have)
         if point.is_uint and state.domain == "light" and (wanted & {"brightness", "dim"}):
             score += 1
-        if score and (best is None or score > best[0]):
-            best = (score, state.entity_id)
-    if best is None:
+        if score:
+            scores[state.entity_id] = score
+    if scores:
+        top = max(scores.values())
+        best = [entity_id for entity_id, score in scores.items() if score == top]
+    elif point.data_type is DataType.BOOL and point.writable:
+        best = [s.entity_id for s in states if s.domain in _PLAIN_TOGGLES]
+    else:
+        best = []
+    if len(best) != 1:
         return None
-    target = best[1]
+    target = best[0]
     return Target(target, default_attribute(split_entity_id(target)[0], point))
 
 

@@ -51,6 +51,8 @@ EVENT_APP_CONTROL: Final = f"{DOMAIN}_app_control"
 # Entity bridge (options): the product's data-point JSON and the point -> entity mapping.
 CONF_PRODUCT: Final = "product"
 CONF_MAPPING: Final = "mapping"
+# Units of native number/sensor points: {point name: preset key or a typed unit} (units.py).
+CONF_UNITS: Final = "units"
 # Status reports for HA-side changes: coalesced over this long, at most 6 per second (MCU SDK).
 REPORT_DEBOUNCE: Final = 0.1
 REPORT_MIN_INTERVAL: Final = 1 / 6

@@ -12,6 +12,7 @@ from .coordinator import GizwitsDeviceCoordinator
 from .native import NativePointEntity, async_add_native_entities
 from .protocol import DataPoint
 from .runtime import GizwitsConfigEntry
+from .units import CONF_UNITS, unit_of
 
 PARALLEL_UPDATES = 0
 
@@ -38,6 +39,9 @@ class NativeNumber(NativePointEntity, NumberEntity):
         self._attr_native_min_value = float(point.shown_min)
         self._attr_native_max_value = float(point.shown_max)
         self._attr_native_step = float(point.ratio or 1)
+        if (unit := unit_of(coordinator.config_entry.options.get(CONF_UNITS), point)) is not None:
+            self._attr_native_unit_of_measurement = unit.unit
+            self._attr_device_class = unit.number_class
 
     @property
     def native_value(self) -> float:

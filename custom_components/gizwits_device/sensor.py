@@ -23,6 +23,7 @@ from .entity import GizwitsEntity
 from .native import NativePointEntity, async_add_native_entities
 from .protocol import ConnectionState, DataPoint, DataType
 from .runtime import GizwitsConfigEntry
+from .units import CONF_UNITS, unit_of
 
 PARALLEL_UPDATES = 0
 MAX_STATE_LENGTH = 255
@@ -158,6 +159,12 @@ class NativeSensor(NativePointEntity, SensorEntity):
         if point.data_type is DataType.ENUM:
             self._attr_device_class = SensorDeviceClass.ENUM
             self._attr_options = list(point.options)
+        elif point.is_uint and (
+            unit := unit_of(coordinator.config_entry.options.get(CONF_UNITS), point)
+        ):
+            self._attr_native_unit_of_measurement = unit.unit
+            self._attr_device_class = unit.sensor_class
+            self._attr_state_class = unit.state_class
 
     @property
     def native_value(self) -> StateType:

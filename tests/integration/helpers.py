@@ -77,3 +77,22 @@ def broker_client_count(emulator: Emulator) -> int:
         and conn.laddr
         and conn.laddr.port == emulator.broker.port
     )
+
+
+async def past_product_checks(hass: HomeAssistant, result: Any) -> Any:
+    """Answer "Use it anyway" when the options flow says the product key is another product's.
+
+    The shipped examples have product keys of their own, unlike the emulator's test product.
+    """
+    if result.get("step_id") == "product_mismatch":
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": "accept_product"}
+        )
+    return result
+
+
+async def past_units(hass: HomeAssistant, result: Any, units: dict[str, str] | None = None) -> Any:
+    """Submit the units step (no units unless given) when the options flow shows it."""
+    if result.get("step_id") == "units":
+        result = await hass.config_entries.options.async_configure(result["flow_id"], units or {})
+    return result

@@ -42,7 +42,14 @@ from custom_components.gizwits_device.protocol import (
 from custom_components.gizwits_device.protocol.frames import DevicePassthrough, PassthroughAck
 from emulator.app import AppSimulator, Received
 from tests.emulator.test_cli import finish, run_cli, start_cli
-from tests.integration.helpers import entity_id, state, wait_state, wait_until
+from tests.integration.helpers import (
+    entity_id,
+    past_product_checks,
+    past_units,
+    state,
+    wait_state,
+    wait_until,
+)
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -652,8 +659,11 @@ async def test_options_flow_product_and_mapping(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"example": "smart_plug"}
     )
+    result = await past_product_checks(hass, result)
     assert result["step_id"] == "mapping"
-    assert "`countdown` (Countdown): uint16 0…1440" in result["description_placeholders"]["points"]
+    assert (
+        "`countdown` (Countdown): uint16 0…1440" in result["description_placeholders"]["writable"]
+    )
     # Suggestions by name among compatible domains; no name match → left native.
     hints = {
         str(marker): (marker.description or {}).get("suggested_value")
@@ -661,10 +671,12 @@ async def test_options_flow_product_and_mapping(
     }
     assert hints["countdown"] == "input_number.countdown"
     assert hints["power"] == "input_number.power"
+    # Two toggles (plug, lamp_on), neither named like the point: no guess.
     assert hints["switch"] is None
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"switch": "input_boolean.plug", "countdown": "input_number.countdown"}
     )
+    result = await past_units(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_MAPPING] == {
         "switch": {"entity_id": "input_boolean.plug", "attribute": None},

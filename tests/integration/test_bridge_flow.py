@@ -18,7 +18,13 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.gizwits_device import bridge_flow
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT
 from custom_components.gizwits_device.protocol import P0Codec, ProductModel
-from tests.integration.helpers import entity_id, state, wait_until
+from tests.integration.helpers import (
+    entity_id,
+    past_product_checks,
+    past_units,
+    state,
+    wait_until,
+)
 from tests.integration.test_bridge import (
     LIGHT,
     PLUG,
@@ -61,7 +67,8 @@ async def _product_form(hass: HomeAssistant, entry: MockConfigEntry) -> str:
 
 
 async def _submit(hass: HomeAssistant, flow_id: str, **data: Any) -> Any:
-    return await hass.config_entries.options.async_configure(flow_id, {"example": "none", **data})
+    result = await hass.config_entries.options.async_configure(flow_id, {"example": "none", **data})
+    return await past_product_checks(hass, result)
 
 
 # -- upload ----------------------------------------------------------------------------------
@@ -80,10 +87,11 @@ async def test_uploaded_product_file_is_used(
     file_id = await _upload(hass_client, b"\xef\xbb\xbf" + json.dumps(PLUG).encode())
     result = await _submit(hass, flow_id, product_file=file_id)
     assert result["step_id"] == "mapping"
-    assert "`power` (Power): uint16 0.0…4000.0" in result["description_placeholders"]["points"]
+    assert "`power` (Power): uint16 0.0…4000.0" in result["description_placeholders"]["read_only"]
     result = await hass.config_entries.options.async_configure(
         flow_id, {"switch": "input_boolean.plug"}
     )
+    result = await past_units(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_PRODUCT] == PLUG
     assert entry.options[CONF_MAPPING] == {
@@ -225,6 +233,7 @@ async def test_attribute_step_for_a_light(
     result = await hass.config_entries.options.async_configure(
         flow_id, {"brightness": "brightness", "color_temp": "brightness"}
     )
+    result = await past_units(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_MAPPING]["color_temp"] == {
         "entity_id": "light.lamp",
@@ -303,6 +312,7 @@ async def test_attribute_step_for_a_climate(
     result = await hass.config_entries.options.async_configure(
         flow_id, {"brightness": "temperature", "mode": "preset_mode"}
     )
+    result = await past_units(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_MAPPING] == {
         "brightness": {"entity_id": "climate.thermostat", "attribute": "temperature"},

@@ -14,13 +14,20 @@ import pytest
 import yaml
 
 from custom_components.gizwits_device import config_flow, options_flow
+from custom_components.gizwits_device.bridge_flow import (
+    EXAMPLE_CURRENT,
+    EXAMPLE_NONE,
+    EXAMPLE_REMOVE,
+)
 from custom_components.gizwits_device.bridge_values import (
     STATE,
     attribute_choices,
     selector_domains,
 )
 from custom_components.gizwits_device.const import DOMAIN
+from custom_components.gizwits_device.product_source import EXAMPLES
 from custom_components.gizwits_device.protocol import ProductModel
+from custom_components.gizwits_device.units import NO_UNIT, PRESETS
 
 PACKAGE = Path(config_flow.__file__).parent
 STRINGS = json.loads((PACKAGE / "strings.json").read_text(encoding="utf-8"))
@@ -159,10 +166,12 @@ async def test_home_assistant_loads_translations(hass: HomeAssistant) -> None:
 
 def test_bridge_flow_errors_and_attribute_options_are_translated() -> None:
     """Every error the product/attribute steps set, and every attribute offered, has text."""
-    code = source("bridge_flow.py") + source("bridge_values.py")
+    code = source("bridge_flow.py") + source("bridge_values.py") + source("product_source.py")
     used = set(re.findall(r'ProductFileError\("([a-z_]+)"', code))
     used |= set(re.findall(r'return "(attribute_[a-z_]+)"', code))
+    used |= set(re.findall(r'errors\[[a-z_.]+\] = "([a-z_]+)"', code))
     assert used == {
+        "unit_too_long",
         "one_source",
         "file_too_large",
         "upload_failed",
@@ -179,6 +188,9 @@ def test_bridge_flow_errors_and_attribute_options_are_translated() -> None:
         for attribute in attribute_choices(domain, point)
     }
     assert STRINGS["selector"]["point_attribute"]["options"].keys() == offered
+    assert STRINGS["selector"]["point_unit"]["options"].keys() == {NO_UNIT, *PRESETS}
+    example_options = {EXAMPLE_CURRENT, EXAMPLE_NONE, EXAMPLE_REMOVE, *EXAMPLES}
+    assert STRINGS["selector"]["example"]["options"].keys() == example_options
 
 
 @pytest.mark.parametrize("strings", [STRINGS, ZH], ids=["en", "zh-Hans"])

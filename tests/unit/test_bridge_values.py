@@ -187,7 +187,8 @@ def test_suggestions_and_attributes() -> None:
     ]
     assert suggest(point(PLUG, "countdown"), states) == Target("input_number.countdown")
     assert suggest(point(PLUG, "power"), states) == Target("sensor.power_meter")
-    assert suggest(point(PLUG, "switch"), states) is None
+    # No toggle is named like the point, but there is only one: it is the one meant.
+    assert suggest(point(PLUG, "switch"), states) == Target("input_boolean.plug")
     assert suggest(point(LIGHT, "brightness"), states) == Target("light.living_room", "brightness")
     assert suggest(point(LIGHT, "mode"), states) == Target("select.light_mode")
     assert default_attribute("light", point(LIGHT, "color_temp")) == "color_temp_kelvin"

@@ -1,0 +1,130 @@
+"""Units of native number/sensor points: a preset (unit + device class) or a unit the user typed.
+
+Gizwits product definitions carry no unit; makers write it into the point's name or description
+("Active power, W", "功率"). The options flow suggests a preset from those words, in English and
+Chinese, and the user confirms or changes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+import re
+
+from homeassistant.components.number import NumberDeviceClass
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import (
+    LIGHT_LUX,
+    PERCENTAGE,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTemperature,
+    UnitOfTime,
+)
+
+from .const import CONF_UNITS
+from .protocol import DataPoint
+
+__all__ = ["CONF_UNITS", "PRESETS", "UnitPreset", "suggest_unit", "unit_of"]
+
+NO_UNIT = "none"
+MAX_CUSTOM_UNIT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPreset:
+    """A unit with the device classes that go with it."""
+
+    unit: str
+    sensor_class: SensorDeviceClass | None
+    number_class: NumberDeviceClass | None
+    state_class: SensorStateClass = SensorStateClass.MEASUREMENT
+
+
+PRESETS: dict[str, UnitPreset] = {
+    "power_w": UnitPreset(UnitOfPower.WATT, SensorDeviceClass.POWER, NumberDeviceClass.POWER),
+    "power_kw": UnitPreset(UnitOfPower.KILO_WATT, SensorDeviceClass.POWER, NumberDeviceClass.POWER),
+    "energy_kwh": UnitPreset(
+        UnitOfEnergy.KILO_WATT_HOUR,
+        SensorDeviceClass.ENERGY,
+        NumberDeviceClass.ENERGY,
+        SensorStateClass.TOTAL_INCREASING,
+    ),
+    "energy_wh": UnitPreset(
+        UnitOfEnergy.WATT_HOUR,
+        SensorDeviceClass.ENERGY,
+        NumberDeviceClass.ENERGY,
+        SensorStateClass.TOTAL_INCREASING,
+    ),
+    "voltage_v": UnitPreset(
+        UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE, NumberDeviceClass.VOLTAGE
+    ),
+    "current_a": UnitPreset(
+        UnitOfElectricCurrent.AMPERE, SensorDeviceClass.CURRENT, NumberDeviceClass.CURRENT
+    ),
+    "temperature_c": UnitPreset(
+        UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE, NumberDeviceClass.TEMPERATURE
+    ),
+    "humidity": UnitPreset(PERCENTAGE, SensorDeviceClass.HUMIDITY, NumberDeviceClass.HUMIDITY),
+    "illuminance_lx": UnitPreset(
+        LIGHT_LUX, SensorDeviceClass.ILLUMINANCE, NumberDeviceClass.ILLUMINANCE
+    ),
+    "percent": UnitPreset(PERCENTAGE, None, None),
+    "duration_s": UnitPreset(
+        UnitOfTime.SECONDS, SensorDeviceClass.DURATION, NumberDeviceClass.DURATION
+    ),
+    "duration_min": UnitPreset(
+        UnitOfTime.MINUTES, SensorDeviceClass.DURATION, NumberDeviceClass.DURATION
+    ),
+    "duration_h": UnitPreset(
+        UnitOfTime.HOURS, SensorDeviceClass.DURATION, NumberDeviceClass.DURATION
+    ),
+}
+
+# First match wins: units named outright, then what a quantity is called (en, zh-Hans).
+_HINTS: tuple[tuple[str, str], ...] = (
+    ("energy_kwh", r"\bkwh\b|千瓦时|度数"),
+    ("energy_wh", r"\bwh\b|瓦时"),
+    ("power_kw", r"\bkw\b|千瓦"),
+    ("duration_min", r"\bmin(ute)?s?\b|分钟"),
+    ("duration_h", r"\bhours?\b|小时"),
+    ("duration_s", r"\bsec(ond)?s?\b|秒"),
+    ("energy_kwh", r"\benergy\b|电量|能耗|用电"),
+    ("power_w", r"\bpower\b|\bwatts?\b|\bw\b|功率"),
+    ("voltage_v", r"\bvolt(age|s)?\b|电压"),
+    ("current_a", r"\bcurrent\b|\bamps?\b|电流"),
+    ("temperature_c", r"\btemp(erature)?\b|°c|温度"),
+    ("humidity", r"\bhumidity\b|湿度"),
+    ("illuminance_lx", r"\blux\b|\billuminance\b|光照|照度"),
+    ("percent", r"\bbrightness\b|\bpercent(age)?\b|%|亮度|百分比"),
+    ("duration_min", r"\bcountdown\b|\btimer\b|倒计时|定时"),
+)
+
+
+def suggest_unit(point: DataPoint) -> str:
+    """The preset a point's name, display name and description point to (else no unit)."""
+    text = f"{point.name} {point.display_name} {point.description}".lower().replace("_", " ")
+    for key, pattern in _HINTS:
+        if re.search(pattern, text):
+            return key
+    return NO_UNIT
+
+
+def clean_unit(value: object) -> str | None:
+    """A stored choice as a preset key or a typed unit (None: no unit, or unusable)."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or value == NO_UNIT or len(value) > MAX_CUSTOM_UNIT:
+        return None
+    return value
+
+
+def unit_of(units: Mapping[str, object] | None, point: DataPoint) -> UnitPreset | None:
+    """What a native point shows: its preset, a typed unit (no device class), or nothing."""
+    choice = clean_unit((units or {}).get(point.name))
+    if choice is None:
+        return None
+    return PRESETS.get(choice) or UnitPreset(choice, None, None)

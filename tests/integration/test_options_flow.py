@@ -1,0 +1,202 @@
+"""Options flow rough edges a new user hit: kept product, key mismatch, closing, units, labels."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, CONF_UNITS
+from tests.conftest import PRODUCT_KEY
+from tests.integration.helpers import entity_id, state, wait_until
+from tests.integration.test_bridge import PLUG, _options_step, _setup, _setup_helpers
+
+# The smart plug under the test device's own product key: no mismatch question.
+OWN_PLUG = {**PLUG, "product_key": PRODUCT_KEY}
+
+
+def _suggested(result: Any) -> dict[str, Any]:
+    return {
+        str(marker): (marker.description or {}).get("suggested_value")
+        for marker in result["data_schema"].schema
+    }
+
+
+def _default(result: Any, key: str) -> Any:
+    for marker in result["data_schema"].schema:
+        if str(marker) == key:
+            return marker.default()
+    raise KeyError(key)
+
+
+async def _configure(hass: HomeAssistant, result: Any, data: dict[str, Any]) -> Any:
+    return await hass.config_entries.options.async_configure(result["flow_id"], data)
+
+
+async def test_product_form_keeps_the_loaded_product(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """With a product loaded the form opens on "keep it" and goes straight to its mapping."""
+    await _setup(hass, config_entry, OWN_PLUG, {"switch": "input_boolean.plug"})
+    result = await _options_step(hass, config_entry, "product")
+    assert _default(result, "example") == "current"
+    assert result["description_placeholders"]["current"] == "Smart Plug"
+    result = await _configure(hass, result, {"example": "current"})
+    assert result["step_id"] == "mapping"
+    assert _suggested(result)["switch"] == "input_boolean.plug"
+    hass.config_entries.options.async_abort(result["flow_id"])
+
+    # Pasting a definition while "keep" is still preselected uses the pasted one.
+    renamed = {**OWN_PLUG, "name": "Plug v2"}
+    result = await _options_step(hass, config_entry, "product")
+    result = await _configure(
+        hass, result, {"example": "current", "product_json": json.dumps(renamed)}
+    )
+    assert result["step_id"] == "mapping"
+    assert result["description_placeholders"]["product"] == "Plug v2"
+    hass.config_entries.options.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+    # Closing after a new product keeps it (below); here it was accepted, so it is kept too.
+    assert config_entry.options[CONF_PRODUCT]["name"] == "Plug v2"
+
+
+async def test_product_of_another_key_is_confirmed(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """A definition for another product key is not taken silently: confirm or choose again."""
+    entry = setup_integration
+    result = await _options_step(hass, entry, "product")
+    assert _default(result, "example") == "none"
+    result = await _configure(hass, result, {"example": "smart_plug"})
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "product_mismatch"
+    assert result["menu_options"] == ["accept_product", "product"]
+    assert result["description_placeholders"] == {
+        "product": "Smart Plug",
+        "product_key": PLUG["product_key"],
+        "device_key": PRODUCT_KEY,
+    }
+    # Refused: back to the product form, nothing stored; closing there keeps nothing.
+    result = await _configure(hass, result, {"next_step_id": "product"})
+    assert result["step_id"] == "product"
+    result = await _configure(hass, result, {"example": "smart_plug"})
+    result = await _configure(hass, result, {"next_step_id": "accept_product"})
+    assert result["step_id"] == "mapping"
+    assert result["description_placeholders"]["product"] == "Smart Plug"
+    hass.config_entries.options.async_abort(result["flow_id"])
+    assert entry.options[CONF_PRODUCT] == PLUG
+
+    # The device's own product key goes straight to the mapping.
+    result = await _options_step(hass, entry, "product")
+    result = await _configure(
+        hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
+    )
+    assert result["step_id"] == "mapping"
+    hass.config_entries.options.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+
+
+async def test_closing_at_the_mismatch_question_keeps_nothing(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    entry = setup_integration
+    result = await _options_step(hass, entry, "product")
+    result = await _configure(hass, result, {"example": "dimmable_light"})
+    assert result["step_id"] == "product_mismatch"
+    hass.config_entries.options.async_abort(result["flow_id"])
+    assert CONF_PRODUCT not in entry.options
+
+
+async def test_closing_the_mapping_keeps_the_product(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """Closing the mapping dialog keeps the product just chosen; its points become native."""
+    entry = setup_integration
+    result = await _options_step(hass, entry, "product")
+    result = await _configure(
+        hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
+    )
+    assert result["step_id"] == "mapping"
+    hass.config_entries.options.async_abort(result["flow_id"])
+    assert entry.options[CONF_PRODUCT] == OWN_PLUG
+    assert entry.options[CONF_MAPPING] == {}
+    await hass.async_block_till_done()
+    await wait_until(lambda: entry.runtime_data.bridge is not None)
+    await hass.async_block_till_done()
+    assert state(hass, entity_id(hass, entry, "switch", "point_switch")).state == "off"
+
+
+async def test_mapping_lists_points_by_access_without_jargon(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """The points are listed under translated headings, not as status_writable/readonly."""
+    result = await _options_step(hass, setup_integration, "product")
+    result = await _configure(
+        hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
+    )
+    lists = result["description_placeholders"]
+    assert lists["writable"].splitlines() == [
+        "- `switch` (Switch): bool",
+        "- `countdown` (Countdown): uint16 0…1440",
+    ]
+    assert lists["read_only"].splitlines() == [
+        "- `power` (Power): uint16 0.0…4000.0",
+        "- `energy` (Energy): uint32 0.0…999999.99",
+    ]
+    assert lists["alert"] == "- `overload` (Overload): bool"
+    assert lists["fault"] == "—"
+    assert not any("status_" in text for text in lists.values())
+    hass.config_entries.options.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+
+
+async def test_units_of_native_points(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """Native numbers/sensors get a unit and device class, suggested from the point's words."""
+    entry = setup_integration
+    await _setup_helpers(hass)
+    result = await _options_step(hass, entry, "product")
+    result = await _configure(
+        hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
+    )
+    result = await _configure(hass, result, {"switch": "input_boolean.plug"})
+    assert result["step_id"] == "units"
+    assert _suggested(result) == {
+        "countdown": "duration_min",
+        "power": "power_w",
+        "energy": "energy_kwh",
+    }
+    result = await _configure(hass, result, {"countdown": "x" * 17})
+    assert result["errors"] == {"countdown": "unit_too_long"}
+    result = await _configure(
+        hass, result, {"countdown": "duration_min", "power": "power_w", "energy": " MJ "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_UNITS] == {
+        "countdown": "duration_min",
+        "power": "power_w",
+        "energy": "MJ",
+    }
+    await hass.async_block_till_done()
+    await wait_until(lambda: entry.runtime_data.bridge is not None)
+    await hass.async_block_till_done()
+    countdown = state(hass, entity_id(hass, entry, "number", "point_countdown"))
+    assert countdown.attributes["unit_of_measurement"] == "min"
+    assert countdown.attributes["device_class"] == "duration"
+    power = state(hass, entity_id(hass, entry, "sensor", "point_power"))
+    assert power.attributes["unit_of_measurement"] == "W"
+    assert power.attributes["device_class"] == "power"
+    assert power.attributes["state_class"] == "measurement"
+    energy = state(hass, entity_id(hass, entry, "sensor", "point_energy"))
+    assert energy.attributes["unit_of_measurement"] == "MJ"
+    assert "device_class" not in energy.attributes
+
+    # Reopened, the units step shows what is stored.
+    result = await _options_step(hass, entry, "mapping")
+    result = await _configure(hass, result, {"switch": "input_boolean.plug"})
+    assert _suggested(result)["energy"] == "MJ"
+    hass.config_entries.options.async_abort(result["flow_id"])
