@@ -28,13 +28,14 @@ from typing import Any
 
 import aiohttp
 
-from custom_components.gizwits_device.protocol.frames import Frame
 from custom_components.gizwits_device.protocol.p0 import P0Codec, P0Error
 from emulator.app import AppSimulator, Received, decode_p0
+from emulator.brokerlog import PublishEvent
 from emulator.lancli import LanCliError, add_lan_parser, lan_main
 from emulator.p0cli import P0CliError, format_message, load_codec, parse_assignments
 from emulator.server import Emulator
 from emulator.state import DeviceEvent
+from emulator.wire import Frame, PassthroughAck
 
 DEFAULT_HTTP_PORT = 8900
 DEFAULT_MQTT_PORT = 1883
@@ -84,7 +85,12 @@ async def serve(args: argparse.Namespace) -> None:
                 flush=True,
             )
 
+        def on_denied(event: PublishEvent) -> None:
+            # The real cloud drops these silently; say so, it is almost always a topic bug.
+            print(f"[broker] DENIED publish from {event.client_id} to {event.topic!r}", flush=True)
+
         emu.state.add_listener(on_event)
+        emu.broker.log.on_denied.append(on_denied)
         print(
             f"Gizwits emulator running.\n"
             f"  GService (HTTP): {emu.gservice_url}\n"
@@ -159,9 +165,9 @@ async def _app_command(args: argparse.Namespace, app: AppSimulator) -> None:
             await app.send_passthrough(_hex(args.hex))
             print("sent")
         elif args.command == "send-acked":
-            ack = await app.send_acked(_hex(args.hex), timeout=args.timeout)
-            assert ack is not None
-            print(format_frame(ack))
+            sn = app.next_sn()
+            body = await app.send_acked(_hex(args.hex), sn=sn, timeout=args.timeout)
+            print(format_frame(PassthroughAck(sn, body or b"")))
         elif args.command == "log-level":
             value = int(args.value, 0)
             confirm = await app.set_log_level(value, wait=not args.no_wait, timeout=args.timeout)

@@ -1,9 +1,17 @@
-"""A simulated Gizwits app bound to one device (protocol.md §4, app side).
+"""A simulated Gizwits app bound to one device (seed §4, app side).
 
 It publishes on `app2dev/<did>/<client id>` and listens on `dev2app/<did>` and
 `dev2app/<did>/<client id>`. Every frame received is kept in `received` and fed to the async
 iterator; undecodable payloads land in `undecodable` (never fatal). A device 0x0093 is acked with
 a 0x0094 carrying the same sn unless `auto_ack` is off (to exercise the device's retries).
+
+Frames are read and written with the emulator's own `wire` module, never the integration's codec;
+only P0 payloads go through the integration's P0 codec (held to golden vectors elsewhere).
+
+`send_acked` matches the device's 0x0094 by sn and returns its body: empty for a plain ack, the
+device's answer (e.g. a P0 read reply `03 ...`) when it has one. A 0x0094 that answers no 0x0093
+of this app, or that arrives on the all-apps topic instead of this app's own, is a device bug: it
+is kept in `ack_errors` and fails every `send_acked` still waiting.
 """
 
 from __future__ import annotations
@@ -17,18 +25,6 @@ import secrets
 from types import TracebackType
 from typing import Self
 
-from custom_components.gizwits_device.protocol.frames import (
-    AckedPassthrough,
-    AppPassthrough,
-    DevicePassthrough,
-    Frame,
-    FrameError,
-    LogLevelConfirm,
-    PassthroughAck,
-    SetLogLevel,
-    decode_frame,
-    encode_frame,
-)
 from custom_components.gizwits_device.protocol.p0 import (
     Control,
     P0Codec,
@@ -39,6 +35,7 @@ from custom_components.gizwits_device.protocol.p0 import (
     StatusReport,
     Value,
 )
+from emulator import wire
 from emulator.mqtt import MqttLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,7 +53,8 @@ class Received:
     """One decoded frame the app received, with its topic."""
 
     topic: str
-    frame: Frame
+    frame: wire.Frame
+    raw: bytes = b""
 
 
 type Matcher = type | Callable[[Received], bool]
@@ -68,12 +66,16 @@ class Undecodable:
 
     topic: str
     payload: bytes
-    error: FrameError
+    error: wire.WireError
+
+
+class AckError(AssertionError):
+    """The device's 0x0094 does not answer what this app sent (wrong sn or wrong topic)."""
 
 
 def decode_p0(codec: P0Codec, item: Received) -> P0Message | None:
     """The P0 message in a device passthrough (None: not a passthrough, or not P0)."""
-    if not isinstance(item.frame, DevicePassthrough | AckedPassthrough):
+    if not isinstance(item.frame, wire.DevicePassthrough | wire.AckedPassthrough):
         return None
     try:
         return codec.decode(item.frame.payload)
@@ -112,7 +114,9 @@ class AppSimulator:
         )
         self.received: list[Received] = []
         self.undecodable: list[Undecodable] = []
-        self.acks_sent: list[PassthroughAck] = []
+        self.acks_sent: list[wire.PassthroughAck] = []
+        self.ack_errors: list[str] = []
+        self._awaiting_ack: dict[int, asyncio.Future[bytes]] = {}
         self._pending: list[Received] = []  # not yet returned by wait_for
         self._changed = asyncio.Condition()
         self._queue: asyncio.Queue[Received] = asyncio.Queue()
@@ -161,9 +165,9 @@ class AppSimulator:
         """The next sn of this app (wraps at 2**32)."""
         return next(self._sn) % (1 << 32)
 
-    async def send_frame(self, frame: Frame, *, short_form: bool | None = None) -> None:
+    async def send_frame(self, frame: wire.Frame, *, short_form: bool | None = None) -> None:
         """Publish any frame on this app's topic."""
-        await self.send_raw(encode_frame(frame, short_form=short_form))
+        await self.send_raw(wire.encode(frame, short=short_form))
 
     async def send_raw(self, payload: bytes) -> None:
         """Publish raw bytes on this app's topic (bad-input tests)."""
@@ -171,7 +175,7 @@ class AppSimulator:
 
     async def send_passthrough(self, payload: bytes) -> None:
         """Send 0x0090."""
-        await self.send_frame(AppPassthrough(payload))
+        await self.send_frame(wire.AppPassthrough(payload))
 
     async def send_acked(
         self,
@@ -180,17 +184,29 @@ class AppSimulator:
         sn: int | None = None,
         wait: bool = True,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> PassthroughAck | None:
-        """Send 0x0093 and (with `wait`) return the device's 0x0094 carrying the same sn."""
+    ) -> bytes | None:
+        """Send 0x0093; with `wait`, return the body of the device's 0x0094 with the same sn.
+
+        The body is empty for a plain ack and holds the device's answer when it has one.
+        Raises TimeoutError when no ack comes, AckError when a 0x0094 for another sn (or on
+        the all-apps topic) comes instead.
+        """
         sn = self.next_sn() if sn is None else sn
-        await self.send_frame(AckedPassthrough(sn, payload))
+        future = self._awaiting_ack.get(sn)
+        if future is None or future.done():
+            future = asyncio.get_running_loop().create_future()
+            self._awaiting_ack[sn] = future
+        await self.send_frame(wire.AckedPassthrough(sn, payload))
         if not wait:
             return None
-        got = await self.wait_for(
-            lambda r: isinstance(r.frame, PassthroughAck) and r.frame.sn == sn, timeout
-        )
-        assert isinstance(got.frame, PassthroughAck)
-        return got.frame
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(future)
+        except TimeoutError:
+            raise TimeoutError(f"{self.client_id}: no 0x0094 for sn {sn}") from None
+        finally:
+            if future.done() and self._awaiting_ack.get(sn) is future:
+                del self._awaiting_ack[sn]
 
     async def set_log_level(
         self,
@@ -198,38 +214,55 @@ class AppSimulator:
         *,
         wait: bool = True,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> LogLevelConfirm | None:
+    ) -> wire.LogLevelConfirm | None:
         """Send 0x0010 and (with `wait`) return the device's 0x0011."""
-        await self.send_frame(SetLogLevel(value))
+        await self.send_frame(wire.SetLogLevel(value))
         if not wait:
             return None
-        got = await self.wait_for(LogLevelConfirm, timeout)
-        assert isinstance(got.frame, LogLevelConfirm)
+        got = await self.wait_for(wire.LogLevelConfirm, timeout)
+        assert isinstance(got.frame, wire.LogLevelConfirm)
         return got.frame
 
     # -- P0 data points (protocol.md §5) ---------------------------------------------------
 
-    async def send_p0(self, codec: P0Codec, message: P0Message, *, acked: bool = False) -> None:
-        """Encode a P0 message for the product and send it as 0x0090 (or 0x0093, acked)."""
+    async def send_p0(
+        self, codec: P0Codec, message: P0Message, *, acked: bool = False
+    ) -> bytes | None:
+        """Send a P0 message as 0x0090, or as 0x0093 returning the 0x0094 body (`acked`)."""
         payload = codec.encode(message)
         if acked:
-            await self.send_acked(payload)
-        else:
-            await self.send_passthrough(payload)
+            return await self.send_acked(payload)
+        await self.send_passthrough(payload)
+        return None
 
     async def control(
         self, codec: P0Codec, values: Mapping[str, Value], *, acked: bool = False
-    ) -> None:
-        """Send a P0 control (0x01 / 0x11) setting the given writable points."""
-        await self.send_p0(codec, Control(values), acked=acked)
+    ) -> bytes | None:
+        """Send a P0 control (0x01 / 0x11); `acked`: as 0x0093, returning the 0x0094 body."""
+        return await self.send_p0(codec, Control(values), acked=acked)
 
     async def read(
         self,
         codec: P0Codec,
         names: tuple[str, ...] | None = None,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+        *,
+        acked: bool = False,
     ) -> ReadReply:
-        """Send a P0 read and return the device's read reply to this app."""
+        """Send a P0 read and return the device's read reply to this app.
+
+        As 0x0090 the reply is a 0x0091 to this app; as 0x0093 (`acked`) a real device answers
+        inside the 0x0094 (`03`/`13` + status), and an empty 0x0094 is an AckError.
+        """
+        if acked:
+            body = await self.send_p0(codec, ReadRequest(names), acked=True)
+            try:
+                reply = codec.decode(body or b"")
+            except P0Error as err:
+                raise AckError(f"0x0094 body {body!r} is not a P0 read reply: {err}") from err
+            if not isinstance(reply, ReadReply):
+                raise AckError(f"0x0094 carries {type(reply).__name__}, not a read reply")
+            return reply
         await self.send_p0(codec, ReadRequest(names))
         _, message = await self.wait_p0(codec, ReadReply, timeout)
         assert isinstance(message, ReadReply)
@@ -305,18 +338,40 @@ class AppSimulator:
 
     async def _on_message(self, topic: str, payload: bytes) -> None:
         try:
-            frame = decode_frame(payload)
-        except FrameError as err:
+            frame = wire.decode(payload)
+        except wire.WireError as err:
             _LOGGER.debug("%s: undecodable frame on %s: %s", self.client_id, topic, err)
             self.undecodable.append(Undecodable(topic, payload, err))
             return
-        item = Received(topic, frame)
+        item = Received(topic, frame, payload)
         self.received.append(item)
         self._queue.put_nowait(item)
         async with self._changed:
             self._pending.append(item)
             self._changed.notify_all()
-        if self.auto_ack and isinstance(frame, AckedPassthrough):
-            ack = PassthroughAck(frame.sn)
+        if isinstance(frame, wire.PassthroughAck):
+            self._match_ack(topic, frame)
+        elif self.auto_ack and isinstance(frame, wire.AckedPassthrough):
+            ack = wire.PassthroughAck(frame.sn)
             await self.send_frame(ack)
             self.acks_sent.append(ack)
+
+    def _match_ack(self, topic: str, ack: wire.PassthroughAck) -> None:
+        """Resolve the send_acked waiting for this sn; anything else is a device bug."""
+        future = self._awaiting_ack.pop(ack.sn, None)
+        own_topic = wire.dev2app(self.did, self.client_id)
+        if topic == own_topic and future is not None and not future.done():
+            future.set_result(ack.payload)
+            return
+        if topic != own_topic:
+            error = f"0x0094 sn {ack.sn} on {topic}, not on this app's {own_topic}"
+        else:
+            waiting = sorted(self._awaiting_ack) or "none"
+            error = f"0x0094 with sn {ack.sn} answers nothing this app sent (waiting: {waiting})"
+        self.ack_errors.append(error)
+        if future is not None:
+            self._awaiting_ack[ack.sn] = future
+        for pending in self._awaiting_ack.values():
+            if not pending.done():
+                pending.set_exception(AckError(error))
+                pending.exception()  # retrieved: a fire-and-forget send must not warn

@@ -11,7 +11,8 @@ Measured on mosquitto 2.0.11:
   no broker restart is needed). A reload is settled when a fresh one-off "reload token" user can
   log in: the token's password changes on every reload, so `reload()` polls a raw MQTT CONNECT
   with the new password until CONNACK says accepted.
-- Its log is block-buffered, so it is only useful post mortem (`log_text()`).
+- Its log goes to stderr (a log file would be block-buffered) and is read live into a
+  `BrokerLog`: who published on a watched topic, and every publish the ACL denied.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import signal
 import socket
 import tempfile
 
+from emulator.brokerlog import BrokerLog
 from emulator.lifecycle import Service
 
 HOST = "127.0.0.1"
@@ -63,19 +65,23 @@ def hash_password(password: str) -> str:
 
 
 def device_acl(did: str, product_key: str) -> tuple[str, ...]:
-    """ACL of a device (protocol.md §2, §4): username = DID."""
+    """What the Gizwits M2M server lets a device (username = DID) do.
+
+    Read only its three subscriptions; write only `dev2app/<did>`, `dev2app/<did>/<anything>`
+    and `cli2ser_req` (0x020F). `ser2cli_*` topics are server → device only.
+    """
     return (
         f"topic read ser2cli_res/{did}",
         f"topic read ser2cli_noti/{product_key}",
         f"topic read app2dev/{did}/#",
         f"topic write dev2app/{did}",
         f"topic write dev2app/{did}/#",
-        "topic write ser2cli_req",
+        "topic write cli2ser_req",
     )
 
 
 def app_acl(did: str, client_id: str) -> tuple[str, ...]:
-    """ACL of one simulated app bound to `did`, using its own client id."""
+    """ACL of one simulated app bound to `did`: it can never publish as the device."""
     return (
         f"topic write app2dev/{did}/{client_id}",
         f"topic read dev2app/{did}",
@@ -86,7 +92,7 @@ def app_acl(did: str, client_id: str) -> tuple[str, ...]:
 def cloud_acl() -> tuple[str, ...]:
     """ACL of the emulator's cloud agent."""
     return (
-        "topic read ser2cli_req",
+        "topic read cli2ser_req",
         "topic write ser2cli_res/#",
         "topic write ser2cli_noti/#",
         "topic read dev2app/#",
@@ -162,6 +168,8 @@ class MosquittoBroker(Service):
         self._proc: asyncio.subprocess.Process | None = None
         self._paused = False
         self._reload_pending = False
+        self._log_reader: asyncio.Task[None] | None = None
+        self.log = BrokerLog()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -195,7 +203,11 @@ class MosquittoBroker(Service):
                 str(self._dir / "mosquitto.conf"),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            assert self._proc.stderr is not None
+            self._log_reader = asyncio.create_task(
+                self._read_log(self._proc.stderr), name="mosquitto-log"
             )
             if await self._wait_login(port):
                 self.port = port
@@ -218,6 +230,15 @@ class MosquittoBroker(Service):
 
     async def _kill(self) -> None:
         proc, self._proc = self._proc, None
+        reader, self._log_reader = self._log_reader, None
+        try:
+            await self._end(proc)
+        finally:
+            if reader is not None:
+                # mosquitto closed its stderr: the reader ends after the last line.
+                await asyncio.gather(reader, return_exceptions=True)
+
+    async def _end(self, proc: asyncio.subprocess.Process | None) -> None:
         if proc is None or proc.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -306,13 +327,35 @@ class MosquittoBroker(Service):
         raise BrokerError("mosquitto did not finish reloading")
 
     def log_text(self) -> str:
-        """The broker log so far (block-buffered by mosquitto: complete only after stop)."""
-        if self._dir is None:
-            return ""
+        """The tail of the broker log (kept in memory, also after stop)."""
+        return self.log.text()
+
+    async def sync_log(self) -> None:
+        """Wait until the log holds every line for what the broker did before this call.
+
+        mosquitto handles clients one at a time and logs as it goes, so once the line for a
+        fresh probe login has been read, so has every line before it.
+        """
+        if not self.running or self._paused:
+            return
+        probe = f"logsync{secrets.token_hex(4)}"
+        seen = asyncio.create_task(self.log.wait_line(lambda line: f" as {probe} " in line))
+        await asyncio.sleep(0)  # the waiter is registered before the probe connects
         try:
-            return (self._dir / "mosquitto.log").read_text(errors="replace")
-        except OSError:
-            return ""
+            await probe_connect(self.host, self.port, _RELOAD_USER, self._token, probe)
+            await seen
+        finally:
+            seen.cancel()
+
+    async def _read_log(self, stream: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                raw = await stream.readline()
+            except ValueError:  # a line over the stream limit: skip it
+                continue
+            if not raw:
+                return
+            await self.log.feed(raw.decode(errors="replace").rstrip("\n"))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -341,7 +384,7 @@ class MosquittoBroker(Service):
             f"password_file {directory / 'passwd'}",
             f"acl_file {directory / 'acl'}",
             "persistence false",
-            f"log_dest file {directory / 'mosquitto.log'}",
+            "log_dest stderr",
             "log_type all",
             "connection_messages true",
             # Like production brokers (EMQX's default): a device's ack and the report right

@@ -1,19 +1,18 @@
-"""The emulator's cloud agent: the M2M server side of protocol.md §4 (ser2cli topics).
+"""The emulator's cloud agent: the M2M server side of the device protocol (seed §4).
 
-It subscribes `ser2cli_req` and answers 0x020F (online-app count request) with 0x0210, and lets
-the operator push 0x0210, 0x020E (OTA notification) and 0x0211 (OTA check notification) to one
-device on `ser2cli_res/<did>`, or any frame to a product on `ser2cli_noti/<pk>`. Frames to devices
-use the short form (protocol.md §3, §7).
+A device asks for its online-app count by publishing 0x020F on `cli2ser_req` (what every Gizwits
+firmware does; the seed's `ser2cli_req` is a typo and a device may not publish there). The agent
+answers with 0x0210 on `ser2cli_res/<DID>` of the device that asked, and only to it: MQTT does
+not name a message's publisher, so the agent reads it from the broker's log (`BrokerLog`). A
+0x020F on any other topic is never answered.
 
-Limitation: mosquitto does not tell a subscriber who published a message (and its log is buffered,
-so it cannot be read live), so the agent cannot know which device sent a 0x020F. It answers every
-0x020F by publishing each registered, enabled device its own count on `ser2cli_res/<did>`. A real
-device only ever sees its own count, so this is invisible to it beyond an extra 0x0210 when another
-device asks — which the protocol allows anyway (0x0210 is pushed on every change).
+The operator can push 0x0210, 0x020E (OTA notification) and 0x0211 (OTA check notification) to
+one device on `ser2cli_res/<did>`, or any frame to a product on `ser2cli_noti/<pk>`. Frames to
+devices use the short form their tables show (seed §3.1, GAgent).
 
-Online-app counts are tracked from the app simulators bound to each DID (`app_bound` /
-`app_unbound` push the new count) unless the operator overrides a DID with `push_online_apps`.
-It also records every device log (0x0012) seen on `dev2app/#`.
+Online-app counts follow the app simulators bound to each DID (`app_bound` / `app_unbound` push
+the new count) unless the operator overrides a DID with `push_online_apps`. Device logs (0x0012)
+seen on `dev2app/#` are recorded.
 """
 
 from __future__ import annotations
@@ -23,25 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 import logging
 
-from custom_components.gizwits_device.protocol.frames import (
-    DeviceLog,
-    FirmwareType,
-    Frame,
-    FrameError,
-    OnlineAppCount,
-    OnlineAppsRequest,
-    OtaCheckNotification,
-    OtaNotification,
-    decode_frame,
-    encode_frame,
-)
+from emulator import wire
+from emulator.brokerlog import BrokerLog
 from emulator.lifecycle import Service
 from emulator.mqtt import MqttLink
 
 _LOGGER = logging.getLogger(__name__)
 
 CLOUD_CLIENT_ID = "gizwits-emulator-cloud"
-REQUEST_TOPIC = "ser2cli_req"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +37,16 @@ class SentFrame:
     """A frame the agent published (for tests and the operator API)."""
 
     topic: str
-    frame: Frame
+    frame: wire.Frame
+
+
+@dataclass(frozen=True, slots=True)
+class CloudRequest:
+    """A message a device published on `cli2ser_req`, with its publisher and raw bytes."""
+
+    client_id: str | None
+    payload: bytes
+    frame: wire.Frame | None
 
 
 class CloudAgent(Service):
@@ -63,26 +60,29 @@ class CloudAgent(Service):
         username: str,
         password: str,
         enabled_dids: Callable[[], Iterable[str]],
+        broker_log: BrokerLog,
         client_id: str = CLOUD_CLIENT_ID,
     ) -> None:
-        """`enabled_dids` lists the registered, enabled devices (asked on every 0x020F)."""
+        """`enabled_dids`: registered, enabled devices; `broker_log`: who published what."""
         self._enabled_dids = enabled_dids
+        self._broker_log = broker_log
+        broker_log.watch(wire.CLI2SER_REQ, client_id)
         self._link = MqttLink(
             host,
             port,
             username=username,
             password=password,
             client_id=client_id,
-            topics=(REQUEST_TOPIC, "dev2app/#"),
+            topics=(wire.CLI2SER_REQ, "dev2app/#"),
             on_message=self._on_message,
         )
         self._bound: dict[str, int] = {}
         self._override: dict[str, int] = {}
-        self.online_app_requests = 0
+        self.requests: list[CloudRequest] = []
         self._requests_changed = asyncio.Condition()
         self.sent: list[SentFrame] = []
-        self.device_logs: list[tuple[str, DeviceLog]] = []
-        self.undecodable: list[tuple[str, bytes, FrameError]] = []
+        self.device_logs: list[tuple[str, wire.DeviceLog]] = []
+        self.undecodable: list[tuple[str, bytes, wire.WireError]] = []
 
     async def start(self) -> None:
         """Connect and subscribe."""
@@ -98,6 +98,11 @@ class CloudAgent(Service):
         return self._link
 
     # -- online app count ------------------------------------------------------------------
+
+    @property
+    def online_app_requests(self) -> int:
+        """How many 0x020F requests arrived on `cli2ser_req` (answered or not)."""
+        return sum(isinstance(r.frame, wire.OnlineAppsRequest) for r in self.requests)
 
     def online_apps(self, did: str) -> int:
         """The count the device is told: the operator override, else the bound simulators."""
@@ -130,33 +135,31 @@ class CloudAgent(Service):
         count: int,
         timeout: float = 10,  # noqa: ASYNC109
     ) -> None:
-        """Wait until at least `count` 0x020F requests have arrived in total."""
+        """Wait until at least `count` 0x020F requests have arrived (and been answered)."""
         async with asyncio.timeout(timeout), self._requests_changed:
             await self._requests_changed.wait_for(lambda: self.online_app_requests >= count)
 
     async def _push_count(self, did: str) -> None:
-        await self.send(f"ser2cli_res/{did}", OnlineAppCount(self.online_apps(did)))
+        await self.send(wire.ser2cli_res(did), wire.OnlineAppCount(self.online_apps(did)))
 
     # -- operator pushes ---------------------------------------------------------------------
 
-    async def notify_ota(
-        self, did: str, firmware_type: FirmwareType | int, target_fid: int, url: str
-    ) -> None:
+    async def notify_ota(self, did: str, firmware_type: int, target_fid: int, url: str) -> None:
         """Push 0x020E (OTA notification, short form) to `did`."""
-        frame = OtaNotification(FirmwareType(firmware_type), target_fid, url)
-        await self.send(f"ser2cli_res/{did}", frame)
+        frame = wire.OtaNotification(int(firmware_type), target_fid, url)
+        await self.send(wire.ser2cli_res(did), frame)
 
-    async def notify_ota_check(self, did: str, firmware_type: FirmwareType | int) -> None:
+    async def notify_ota_check(self, did: str, firmware_type: int) -> None:
         """Push 0x0211 (run the v4.1 OTA check, short form) to `did`."""
-        await self.send(f"ser2cli_res/{did}", OtaCheckNotification(FirmwareType(firmware_type)))
+        await self.send(wire.ser2cli_res(did), wire.OtaCheckNotification(int(firmware_type)))
 
-    async def notify_product(self, product_key: str, frame: Frame) -> None:
+    async def notify_product(self, product_key: str, frame: wire.Frame) -> None:
         """Publish `frame` to every device of a product on `ser2cli_noti/<pk>`."""
-        await self.send(f"ser2cli_noti/{product_key}", frame)
+        await self.send(wire.ser2cli_noti(product_key), frame)
 
-    async def send(self, topic: str, frame: Frame) -> None:
-        """Encode `frame` in the form protocol.md §3 rules for it and publish it."""
-        await self.send_raw(topic, encode_frame(frame))
+    async def send(self, topic: str, frame: wire.Frame) -> None:
+        """Encode `frame` in the form its command's table shows and publish it."""
+        await self.send_raw(topic, wire.encode(frame))
         self.sent.append(SentFrame(topic, frame))
 
     async def send_raw(self, topic: str, payload: bytes) -> None:
@@ -166,23 +169,25 @@ class CloudAgent(Service):
     # -- incoming --------------------------------------------------------------------------
 
     async def _on_message(self, topic: str, payload: bytes) -> None:
+        frame: wire.Frame | None = None
         try:
-            frame = decode_frame(payload)
-        except FrameError as err:
+            frame = wire.decode(payload)
+        except wire.WireError as err:
             _LOGGER.debug("undecodable frame on %s: %s", topic, err)
             self.undecodable.append((topic, payload, err))
-            return
-        if topic == REQUEST_TOPIC:
-            if isinstance(frame, OnlineAppsRequest):
-                await self._answer_online_apps_request()
-            return
-        if isinstance(frame, DeviceLog):
+        if topic == wire.CLI2SER_REQ:
+            await self._on_request(payload, frame)
+        elif isinstance(frame, wire.DeviceLog):
             self.device_logs.append((topic, frame))
 
-    async def _answer_online_apps_request(self) -> None:
-        for did in list(self._enabled_dids()):
-            await self._push_count(did)
-        # Counted after answering, so a waiter knows the answers are on their way.
+    async def _on_request(self, payload: bytes, frame: wire.Frame | None) -> None:
+        sender = await self._broker_log.publisher_of(wire.CLI2SER_REQ, len(payload))
+        if isinstance(frame, wire.OnlineAppsRequest):
+            if sender is not None and sender in set(self._enabled_dids()):
+                await self._push_count(sender)
+            else:
+                _LOGGER.warning("0x020F from %s, not an enabled device: not answered", sender)
+        # Counted after answering, so a waiter knows the answer is on its way.
         async with self._requests_changed:
-            self.online_app_requests += 1
+            self.requests.append(CloudRequest(sender, payload, frame))
             self._requests_changed.notify_all()

@@ -22,7 +22,7 @@ import binascii
 from collections.abc import Awaitable, Callable
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -38,6 +38,7 @@ from .state import (
     Fault,
     FirmwareOffer,
 )
+from .wire import form_body
 
 GSERVICE_STATE = web.AppKey("gservice_state", CloudState)
 _HANG_RELEASE = web.AppKey("gservice_hang_release", asyncio.Event)
@@ -50,8 +51,12 @@ _DOWNLOAD_CHUNK = 16 * 1024
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _form_response(pairs: dict[str, str], status: int = 200) -> web.Response:
-    return web.Response(status=status, text=urlencode(pairs, safe=":/"), content_type="text/plain")
+def _form_response(
+    pairs: dict[str, str], status: int = 200, *, download_url: str | None = None
+) -> web.Response:
+    raw_last = None if download_url is None else ("download_url", download_url)
+    text = form_body(pairs, raw_last=raw_last)
+    return web.Response(status=status, text=text, content_type="text/plain")
 
 
 def _error_response(err: CloudError) -> web.Response:
@@ -196,7 +201,8 @@ async def _update_and_check(request: web.Request) -> web.StreamResponse:
             ERROR_OTA_ALREADY_UPGRADED, "push rule not in effect or device already upgrade"
         )
     url = _download_url(request, f"/dev/ota/v4.1/download/{offer.target_fid}")
-    return _form_response({"soft_ver": offer.soft_version, "download_url": url})
+    # GAgent takes download_url raw up to the end of the line: sent last, not form-encoded.
+    return _form_response({"soft_ver": offer.soft_version}, download_url=url)
 
 
 async def _download(request: web.Request) -> web.StreamResponse:

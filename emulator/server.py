@@ -32,6 +32,7 @@ from aiohttp import web
 
 from emulator.app import AppSimulator, new_app_client_id
 from emulator.broker import MosquittoBroker, app_acl, cloud_acl, device_acl
+from emulator.brokerlog import PublishEvent
 from emulator.cloud import CloudAgent
 from emulator.gservice import create_gservice_app
 from emulator.lifecycle import Service
@@ -69,6 +70,7 @@ class Emulator(Service):
             username=CLOUD_USER,
             password=self._cloud_password,
             enabled_dids=self._enabled_dids,
+            broker_log=self.broker.log,
         )
         self._http_host = http_host
         self._http_port = http_port
@@ -171,6 +173,14 @@ class Emulator(Service):
         self._apps.pop(app.client_id, None)
         await self.broker.remove_user(app.client_id)
         await self.cloud.app_unbound(app.did)
+
+    async def take_denied_publishes(self) -> list[PublishEvent]:
+        """Every publish the broker's ACL refused since the last call (then forgotten).
+
+        The test fixture fails a test that leaves any: a real cloud would have dropped them.
+        """
+        await self.broker.sync_log()
+        return self.broker.log.take_denied()
 
     # -- state → broker --------------------------------------------------------------------
 

@@ -45,8 +45,19 @@ async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
     PRODUCT_KEY is a known product. `emulator.gservice_url` is the GService base URL,
     `emulator.broker` the MosquittoBroker, `emulator.state` the CloudState, `emulator.cloud`
     the cloud agent; `await emulator.app(did)` returns a bound AppSimulator.
+
+    The broker enforces the real cloud's ACL. A publish it denied fails the test at teardown
+    (the real cloud would have dropped it silently); a test that provokes one on purpose takes
+    it with `await emulator.take_denied_publishes()`.
     """
     from emulator.server import Emulator
 
     async with Emulator(product_keys=[PRODUCT_KEY]) as emu:
         yield emu
+        denied = await emu.take_denied_publishes()
+    if denied:
+        pytest.fail(
+            "the broker denied publishes (topic not allowed for that client by the Gizwits "
+            "ACL): " + "; ".join(f"{e.client_id} -> {e.topic!r}" for e in denied),
+            pytrace=False,
+        )

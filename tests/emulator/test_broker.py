@@ -48,7 +48,8 @@ async def test_fixture_user_logs_in_and_wrong_password_is_refused(
 
 
 async def test_device_acl_blocks_other_did_and_app2dev(mosquitto_broker: MosquittoBroker) -> None:
-    """protocol.md §2/§4: a device reads only its own topics and never writes app2dev."""
+    """protocol.md §2/§4: a device reads only its own three subscriptions and writes only
+    dev2app/<its DID>[/...] and cli2ser_req; every other publish is denied and logged."""
     await mosquitto_broker.add_user(DID, "pass1", device_acl(DID, PK))
     async with (
         client(mosquitto_broker, BROKER_USER, BROKER_PASSWORD, "observer") as observer,
@@ -70,9 +71,44 @@ async def test_device_acl_blocks_other_did_and_app2dev(mosquitto_broker: Mosquit
         # Forbidden for the device to write, then an allowed sentinel from the same client.
         await device.publish(f"app2dev/{DID}/app", b"forged")
         await device.publish(f"dev2app/{OTHER_DID}", b"forged")
+        await device.publish(f"dev2app/{OTHER_DID}/app", b"forged")
+        await device.publish("ser2cli_req", b"\x00\x00\x00\x03\x02\x0f")
+        await device.publish(f"ser2cli_res/{DID}", b"forged")
+        await device.publish("cli2ser_req", b"\x00\x00\x00\x03\x02\x0f")
+        await device.publish(f"dev2app/{DID}/app", b"ok")
         await device.publish(f"dev2app/{DID}", b"ok")
-        msg = await next_message(observer)
-        assert (str(msg.topic), msg.payload) == (f"dev2app/{DID}", b"ok")
+        received = [await next_message(observer) for _ in range(3)]
+        assert [(str(m.topic), m.payload) for m in received] == [
+            ("cli2ser_req", b"\x00\x00\x00\x03\x02\x0f"),
+            (f"dev2app/{DID}/app", b"ok"),
+            (f"dev2app/{DID}", b"ok"),
+        ]
+    await mosquitto_broker.sync_log()
+    assert [(e.client_id, e.topic) for e in mosquitto_broker.log.take_denied()] == [
+        (DID, f"app2dev/{DID}/app"),
+        (DID, f"dev2app/{OTHER_DID}"),
+        (DID, f"dev2app/{OTHER_DID}/app"),
+        (DID, "ser2cli_req"),
+        (DID, f"ser2cli_res/{DID}"),
+    ]
+
+
+async def test_device_cannot_read_another_devices_app2dev(
+    mosquitto_broker: MosquittoBroker,
+) -> None:
+    """A device subscribing to `app2dev/#` or `#` still gets only its own app2dev topics."""
+    await mosquitto_broker.add_user(DID, "pass1", device_acl(DID, PK))
+    async with (
+        client(mosquitto_broker, BROKER_USER, BROKER_PASSWORD, "observer") as observer,
+        client(mosquitto_broker, DID, "pass1", DID) as device,
+    ):
+        await device.subscribe("app2dev/#")
+        await device.subscribe("#")
+        await observer.publish(f"app2dev/{OTHER_DID}/app", b"secret")
+        await observer.publish(f"dev2app/{OTHER_DID}", b"secret")
+        await observer.publish(f"app2dev/{DID}/app", b"mine")
+        msg = await next_message(device)
+        assert (str(msg.topic), msg.payload) == (f"app2dev/{DID}/app", b"mine")
 
 
 async def test_removed_user_is_disconnected_and_refused(mosquitto_broker: MosquittoBroker) -> None:

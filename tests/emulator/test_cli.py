@@ -12,16 +12,16 @@ from urllib.parse import parse_qsl
 import aiohttp
 import aiomqtt
 
-from custom_components.gizwits_device.protocol.frames import (
+from emulator.server import Emulator
+from emulator.wire import (
     AckedPassthrough,
     AppPassthrough,
     DevicePassthrough,
     OnlineAppCount,
     PassthroughAck,
-    decode_frame,
-    encode_frame,
+    decode,
+    encode,
 )
-from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ async def next_frame(client: aiomqtt.Client) -> tuple[str, object]:
     async with asyncio.timeout(30):
         async for message in client.messages:
             assert isinstance(message.payload, bytes)
-            return str(message.topic), decode_frame(message.payload)
+            return str(message.topic), decode(message.payload)
     raise AssertionError("unreachable")
 
 
@@ -107,10 +107,10 @@ async def test_cli_send_acked_and_listen(emulator: Emulator) -> None:
         _, frame = await next_frame(device)
         while not isinstance(frame, AckedPassthrough):
             _, frame = await next_frame(device)
-        await device.publish(f"dev2app/{did}/cli2", encode_frame(PassthroughAck(frame.sn)))
+        await device.publish(f"dev2app/{did}/cli2", encode(PassthroughAck(frame.sn, b"\x03\x01")))
         code, out, err = await cli
         assert code == 0, err
-        assert f"PassthroughAck(sn={frame.sn}" in out
+        assert out.strip() == f"PassthroughAck(sn={frame.sn}, payload=03 01)"
 
         proc = await start_cli(emulator, did, "--client-id", "cli3", "listen", "--count", "1")
         assert proc.stderr is not None
@@ -118,7 +118,7 @@ async def test_cli_send_acked_and_listen(emulator: Emulator) -> None:
         async with asyncio.timeout(60):
             line = await proc.stderr.readline()
         assert line.startswith(b"bound as app cli3"), line
-        await device.publish(f"dev2app/{did}", encode_frame(DevicePassthrough(b"\x04\x01")))
+        await device.publish(f"dev2app/{did}", encode(DevicePassthrough(b"\x04\x01")))
         code, out, err = await finish(proc)
         assert code == 0, err
         assert out.strip() == f"dev2app/{did} DevicePassthrough(payload=04 01)"

@@ -12,30 +12,29 @@ import aiohttp
 import aiomqtt
 import pytest
 
-from custom_components.gizwits_device.protocol.frames import (
+from emulator.broker import probe_connect
+from emulator.server import Emulator
+from emulator.wire import (
     AppPassthrough,
     DevicePassthrough,
-    FirmwareType,
     Frame,
     OnlineAppCount,
     OtaCheckNotification,
     OtaNotification,
-    decode_frame,
-    encode_frame,
+    decode,
+    encode,
 )
-from emulator.broker import probe_connect
-from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 
 MAC = "AABBCCDDEEFF"
 PASSCODE = "ABCDEFGHIJ"
 
 
-async def register(emu: Emulator, session: aiohttp.ClientSession) -> str:
+async def register(emu: Emulator, session: aiohttp.ClientSession, mac: str = MAC) -> str:
     """protocol.md §7: POST /dev/devices → 201 did=…"""
     async with session.post(
         f"{emu.gservice_url}/dev/devices",
-        data={"passcode": PASSCODE, "mac": MAC, "product_key": PRODUCT_KEY},
+        data={"passcode": PASSCODE, "mac": mac, "product_key": PRODUCT_KEY},
     ) as resp:
         assert resp.status == 201
         return dict(parse_qsl(await resp.text()))["did"]
@@ -49,7 +48,7 @@ class Device:
         async with asyncio.timeout(10):
             async for message in self.client.messages:
                 assert isinstance(message.payload, bytes)
-                return str(message.topic), decode_frame(message.payload)
+                return str(message.topic), decode(message.payload)
         raise AssertionError("unreachable")
 
 
@@ -98,10 +97,58 @@ async def test_app_binding_counts_and_round_trip(
         assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(1))
         await app.send_passthrough(b"\x02")
         assert await dev.next() == (f"app2dev/{did}/{app.client_id}", AppPassthrough(b"\x02"))
-        await dev.client.publish(f"dev2app/{did}", encode_frame(DevicePassthrough(b"\x03")))
+        await dev.client.publish(f"dev2app/{did}", encode(DevicePassthrough(b"\x03")))
         assert (await app.wait_for(DevicePassthrough)).frame == DevicePassthrough(b"\x03")
         await app.close()
         assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(0))
+
+
+async def test_online_apps_request_is_answered_to_its_device(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    """protocol.md §4, §7: `00000003 020f` on cli2ser_req → 0x0210 to the asking DID only."""
+    did = await register(emulator, http)
+    other_did = await register(emulator, http, mac="112233445566")
+    async with device(emulator, did) as dev, device(emulator, other_did) as other:
+        await emulator.cloud.push_online_apps(did, 2)
+        assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(2))
+        await other.client.publish("cli2ser_req", bytes.fromhex("00000003 020f"))
+        assert await other.next() == (f"ser2cli_res/{other_did}", OnlineAppCount(0))
+        await dev.client.publish("cli2ser_req", bytes.fromhex("00000003 020f"))
+        assert await dev.next() == (f"ser2cli_res/{did}", OnlineAppCount(2))
+        assert [r.client_id for r in emulator.cloud.requests] == [other_did, did]
+
+
+async def test_denied_publishes_are_reported(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    """The real cloud's ACL: a device writes only dev2app/<its DID>[/…] and cli2ser_req."""
+    did = await register(emulator, http)
+    other_did = await register(emulator, http, mac="112233445566")
+    app = await emulator.app(did)
+    async with device(emulator, did) as dev:
+        await dev.client.publish(f"dev2app/{other_did}", b"x")
+        await dev.client.publish(f"dev2app/{other_did}/{app.client_id}", b"x")
+        await dev.client.publish("ser2cli_req", bytes.fromhex("00000003 020f"))
+        await dev.client.publish(f"app2dev/{did}/{app.client_id}", b"x")
+        await dev.client.publish(f"dev2app/{did}/{app.client_id}/deeper", b"allowed")
+        # An app cannot speak as the device.
+        await app.link.publish(f"dev2app/{did}", b"forged")
+        # QoS 0 publishes may still sit in the clients' buffers: wait for the broker to log them.
+        async with asyncio.timeout(10):
+            while len(emulator.broker.log.denied) < 5:
+                await emulator.broker.sync_log()
+        denied = await emulator.take_denied_publishes()
+    assert sorted((e.client_id, e.topic) for e in denied) == sorted(
+        [
+            (did, f"dev2app/{other_did}"),
+            (did, f"dev2app/{other_did}/{app.client_id}"),
+            (did, "ser2cli_req"),
+            (did, f"app2dev/{did}/{app.client_id}"),
+            (app.client_id, f"dev2app/{did}"),
+        ]
+    )
+    assert await emulator.take_denied_publishes() == []
 
 
 async def test_operator_routes_push_to_the_device(
@@ -116,10 +163,10 @@ async def test_operator_routes_push_to_the_device(
         body = {"firmware_type": 1, "target_fid": 77, "url": "http://127.0.0.1/fw"}
         async with http.post(f"{base}/ota_notify", json=body) as resp:
             assert resp.status == 200
-        assert (await dev.next())[1] == OtaNotification(FirmwareType(1), 77, "http://127.0.0.1/fw")
+        assert (await dev.next())[1] == OtaNotification(1, 77, "http://127.0.0.1/fw")
         async with http.post(f"{base}/ota_check_notify", json={"firmware_type": 2}) as resp:
             assert resp.status == 200
-        assert (await dev.next())[1] == OtaCheckNotification(FirmwareType(2))
+        assert (await dev.next())[1] == OtaCheckNotification(2)
         async with http.post(f"{emulator.gservice_url}/emulator/devices/nope/online_apps") as resp:
             assert resp.status == 404
         async with http.get(f"{emulator.gservice_url}/emulator/m2m/info") as resp:

@@ -39,8 +39,8 @@ from custom_components.gizwits_device.protocol import (
     ReadRequest,
     StatusReport,
 )
-from custom_components.gizwits_device.protocol.frames import DevicePassthrough, PassthroughAck
 from emulator.app import AppSimulator, Received
+from emulator.wire import DevicePassthrough, PassthroughAck
 from tests.emulator.test_cli import finish, run_cli, start_cli
 from tests.integration.helpers import (
     entity_id,
@@ -365,10 +365,9 @@ async def test_acked_read_is_answered_inside_the_ack(
             "input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}, blocking=True
         )
         await app.report(lambda v: v["switch"] is True)
-        ack = await app.app.send_acked(app.codec.encode(ReadRequest()), sn=77)
-        assert ack is not None
-        assert ack.sn == 77
-        reply = app.codec.decode(ack.payload)
+        # send_acked matches the 0x0094 by sn and returns its body.
+        body = await app.app.send_acked(app.codec.encode(ReadRequest()), sn=77)
+        reply = app.codec.decode(body or b"")
         assert isinstance(reply, ReadReply)
         assert reply.values["switch"] is True
         assert reply.values["overload"] is False
@@ -410,7 +409,7 @@ async def test_acked_control_is_acked_once_applied_and_reported_to_all(
         # Refused (out of range): still acked, empty, after the refusal's status report.
         payload = bytearray(app.codec.encode(Control({"countdown": 1})))
         payload[-2:] = (0xFFFF).to_bytes(2, "big")
-        assert await app.app.send_acked(bytes(payload), sn=6) == PassthroughAck(6, b"")
+        assert await app.app.send_acked(bytes(payload), sn=6) == b""
         assert bridge.stats.rejected == 1
     finally:
         await other.app.close()

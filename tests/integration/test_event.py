@@ -12,8 +12,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.gizwits_device.protocol import PassthroughAck
-
 from .conftest import TestDevice
 from .helpers import StateRecorder, entity_id, wait_until
 from .platform_setup import setup_platform
@@ -60,8 +58,8 @@ async def test_app_commands_fire_events(
     assert fired["acked"] is False
     assert fired["sn"] is None
 
-    ack = await app.send_acked(b"\x10\x20", sn=4242)
-    assert ack == PassthroughAck(4242)
+    # No product definition: the 0x0094 comes at once and is empty (protocol.md §4).
+    assert await app.send_acked(b"\x10\x20", sn=4242) == b""
     await wait_until(lambda: len(events.states) == 2)
     fired = events.states[1].attributes
     assert fired["event_type"] == "acked_passthrough"
@@ -71,8 +69,7 @@ async def test_app_commands_fire_events(
     assert fired["app_client_id"] == app.client_id
 
     # The same sn again within the dedup window: acked again, not executed twice.
-    again = await app.send_acked(b"\x10\x20", sn=4242)
-    assert again == PassthroughAck(4242)
+    assert await app.send_acked(b"\x10\x20", sn=4242) == b""
     # A later frame from the same app arrives after the duplicate (one topic, in order).
     await app.send_passthrough(b"\xaa")
     await wait_until(lambda: len(events.states) == 3)

@@ -16,7 +16,8 @@ from custom_components.gizwits_device.const import (
     CONF_LOG_FORWARD_LOGGERS,
 )
 from custom_components.gizwits_device.log_forwarder import BURST, QUEUE_SIZE, LogForwarder
-from custom_components.gizwits_device.protocol import DeviceLog, LogLevel
+from custom_components.gizwits_device.protocol import LogLevel
+from emulator.wire import DeviceLog
 
 from .conftest import TestDevice
 from .helpers import entity_id, wait_state, wait_until

@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.gizwits_device.protocol import LogLevelConfirm
+from emulator.wire import LogLevelConfirm
 
 from .conftest import TestDevice
 from .helpers import entity_id, state, wait_state

@@ -16,11 +16,9 @@ from custom_components.gizwits_device.protocol import (
     MAX_PAYLOAD,
     MAX_SOURCE,
     MAX_TAG,
-    AckedPassthrough,
-    DeviceLog,
-    DevicePassthrough,
     LogLevel,
 )
+from emulator.wire import AckedPassthrough, DeviceLog, DevicePassthrough
 
 from .conftest import TestDevice
 from .helpers import entity_id, state, wait_state
@@ -368,7 +366,7 @@ async def test_send_log_truncates_at_limits(
     got = await app.wait_for(DeviceLog)
     frame = got.frame
     assert isinstance(frame, DeviceLog)
-    assert frame.level is LogLevel.ERROR
+    assert frame.level == LogLevel.ERROR
     assert frame.tag == "t" * MAX_TAG
     assert frame.source == "a" + "é" * 15
     assert len(frame.source.encode()) == MAX_SOURCE - 1

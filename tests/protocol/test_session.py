@@ -20,10 +20,7 @@ from custom_components.gizwits_device.protocol import (
     CommandSource,
     ConnectionState,
     ConnectionStatus,
-    DeviceLog,
-    DevicePassthrough,
     LogLevel,
-    LogLevelConfirm,
     M2MAuthenticationError,
     M2MNotConnectedError,
     M2MSession,
@@ -39,6 +36,7 @@ from custom_components.gizwits_device.protocol import (
 )
 from custom_components.gizwits_device.protocol.commands import DEDUP_MAX_ENTRIES
 from custom_components.gizwits_device.protocol.gservice import GServiceClient, M2MEndpoint
+from emulator import wire
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 
@@ -146,6 +144,9 @@ async def test_login_provisions_subscribes_and_asks_online_apps(
     assert run.session.connected
     assert gservice.provisions == 1
     await wait_until(lambda: emulator.cloud.online_app_requests >= 1)
+    # §4, §7: GAgent's exact bytes (short form) on cli2ser_req, answered to this DID.
+    request = emulator.cloud.requests[0]
+    assert (request.client_id, request.payload) == (run.session._did, bytes.fromhex("00000003020f"))
     await wait_until(lambda: bool(run.of_type(OnlineAppCount)))
     assert run.of_type(OnlineAppCount)[0].count == 0
     app = await emulator.app(run.session._did)
@@ -209,13 +210,10 @@ async def test_acked_passthrough_is_acked_and_deduplicated(
     """§4: every 0x0093 is acked with its sn; a repeat within 60 s is acked, not re-run."""
     run = await start()
     app = await emulator.app(did)
-    ack = await app.send_acked(b"\xaa", sn=7)
-    assert ack == PassthroughAck(7, b"")
-    again = await app.send_acked(b"\xaa", sn=7)
-    assert again == PassthroughAck(7, b"")
-    other = await app.send_acked(b"\xbb", sn=8)
-    assert other is not None
-    assert other.sn == 8
+    # send_acked matches the 0x0094 by sn and returns its (here empty) body.
+    assert await app.send_acked(b"\xaa", sn=7) == b""
+    assert await app.send_acked(b"\xaa", sn=7) == b""
+    assert await app.send_acked(b"\xbb", sn=8) == b""
     await wait_until(lambda: len(run.of_type(AckedPassthrough)) == 2)
     assert [f.sn for f in run.of_type(AckedPassthrough)] == [7, 8]
     assert all(r.acked for r in run.frames if isinstance(r.frame, AckedPassthrough))
@@ -228,7 +226,7 @@ async def test_log_level_is_confirmed(
     """§4 0x0010 → 0x0011 to the sending app, value kept exactly (bits 8-15 first)."""
     run = await start()
     app = await emulator.app(did)
-    assert await app.set_log_level(0x0102) == LogLevelConfirm()
+    assert await app.set_log_level(0x0102) == wire.LogLevelConfirm()
     await wait_until(lambda: bool(run.of_type(SetLogLevel)))
     assert run.of_type(SetLogLevel) == [SetLogLevel(0x0102)]
 
@@ -240,15 +238,16 @@ async def test_device_sends_reach_the_app_byte_exact(
     run = await start()
     app = await emulator.app(did)
     await run.session.send_passthrough(b"\x10\x20")
-    got = await app.wait_for(DevicePassthrough)
-    assert got.frame == DevicePassthrough(b"\x10\x20")
+    got = await app.wait_for(wire.DevicePassthrough)
+    assert got.frame == wire.DevicePassthrough(b"\x10\x20")
     assert got.topic == f"dev2app/{did}"
     await run.session.send_passthrough(b"\x30", app.client_id)
-    got = await app.wait_for(DevicePassthrough)
+    got = await app.wait_for(wire.DevicePassthrough)
     assert got.topic == f"dev2app/{did}/{app.client_id}"
     sent = await run.session.send_log(LogLevel.WARNING, "tag", "src", "内容" * 3)
-    log = await app.wait_for(DeviceLog)
-    assert log.frame == sent
+    log = await app.wait_for(wire.DeviceLog)
+    assert log.frame == wire.DeviceLog(2, "tag", "src", "内容" * 3)
+    assert (sent.level, sent.content) == (LogLevel.WARNING, "内容" * 3)
 
 
 async def test_device_acked_passthrough_returns_the_ack(
@@ -258,8 +257,8 @@ async def test_device_acked_passthrough_returns_the_ack(
     app = await emulator.app(did)
     ack = await run.session.send_acked_passthrough(b"\x42", app.client_id)
     assert isinstance(ack, PassthroughAck)
-    sent = await app.wait_for(AckedPassthrough)
-    assert isinstance(sent.frame, AckedPassthrough)
+    sent = await app.wait_for(wire.AckedPassthrough)
+    assert isinstance(sent.frame, wire.AckedPassthrough)
     assert ack.sn == sent.frame.sn
 
 
@@ -271,8 +270,8 @@ async def test_device_acked_passthrough_is_retried_then_times_out(
     app = await emulator.app(did, auto_ack=False)
     with pytest.raises(AckTimeoutError):
         await run.session.send_acked_passthrough(b"\x01")
-    copies = [await app.wait_for(AckedPassthrough) for _ in range(4)]
-    assert len({c.frame.sn for c in copies if isinstance(c.frame, AckedPassthrough)}) == 1
+    copies = [await app.wait_for(wire.AckedPassthrough) for _ in range(4)]
+    assert len({c.frame.sn for c in copies if isinstance(c.frame, wire.AckedPassthrough)}) == 1
     assert run.session.stats.ack_retries == 3
     assert run.session.stats.ack_timeouts == 1
 
@@ -286,7 +285,7 @@ async def test_bad_frames_are_dropped_and_counted(
     await app.send_raw(b"\x00\x00\x00\x04\x03\x00\x00\x90")  # wrong header
     await app.send_raw(b"\x00\x00\x00\x03\xff\xff\xff\xff\x7f")  # varint over 4 bytes
     await app.send_raw(b"")  # empty
-    await app.send_frame(OnlineAppCount(5))  # a cloud frame on an app topic
+    await app.send_frame(wire.OnlineAppCount(5))  # a cloud frame on an app topic
     await app.send_passthrough(b"ok")
     await wait_until(lambda: bool(run.of_type(AppPassthrough)))
     stats = run.session.stats

@@ -6,7 +6,7 @@ from custom_components.gizwits_device.protocol import (
     device_subscriptions,
     parse_received_topic,
 )
-from custom_components.gizwits_device.protocol.topics import ReceivedTopic
+from custom_components.gizwits_device.protocol.topics import SERVER_REQUEST_TOPIC, ReceivedTopic
 
 DID = "d" * 22
 PK = "0123456789abcdef0123456789abcdef"
@@ -19,6 +19,15 @@ def test_subscriptions_in_gagent_order() -> None:
         f"ser2cli_res/{DID}",
         f"app2dev/{DID}/#",
     )
+
+
+def test_online_apps_request_goes_to_cli2ser_req() -> None:
+    """protocol.md §4 ruling: 0x020F is published on `cli2ser_req`, never on `ser2cli_req`.
+
+    `ser2cli_*` topics are server -> client only; the real cloud ignores a device publishing
+    there, so the online-app count would never arrive.
+    """
+    assert SERVER_REQUEST_TOPIC == "cli2ser_req"
 
 
 def test_app_topics() -> None:

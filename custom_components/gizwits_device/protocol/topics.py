@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-SERVER_REQUEST_TOPIC = "ser2cli_req"
+# Where the device publishes 0x020F: every Gizwits firmware (GAgent `Mqtt_ReqOnlineClient`, the
+# ESP8266/ESP32 firmwares) uses `cli2ser_req`; the protocol document's `ser2cli_req` is a typo, and
+# the cloud never answers a device publishing there (`ser2cli_*` is server -> client only).
+SERVER_REQUEST_TOPIC = "cli2ser_req"
 
 
 class TopicKind(StrEnum):
