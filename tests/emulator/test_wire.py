@@ -3,8 +3,10 @@ cross-check against the integration's independent codec (two implementations of 
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
+from pathlib import Path
 
 from hypothesis import given, strategies as st
 import pytest
@@ -117,3 +119,23 @@ def test_form_body_keeps_download_url_raw() -> None:
     """§7: download_url is the raw text to the end of the line, its own query intact."""
     body = wire.form_body({"soft_ver": "04020021"}, raw_last=("download_url", "http://h/f?a=1&b=2"))
     assert body == "soft_ver=04020021&download_url=http://h/f?a=1&b=2"
+
+
+def test_emulator_imports_only_the_integrations_p0_codec() -> None:
+    """Issue 12: the emulator is an independent witness. It may share the P0 codec (held to
+    golden vectors) but never the integration's frames, topics or GService code."""
+    allowed = {
+        "custom_components.gizwits_device.protocol.p0",
+        "custom_components.gizwits_device.protocol.product",
+    }
+    emulator_dir = Path(__file__).parents[2] / "emulator"
+    imported: set[str] = set()
+    for source in emulator_dir.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    from_integration = {m for m in imported if m.startswith("custom_components")}
+    assert from_integration
+    assert from_integration <= allowed
