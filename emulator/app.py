@@ -116,7 +116,8 @@ class AppSimulator:
         self.undecodable: list[Undecodable] = []
         self.acks_sent: list[wire.PassthroughAck] = []
         self.ack_errors: list[str] = []
-        self._awaiting_ack: dict[int, asyncio.Future[bytes]] = {}
+        # sn -> one future per 0x0093 sent with it and not yet acked (oldest first)
+        self._awaiting_ack: dict[int, list[asyncio.Future[bytes]]] = {}
         self._pending: list[Received] = []  # not yet returned by wait_for
         self._changed = asyncio.Condition()
         self._queue: asyncio.Queue[Received] = asyncio.Queue()
@@ -192,10 +193,8 @@ class AppSimulator:
         the all-apps topic) comes instead.
         """
         sn = self.next_sn() if sn is None else sn
-        future = self._awaiting_ack.get(sn)
-        if future is None or future.done():
-            future = asyncio.get_running_loop().create_future()
-            self._awaiting_ack[sn] = future
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._awaiting_ack.setdefault(sn, []).append(future)
         await self.send_frame(wire.AckedPassthrough(sn, payload))
         if not wait:
             return None
@@ -204,9 +203,6 @@ class AppSimulator:
                 return await asyncio.shield(future)
         except TimeoutError:
             raise TimeoutError(f"{self.client_id}: no 0x0094 for sn {sn}") from None
-        finally:
-            if future.done() and self._awaiting_ack.get(sn) is future:
-                del self._awaiting_ack[sn]
 
     async def set_log_level(
         self,
@@ -357,21 +353,23 @@ class AppSimulator:
             self.acks_sent.append(ack)
 
     def _match_ack(self, topic: str, ack: wire.PassthroughAck) -> None:
-        """Resolve the send_acked waiting for this sn; anything else is a device bug."""
-        future = self._awaiting_ack.pop(ack.sn, None)
+        """Resolve the oldest send_acked waiting for this sn; anything else is a device bug."""
         own_topic = wire.dev2app(self.did, self.client_id)
-        if topic == own_topic and future is not None and not future.done():
-            future.set_result(ack.payload)
+        waiting = self._awaiting_ack.get(ack.sn, [])
+        if topic == own_topic and waiting:
+            waiting.pop(0).set_result(ack.payload)
+            if not waiting:
+                del self._awaiting_ack[ack.sn]
             return
         if topic != own_topic:
             error = f"0x0094 sn {ack.sn} on {topic}, not on this app's {own_topic}"
         else:
-            waiting = sorted(self._awaiting_ack) or "none"
-            error = f"0x0094 with sn {ack.sn} answers nothing this app sent (waiting: {waiting})"
+            sns = sorted(self._awaiting_ack) or "none"
+            error = f"0x0094 with sn {ack.sn} answers nothing this app sent (waiting: {sns})"
         self.ack_errors.append(error)
-        if future is not None:
-            self._awaiting_ack[ack.sn] = future
-        for pending in self._awaiting_ack.values():
-            if not pending.done():
-                pending.set_exception(AckError(error))
-                pending.exception()  # retrieved: a fire-and-forget send must not warn
+        for futures in self._awaiting_ack.values():
+            for pending in futures:
+                if not pending.done():
+                    pending.set_exception(AckError(error))
+                    pending.exception()  # retrieved: a fire-and-forget send must not warn
+        self._awaiting_ack.clear()

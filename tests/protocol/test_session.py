@@ -408,19 +408,19 @@ async def test_acked_read_is_answered_inside_the_ack_to_the_asking_app_only(
     run.session.set_command_handler(handler)
     asking = await emulator.app(did)
     other = await emulator.app(did)
-    ack = await asking.send_acked(b"\x02", sn=41)
-    assert ack == PassthroughAck(41, b"\x03\x02")
+    # send_acked matches the 0x0094 by sn and returns its body: the answer.
+    assert await asking.send_acked(b"\x02", sn=41) == b"\x03\x02"
     assert calls == [AppCommand(CommandSource.CLOUD, asking.client_id, 41, b"\x02")]
     await asking.send_passthrough(b"\x12")
-    reply = await asking.wait_for(DevicePassthrough)
-    assert reply.frame == DevicePassthrough(b"\x03\x12")
+    reply = await asking.wait_for(wire.DevicePassthrough)
+    assert reply.frame == wire.DevicePassthrough(b"\x03\x12")
     assert reply.topic == f"dev2app/{did}/{asking.client_id}"
     assert calls[-1] == AppCommand(CommandSource.CLOUD, asking.client_id, None, b"\x12")
     # The other app saw neither the ack nor the reply; the asking app no extra 0x0091.
-    assert not [r for r in other.received if isinstance(r.frame, PassthroughAck)]
-    assert not [r for r in other.received if isinstance(r.frame, DevicePassthrough)]
-    assert [r.frame for r in asking.received if isinstance(r.frame, DevicePassthrough)] == [
-        DevicePassthrough(b"\x03\x12")
+    assert not [r for r in other.received if isinstance(r.frame, wire.PassthroughAck)]
+    assert not [r for r in other.received if isinstance(r.frame, wire.DevicePassthrough)]
+    assert [r.frame for r in asking.received if isinstance(r.frame, wire.DevicePassthrough)] == [
+        wire.DevicePassthrough(b"\x03\x12")
     ]
     assert [r.frame for r in run.frames if isinstance(r.frame, AckedPassthrough)] == [
         AckedPassthrough(41, b"\x02")
@@ -448,9 +448,10 @@ async def test_a_repeated_sn_is_acked_with_the_same_answer_but_run_once(
     await app.send_acked(b"\x12", sn=9, wait=False)
     await wait_until(lambda: run.session.stats.duplicates == 1)
     release.set()
-    first = await app.wait_for(PassthroughAck)
-    second = await app.wait_for(PassthroughAck)
-    assert first.frame == second.frame == PassthroughAck(9, b"\x13answer")
+    first = await app.wait_for(wire.PassthroughAck)
+    second = await app.wait_for(wire.PassthroughAck)
+    assert first.frame == second.frame == wire.PassthroughAck(9, b"\x13answer")
+    assert app.ack_errors == []
     assert calls == 1
     assert len(run.of_type(AckedPassthrough)) == 1
 
@@ -466,9 +467,9 @@ async def test_a_failing_handler_still_acks_and_a_removed_one_answers_nothing(
 
     remove = run.session.set_command_handler(broken)
     app = await emulator.app(did)
-    assert await app.send_acked(b"\x02", sn=1) == PassthroughAck(1, b"")
+    assert await app.send_acked(b"\x02", sn=1) == b""
     remove()
-    assert await app.send_acked(b"\x02", sn=2) == PassthroughAck(2, b"")
+    assert await app.send_acked(b"\x02", sn=2) == b""
     assert run.session.connected
 
 
