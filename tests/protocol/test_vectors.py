@@ -37,6 +37,7 @@ from custom_components.gizwits_device.protocol.p0 import (
     Value,
 )
 from custom_components.gizwits_device.protocol.product import ProductModel
+from custom_components.gizwits_device.protocol.topics import SERVER_REQUEST_TOPIC
 from tests.vectors import Vector, frame_vectors, lan_vectors, p0_vectors, product_text, unhex
 
 FRAMES = frame_vectors()
@@ -115,8 +116,9 @@ def test_gagent_online_apps_request_is_six_bytes_on_cli2ser_req() -> None:
     # protocol.md §4, §7: GAgent's Mqtt_ReqOnlineClient publishes exactly 00 00 00 03 02 0f.
     (vector,) = [v for v in FRAMES if v.expected["frame"]["command"] == "0x020f"]
     assert vector.origin == "firmware"
-    assert vector.expected["topic"] == "cli2ser_req"
     assert vector.data == bytes.fromhex("00000003020f")
+    # The session publishes OnlineAppsRequest on SERVER_REQUEST_TOPIC, as GAgent does.
+    assert vector.expected["topic"] == SERVER_REQUEST_TOPIC
 
 
 # --- P0 ---------------------------------------------------------------------------------------
