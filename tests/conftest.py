@@ -54,7 +54,12 @@ async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
 
     async with Emulator(product_keys=[PRODUCT_KEY]) as emu:
         yield emu
-        denied = await emu.take_denied_publishes()
+        await fail_on_denied_publishes(emu)
+
+
+async def fail_on_denied_publishes(emu: Emulator) -> None:
+    """Fail the running test if the broker denied a publish it has not taken yet."""
+    denied = await emu.take_denied_publishes()
     if denied:
         pytest.fail(
             "the broker denied publishes (topic not allowed for that client by the Gizwits "

@@ -24,7 +24,7 @@ from emulator.wire import (
     decode,
     encode,
 )
-from tests.conftest import PRODUCT_KEY
+from tests.conftest import PRODUCT_KEY, fail_on_denied_publishes
 
 MAC = "AABBCCDDEEFF"
 PASSCODE = "ABCDEFGHIJ"
@@ -149,6 +149,18 @@ async def test_denied_publishes_are_reported(
         ]
     )
     assert await emulator.take_denied_publishes() == []
+
+
+async def test_a_denied_device_publish_fails_the_test(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    """What the emulator fixture runs at teardown: a denied publish fails, naming the topic."""
+    did = await register(emulator, http)
+    async with device(emulator, did) as dev:
+        await dev.client.publish("ser2cli_req", bytes.fromhex("00000003 020f"), qos=1)
+    with pytest.raises(pytest.fail.Exception, match=f"{did} -> 'ser2cli_req'"):
+        await fail_on_denied_publishes(emulator)
+    await fail_on_denied_publishes(emulator)  # taken: nothing left to fail on
 
 
 async def test_operator_routes_push_to_the_device(
