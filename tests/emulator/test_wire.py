@@ -17,7 +17,6 @@ from custom_components.gizwits_device.protocol.frames import (
 )
 from emulator import wire
 from tests.protocol.frame_strategies import frames
-from tests.vectors import Vector, frame_vectors, unhex
 
 VECTORS = [
     # §7: GAgent's 0x020F, exactly six bytes; §3: 0x0210 short form, count at bytes 6-7.
@@ -140,22 +139,3 @@ def test_emulator_imports_only_the_integrations_p0_codec() -> None:
     from_integration = {m for m in imported if m.startswith("custom_components")}
     assert from_integration
     assert from_integration <= allowed
-
-
-@pytest.mark.parametrize("vector", frame_vectors(), ids=lambda v: v.name)
-def test_golden_frames_from_real_firmware_and_devices(vector: Vector) -> None:
-    """tests/vectors/frames.json: GAgent's bytes and a real PH-803W's, decoded to their fields
-    and re-encoded byte for byte by the emulator's own code."""
-    expected = vector.expected["frame"]
-    frame = wire.decode(vector.data)
-    assert type(frame).__name__ == expected["type"]
-    assert frame.cmd == int(expected["command"], 16)
-    fields = {
-        name: unhex(value) if isinstance(value, str) else value
-        for name, value in expected["fields"].items()
-    }
-    assert dataclasses.asdict(frame) == fields
-    assert wire.encode(frame) == vector.data
-    topics = {"OnlineAppsRequest": wire.CLI2SER_REQ, "OnlineAppCount": wire.ser2cli_res("<DID>")}
-    if "topic" in vector.expected:
-        assert topics[expected["type"]] == vector.expected["topic"]
