@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 from pathlib import Path
+import signal
 import sys
 from urllib.parse import parse_qsl
 
 import aiohttp
 import aiomqtt
 
+from emulator.broker import free_port
 from emulator.server import Emulator
 from emulator.wire import (
     AckedPassthrough,
@@ -128,3 +130,64 @@ async def test_cli_reports_unknown_did(emulator: Emulator) -> None:
     code, _out, err = await run_cli(emulator, "nosuchdid", "send", "00")
     assert code == 1
     assert "404" in err
+
+
+async def _read_until(stream: asyncio.StreamReader, text: str) -> str:
+    async with asyncio.timeout(60):
+        while True:
+            line = (await stream.readline()).decode()
+            assert line, f"output ended before {text!r}"
+            if text in line:
+                return line
+
+
+async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
+    socket_enabled: None,
+) -> None:
+    """`python -m emulator serve`: a device registers, its 0x020F on cli2ser_req is answered,
+    and a publish the cloud's ACL refuses is printed (protocol.md §4)."""
+    http_port, mqtt_port = free_port(), free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "emulator",
+        "serve",
+        "--http-port",
+        str(http_port),
+        "--mqtt-port",
+        str(mqtt_port),
+        "--product-key",
+        PRODUCT_KEY,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    try:
+        await _read_until(proc.stdout, "Ctrl-C stops.")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"http://127.0.0.1:{http_port}/dev/devices",
+                data={"passcode": PASSCODE, "mac": "112233445566", "product_key": PRODUCT_KEY},
+            ) as resp,
+        ):
+            did = dict(parse_qsl(await resp.text()))["did"]
+        async with aiomqtt.Client(
+            "127.0.0.1",
+            mqtt_port,
+            username=did,
+            password=PASSCODE,
+            identifier=did,
+            protocol=aiomqtt.ProtocolVersion.V31,
+        ) as device:
+            await device.subscribe(f"ser2cli_res/{did}")
+            await device.publish("cli2ser_req", bytes.fromhex("00000003 020f"))
+            assert await next_frame(device) == (f"ser2cli_res/{did}", OnlineAppCount(0))
+            await device.publish("ser2cli_req", bytes.fromhex("00000003 020f"))
+            line = await _read_until(proc.stdout, "DENIED")
+        assert line.strip() == f"[broker] DENIED publish from {did} to 'ser2cli_req'"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            await proc.communicate()
+    assert proc.returncode == 0
