@@ -22,6 +22,7 @@ from .const import (
     LOGGER,
 )
 from .coordinator import GizwitsDeviceCoordinator, create_session
+from .device import async_register_device
 from .issues import ENTRY_ISSUES, ISSUE_INVALID_PRODUCT, async_clear_issues, async_raise_issue
 from .log_forwarder import LogForwarder
 from .protocol import (
@@ -62,6 +63,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
         entry.data[CONF_PRODUCT_KEY],
     )
     coordinator = GizwitsDeviceCoordinator(hass, entry, session=session, gservice=gservice)
+    # The device exists before the first frame, so every bus event can name it.
+    coordinator.device_id = async_register_device(hass, entry)
     await coordinator.async_start()
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):

@@ -45,6 +45,11 @@ FIRMWARE_DIR: Final = "gizwits_device/firmware"
 STORAGE_VERSION: Final = 1
 
 EVENT_FIRMWARE_DOWNLOADED: Final = "firmware_downloaded"
+# Bus events with the device_id, behind the device triggers (device_trigger.py). Unlike a state
+# trigger on an event entity, they never fire when an entry reloads or reconnects.
+BUS_EVENT_APP_COMMAND: Final = f"{DOMAIN}_app_command"
+BUS_EVENT_FIRMWARE_DOWNLOADED: Final = f"{DOMAIN}_firmware_downloaded"
+BUS_EVENT_APPS_ONLINE: Final = f"{DOMAIN}_apps_online"
 # Fired (on the bus) before the bridge applies an app's control; the origin of its context.
 EVENT_APP_CONTROL: Final = f"{DOMAIN}_app_control"
 

@@ -8,6 +8,7 @@ listeners (async_set_updated_data / async_update_listeners). Nothing is polled.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ import time
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -24,6 +26,9 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.ssl import get_default_context
 
 from .const import (
+    BUS_EVENT_APP_COMMAND,
+    BUS_EVENT_APPS_ONLINE,
+    BUS_EVENT_FIRMWARE_DOWNLOADED,
     CONF_INDICATOR_BIT,
     DEFAULT_INDICATOR_BIT,
     DOMAIN,
@@ -38,7 +43,7 @@ from .issues import (
     async_clear_issues,
     async_raise_issue,
 )
-from .ota import FirmwareState, FirmwareUpdater
+from .ota import FirmwareDownload, FirmwareState, FirmwareUpdater
 from .protocol import (
     AckedPassthrough,
     AppPassthrough,
@@ -82,6 +87,16 @@ class AppCommandRecord:
     app_client_id: str | None
     acked: bool
     sn: int | None
+
+    def as_event_data(self) -> dict[str, Any]:
+        """What the event entity and the device trigger's bus event carry."""
+        return {
+            "payload": self.payload.hex(),
+            "payload_base64": base64.b64encode(self.payload).decode("ascii"),
+            "app_client_id": self.app_client_id,
+            "acked": self.acked,
+            "sn": self.sn,
+        }
 
 
 @dataclass(slots=True)
@@ -139,6 +154,10 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         )
         self._unsubscribe: list[Callable[[], None]] = []
         self._down_since: float | None = None
+        # The device registry id the bus events name (set before the session starts).
+        self.device_id: str | None = None
+        # Whether a 0x0210 arrived since the last login (the first one is no "came online").
+        self._counted_since_login = False
         self.data = GizwitsDeviceData(status=session.status)
         self.firmware = FirmwareUpdater(
             hass,
@@ -147,6 +166,7 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
             self.data.firmware,
             changed=self.async_update_listeners,
             save=self._save,
+            downloaded=self._on_download,
         )
         self.apply_options(entry.options)
 
@@ -213,9 +233,21 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
     # -- session events ------------------------------------------------------------------
 
     @callback
+    def _fire(self, event_type: str, data: Mapping[str, Any]) -> None:
+        """A bus event for the device triggers; never on reload, reconnect or restart."""
+        if self.device_id is not None:
+            self.hass.bus.async_fire(event_type, {ATTR_DEVICE_ID: self.device_id, **data})
+
+    @callback
+    def _on_download(self, download: FirmwareDownload) -> None:
+        self._fire(BUS_EVENT_FIRMWARE_DOWNLOADED, download.as_event_data())
+
+    @callback
     def _on_status(self, status: ConnectionStatus) -> None:
         previous = self.data.status.state
         self.data.status = status
+        if status.state is not ConnectionState.CONNECTED:
+            self._counted_since_login = False
         if status.state is ConnectionState.CONNECTED:
             self._down_since = None
             async_clear_issues(self.hass, self.config_entry.entry_id, CONNECTION_ISSUES)
@@ -238,15 +270,15 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
     @callback
     def _on_frame(self, received: ReceivedFrame) -> None:
         frame = received.frame
-        if isinstance(frame, AppPassthrough):
-            self.data.last_command = AppCommandRecord(
-                frame.payload, received.app_client_id, received.acked, None
-            )
-        elif isinstance(frame, AckedPassthrough):
-            self.data.last_command = AppCommandRecord(
-                frame.payload, received.app_client_id, received.acked, frame.sn
-            )
+        if isinstance(frame, AppPassthrough | AckedPassthrough):
+            sn = frame.sn if isinstance(frame, AckedPassthrough) else None
+            command = AppCommandRecord(frame.payload, received.app_client_id, received.acked, sn)
+            self.data.last_command = command
+            self._fire(BUS_EVENT_APP_COMMAND, command.as_event_data())
         elif isinstance(frame, OnlineAppCount):
+            if self._counted_since_login and self.data.online_apps == 0 and frame.count > 0:
+                self._fire(BUS_EVENT_APPS_ONLINE, {"count": frame.count})
+            self._counted_since_login = True
             self.data.online_apps = frame.count
         elif isinstance(frame, SetLogLevel):
             self.data.log_level = frame.value

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 from homeassistant.core import State, callback
-from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo, format_mac
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import (
-    CONF_MAC,
-    CONF_MCU_HARD_VERSION,
-    CONF_MCU_SOFT_VERSION,
-    CONF_PRODUCT_KEY,
-    CONF_WIFI_HARD_VERSION,
-    CONF_WIFI_SOFT_VERSION,
-    DOMAIN,
-)
 from .coordinator import GizwitsDeviceCoordinator
+from .device import device_info
 
 
 class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
@@ -34,18 +25,8 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
         super().__init__(coordinator)
         self.entity_description = description
         entry = coordinator.config_entry
-        data = entry.data
-        mac = data[CONF_MAC]
         self._attr_unique_id = f"{entry.unique_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, str(entry.unique_id))},
-            connections={(CONNECTION_NETWORK_MAC, format_mac(mac))},
-            manufacturer="Gizwits",
-            model=data[CONF_PRODUCT_KEY],
-            name=entry.title,
-            sw_version=f"WiFi {data[CONF_WIFI_SOFT_VERSION]} / MCU {data[CONF_MCU_SOFT_VERSION]}",
-            hw_version=f"WiFi {data[CONF_WIFI_HARD_VERSION]} / MCU {data[CONF_MCU_HARD_VERSION]}",
-        )
+        self._attr_device_info = device_info(entry)
 
     @property
     def available(self) -> bool:

@@ -7,7 +7,6 @@ saw before. What happened before the entity was added is not fired.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
@@ -85,16 +84,8 @@ class AppCommandEvent(GizwitsEvent[AppCommandRecord]):
     def event(self, happening: AppCommandRecord) -> tuple[str, dict[str, Any]]:
         """One passthrough: its payload (hex and base64), sender, and sn when acked."""
         command = happening
-        return (
-            EVENT_PASSTHROUGH if command.sn is None else EVENT_ACKED_PASSTHROUGH,
-            {
-                "payload": command.payload.hex(),
-                "payload_base64": base64.b64encode(command.payload).decode("ascii"),
-                "app_client_id": command.app_client_id,
-                "acked": command.acked,
-                "sn": command.sn,
-            },
-        )
+        event_type = EVENT_PASSTHROUGH if command.sn is None else EVENT_ACKED_PASSTHROUGH
+        return event_type, command.as_event_data()
 
 
 class FirmwareEvent(GizwitsEvent[FirmwareDownload]):
@@ -110,15 +101,4 @@ class FirmwareEvent(GizwitsEvent[FirmwareDownload]):
 
     def event(self, happening: FirmwareDownload) -> tuple[str, dict[str, Any]]:
         """Where the file is and what it is."""
-        download = happening
-        return (
-            EVENT_FIRMWARE_DOWNLOADED,
-            {
-                "firmware_type": download.firmware_type.name.lower(),
-                "version": download.version,
-                "path": str(download.path),
-                "size": download.size,
-                "md5": download.md5,
-                "verified": download.verified,
-            },
-        )
+        return EVENT_FIRMWARE_DOWNLOADED, happening.as_event_data()

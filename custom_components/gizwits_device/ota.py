@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -68,6 +69,17 @@ class FirmwareDownload:
     md5: str
     verified: bool  # False when the cloud sent no Firmware-MD5 to check against
 
+    def as_event_data(self) -> dict[str, Any]:
+        """What the firmware event entity and the device trigger's bus event carry."""
+        return {
+            "firmware_type": self.firmware_type.name.lower(),
+            "version": self.version,
+            "path": str(self.path),
+            "size": self.size,
+            "md5": self.md5,
+            "verified": self.verified,
+        }
+
 
 @dataclass(slots=True)
 class FirmwareState:
@@ -101,6 +113,7 @@ class FirmwareUpdater:
         *,
         changed: Callable[[], None],
         save: Callable[[], None],
+        downloaded: Callable[[FirmwareDownload], None],
     ) -> None:
         self._hass = hass
         self._entry = entry
@@ -108,6 +121,7 @@ class FirmwareUpdater:
         self.state = state
         self._changed = changed
         self._save = save
+        self._downloaded = downloaded
         self._task: asyncio.Task[None] | None = None
 
     def installed_version(self, firmware_type: FirmwareType) -> str:
@@ -216,6 +230,7 @@ class FirmwareUpdater:
             await self._report_version(firmware_type, offer.version)
         self.state.last_download = result
         self._changed()
+        self._downloaded(result)
         return result
 
     async def _report_version(self, firmware_type: FirmwareType, version: str) -> None:

@@ -15,7 +15,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
 
 from .const import DOMAIN
@@ -23,6 +23,7 @@ from .coordinator import GizwitsDeviceCoordinator
 from .protocol import MAX_PAYLOAD, AckTimeoutError, LogLevel, M2MError
 from .runtime import GizwitsConfigEntry
 
+ATTR_DEVICE_ID = "device_id"
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_PAYLOAD = "payload"
 ATTR_ENCODING = "encoding"
@@ -39,9 +40,15 @@ SERVICE_SEND_LOG = "send_log"
 # One MQTT topic level: no separators or wildcards (protocol.md §4 topics).
 _APP_CLIENT_ID = vol.All(cv.string, vol.Match(r"^[^/+#]{1,64}$"))
 
+# Which device sends: its device (the form's device picker) or, as before, its config entry.
+_SENDER = {
+    vol.Exclusive(ATTR_DEVICE_ID, "sender"): cv.string,
+    vol.Exclusive(ATTR_CONFIG_ENTRY_ID, "sender"): cv.string,
+}
+
 SEND_PASSTHROUGH_SCHEMA = vol.Schema(
     {
-        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        **_SENDER,
         vol.Required(ATTR_PAYLOAD): cv.string,
         vol.Optional(ATTR_ENCODING, default="hex"): vol.In(["hex", "base64"]),
         vol.Optional(ATTR_APP_CLIENT_ID): _APP_CLIENT_ID,
@@ -50,7 +57,7 @@ SEND_PASSTHROUGH_SCHEMA = vol.Schema(
 )
 SEND_LOG_SCHEMA = vol.Schema(
     {
-        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        **_SENDER,
         vol.Required(ATTR_LEVEL): vol.In(["error", "warning", "info"]),
         vol.Required(ATTR_CONTENT): cv.string,
         vol.Optional(ATTR_TAG, default=""): cv.string,
@@ -59,8 +66,27 @@ SEND_LOG_SCHEMA = vol.Schema(
 )
 
 
+def _entry_id(call: ServiceCall) -> str:
+    """The config entry of the called device (device_id) or the config_entry_id given."""
+    if ATTR_CONFIG_ENTRY_ID in call.data:
+        return str(call.data[ATTR_CONFIG_ENTRY_ID])
+    device_id = call.data.get(ATTR_DEVICE_ID)
+    if device_id is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_device")
+    device = dr.async_get(call.hass).async_get(device_id)
+    for entry_id in device.config_entries if device is not None else ():
+        entry = call.hass.config_entries.async_get_entry(entry_id)
+        if entry is not None and entry.domain == DOMAIN:
+            return entry_id
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_device",
+        translation_placeholders={"device_id": str(device_id)},
+    )
+
+
 def _coordinator(call: ServiceCall) -> GizwitsDeviceCoordinator:
-    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry_id = _entry_id(call)
     entry = call.hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
         raise ServiceValidationError(

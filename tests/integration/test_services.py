@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+import probatio as vol
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -116,6 +118,49 @@ async def test_passthrough_max_size(
     got = await app.wait_for(DevicePassthrough)
     assert isinstance(got.frame, DevicePassthrough)
     assert got.frame.payload == payload
+
+
+async def test_the_form_names_the_device(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """The service form picks a device (not an "Integration"); config_entry_id still works."""
+    gizwits = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, str(setup_integration.unique_id)), setup_integration.entry_id
+    )
+    assert gizwits is not None
+    app = await emulator.app(device.did)
+    await _call(hass, "send_passthrough", {"device_id": gizwits.id, "payload": "0c"})
+    got = await app.wait_for(DevicePassthrough)
+    assert isinstance(got.frame, DevicePassthrough)
+    assert got.frame.payload == b"\x0c"
+    await _call(hass, "send_log", {"device_id": gizwits.id, "level": "info", "content": "hi"})
+
+    other_entry = MockConfigEntry(domain="other")
+    other_entry.add_to_hass(hass)
+    other = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other_entry.entry_id, identifiers={("other", "x")}
+    )
+    for data, key in (
+        ({"device_id": other.id}, "unknown_device"),
+        ({"device_id": "nope"}, "unknown_device"),
+        ({}, "no_device"),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await _call(hass, "send_passthrough", {**data, "payload": "00"})
+        assert err.value.translation_key == key
+    with pytest.raises(vol.Invalid):
+        await _call(
+            hass,
+            "send_passthrough",
+            {
+                "device_id": gizwits.id,
+                "config_entry_id": setup_integration.entry_id,
+                "payload": "00",
+            },
+        )
 
 
 async def test_passthrough_without_ack_returns_an_empty_response(

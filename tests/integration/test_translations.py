@@ -40,6 +40,8 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 EXCEPTION_PLACEHOLDERS = {
     "auth_failed": set(),
     "not_connected": {"error"},
+    "no_device": set(),
+    "unknown_device": {"device_id"},
     "unknown_entry": {"entry_id"},
     "entry_not_loaded": {"title"},
     "invalid_payload": {"encoding"},
