@@ -7,10 +7,13 @@ while connections stay limited to 127.0.0.1. Neither depends on `hass`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
+from unittest.mock import PropertyMock, patch
 
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from emulator.broker import MosquittoBroker
 
@@ -66,3 +69,20 @@ async def fail_on_denied_publishes(emu: Emulator) -> None:
             "ACL): " + "; ".join(f"{e.client_id} -> {e.topic!r}" for e in denied),
             pytrace=False,
         )
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Create every entity enabled, including those disabled by default (as HA core tests)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """HA's serializer (volatile ids and times as ANY); snapshots in ./snapshots."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

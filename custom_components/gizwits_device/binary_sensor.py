@@ -76,11 +76,6 @@ class GizwitsBinarySensor(GizwitsEntity, BinarySensorEntity):
     entity_description: GizwitsBinarySensorDescription
 
     @property
-    def available(self) -> bool:
-        """Connectivity is always known; the rest needs the session."""
-        return self.entity_description.always_available or super().available
-
-    @property
     def is_on(self) -> bool:
         """The value."""
         return self.entity_description.value_fn(self.coordinator.data)

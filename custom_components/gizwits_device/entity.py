@@ -30,8 +30,10 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
 
     @property
     def available(self) -> bool:
-        """Available while logged in to M2M."""
-        return self.coordinator.data.connected
+        """Available while logged in to M2M, unless the description says always (connection)."""
+        return getattr(self.entity_description, "always_available", False) or (
+            self.coordinator.data.connected
+        )
 
     def _shown(self) -> tuple[object, ...]:
         return (self.available, self.state, self.state_attributes, self.extra_state_attributes)

@@ -132,11 +132,6 @@ class GizwitsSensor(GizwitsEntity, SensorEntity):
     )
 
     @property
-    def available(self) -> bool:
-        """The connection state is always known; the rest needs the session."""
-        return self.entity_description.always_available or super().available
-
-    @property
     def native_value(self) -> StateType:
         """The value."""
         return self.entity_description.value_fn(self.coordinator.data)

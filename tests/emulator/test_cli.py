@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
-from pathlib import Path
 import signal
 import sys
 from urllib.parse import parse_qsl
@@ -25,37 +24,9 @@ from emulator.wire import (
     encode,
 )
 from tests.conftest import PRODUCT_KEY
+from tests.emulator.cli import REPO, finish, run_cli, start_cli
 
-REPO = Path(__file__).resolve().parents[2]
 PASSCODE = "CLIPASS123"
-
-
-async def start_cli(emu: Emulator, did: str, *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "emulator",
-        "app",
-        "--did",
-        did,
-        "--url",
-        emu.gservice_url,
-        *args,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
-    async with asyncio.timeout(60):
-        out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
-async def run_cli(emu: Emulator, did: str, *args: str) -> tuple[int, str, str]:
-    return await finish(await start_cli(emu, did, *args))
 
 
 @contextlib.asynccontextmanager

@@ -19,10 +19,8 @@ nothing about MQTT is mocked. Fixtures:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
-from unittest.mock import PropertyMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -31,28 +29,25 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.gizwits_device as integration
 from custom_components.gizwits_device import config_flow, coordinator
+from custom_components.gizwits_device.bridge import GizwitsBridge
 from custom_components.gizwits_device.const import (
-    CONF_BASE_URL,
-    CONF_DID,
-    CONF_MAC,
-    CONF_MCU_HARD_VERSION,
-    CONF_MCU_SOFT_VERSION,
-    CONF_PASSCODE,
-    CONF_PRODUCT_KEY,
-    CONF_WIFI_HARD_VERSION,
-    CONF_WIFI_SOFT_VERSION,
-    DEFAULT_HARD_VERSION,
-    DEFAULT_SOFT_VERSION,
     DOMAIN,
 )
-from custom_components.gizwits_device.protocol import SessionTiming
+from custom_components.gizwits_device.protocol import P0Codec, ProductModel, SessionTiming
 from tests.conftest import PRODUCT_KEY
+from tests.integration.bridge_helpers import (
+    LIGHT,
+    LIGHT_MAPPING,
+    PLUG,
+    PLUG_MAPPING,
+    P0App,
+    setup_bridge,
+)
+from tests.integration.helpers import MAC, PASSCODE, TestDevice, entry_data
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
 
-MAC = "A0B1C2D3E4F5"
-PASSCODE = "Passcode42"
 # Seconds; short so failing logins end tests quickly, long enough for a loaded CI machine.
 CONNECT_TIMEOUT = 5.0
 GSERVICE_TIMEOUT = 2.0
@@ -69,18 +64,6 @@ FAST_TIMING = SessionTiming(
     dedup_window=60.0,
     reconnect_jitter=0.1,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class TestDevice:
-    """A device registered in the emulator."""
-
-    __test__ = False  # not a pytest test class
-
-    did: str
-    passcode: str
-    product_key: str
-    mac: str
 
 
 @pytest.fixture(autouse=True)
@@ -105,21 +88,6 @@ async def device(emulator: Emulator) -> TestDevice:
     registered = emulator.state.register(PRODUCT_KEY, MAC, PASSCODE)
     await emulator.settle()
     return TestDevice(registered.did, PASSCODE, PRODUCT_KEY, MAC)
-
-
-def entry_data(emulator: Emulator, device: TestDevice) -> dict[str, str]:
-    """Config entry data as the config flow stores it."""
-    return {
-        CONF_BASE_URL: emulator.gservice_url,
-        CONF_PRODUCT_KEY: device.product_key,
-        CONF_MAC: device.mac,
-        CONF_PASSCODE: device.passcode,
-        CONF_DID: device.did,
-        CONF_WIFI_HARD_VERSION: DEFAULT_HARD_VERSION,
-        CONF_WIFI_SOFT_VERSION: DEFAULT_SOFT_VERSION,
-        CONF_MCU_HARD_VERSION: DEFAULT_HARD_VERSION,
-        CONF_MCU_SOFT_VERSION: DEFAULT_SOFT_VERSION,
-    }
 
 
 @pytest.fixture
@@ -158,11 +126,25 @@ async def setup_integration(hass: HomeAssistant, config_entry: MockConfigEntry) 
 
 
 @pytest.fixture
-def entity_registry_enabled_by_default() -> Iterator[None]:
-    """Create every entity enabled, including those disabled by default (as HA core tests)."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        return_value=True,
-        new_callable=PropertyMock,
-    ):
-        yield
+async def plug(
+    hass: HomeAssistant, config_entry: MockConfigEntry, emulator: Emulator, device: TestDevice
+) -> AsyncIterator[tuple[GizwitsBridge, P0App]]:
+    """Smart plug (standard P0): switch/countdown/power mapped; energy, overload native."""
+    bridge = await setup_bridge(hass, config_entry, PLUG, PLUG_MAPPING)
+    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(PLUG)))
+    # protocol.md §5 (MCU SDK): online apps 0 -> 1 brings a full report.
+    await app.report()
+    yield bridge, app
+    await app.app.close()
+
+
+@pytest.fixture
+async def light(
+    hass: HomeAssistant, config_entry: MockConfigEntry, emulator: Emulator, device: TestDevice
+) -> AsyncIterator[tuple[GizwitsBridge, P0App]]:
+    """Dimmable light (var_len P0): on/off + brightness on a template light, mode on a select."""
+    bridge = await setup_bridge(hass, config_entry, LIGHT, LIGHT_MAPPING)
+    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
+    await app.report()
+    yield bridge, app
+    await app.app.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
@@ -11,7 +12,20 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 import psutil
 
-from custom_components.gizwits_device.const import DOMAIN
+from custom_components.gizwits_device.const import (
+    CONF_BASE_URL,
+    CONF_DID,
+    CONF_MAC,
+    CONF_MCU_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION,
+    CONF_PASSCODE,
+    CONF_PRODUCT_KEY,
+    CONF_WIFI_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    DEFAULT_HARD_VERSION,
+    DEFAULT_SOFT_VERSION,
+    DOMAIN,
+)
 
 if TYPE_CHECKING:
     from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -19,6 +33,35 @@ if TYPE_CHECKING:
     from emulator.server import Emulator
 
 WAIT_TIMEOUT = 20.0
+MAC = "A0B1C2D3E4F5"
+PASSCODE = "Passcode42"
+
+
+@dataclass(frozen=True, slots=True)
+class TestDevice:
+    """A device registered in the emulator."""
+
+    __test__ = False  # not a pytest test class
+
+    did: str
+    passcode: str
+    product_key: str
+    mac: str
+
+
+def entry_data(emulator: Emulator, device: TestDevice) -> dict[str, str]:
+    """Config entry data as the config flow stores it."""
+    return {
+        CONF_BASE_URL: emulator.gservice_url,
+        CONF_PRODUCT_KEY: device.product_key,
+        CONF_MAC: device.mac,
+        CONF_PASSCODE: device.passcode,
+        CONF_DID: device.did,
+        CONF_WIFI_HARD_VERSION: DEFAULT_HARD_VERSION,
+        CONF_WIFI_SOFT_VERSION: DEFAULT_SOFT_VERSION,
+        CONF_MCU_HARD_VERSION: DEFAULT_HARD_VERSION,
+        CONF_MCU_SOFT_VERSION: DEFAULT_SOFT_VERSION,
+    }
 
 
 async def wait_until(predicate: Callable[[], object], timeout: float = WAIT_TIMEOUT) -> None:

@@ -4,40 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.const import STATE_UNAVAILABLE, Platform
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.const import CONF_INDICATOR_BIT
 
-from .conftest import TestDevice
-from .helpers import entity_id, state, wait_state
-from .platform_setup import setup_platform
+from .helpers import TestDevice, entity_id, state, wait_state
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
-
-
-@pytest.fixture
-def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """HA's serializer (volatile ids and times as ANY), snapshots in ./snapshots."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_binary_sensor_entities(
-    hass: HomeAssistant,
-    config_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    """Registry entries and states of every binary sensor right after login."""
-    await setup_platform(hass, config_entry, Platform.BINARY_SENSOR)
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
 
 
 async def test_connectivity_and_connection_state(

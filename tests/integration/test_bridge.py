@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -27,7 +24,6 @@ from custom_components.gizwits_device.bridge import GizwitsBridge
 from custom_components.gizwits_device.const import (
     CONF_MAPPING,
     CONF_PRODUCT,
-    DOMAIN,
     EVENT_APP_CONTROL,
 )
 from custom_components.gizwits_device.logbook import async_describe_events
@@ -37,11 +33,18 @@ from custom_components.gizwits_device.protocol import (
     ProductModel,
     ReadReply,
     ReadRequest,
-    StatusReport,
 )
-from emulator.app import AppSimulator, Received
 from emulator.wire import DevicePassthrough, PassthroughAck
-from tests.emulator.test_cli import finish, run_cli, start_cli
+from tests.emulator.cli import finish, run_cli, start_cli
+from tests.integration.bridge_helpers import (
+    LIGHT,
+    PLUG,
+    P0App,
+    bridge_of,
+    options_step,
+    setup_bridge,
+    setup_helper_entities,
+)
 from tests.integration.helpers import (
     entity_id,
     past_product_checks,
@@ -50,185 +53,11 @@ from tests.integration.helpers import (
     wait_state,
     wait_until,
 )
+from tests.products import PRODUCTS
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
-    from tests.integration.conftest import TestDevice
-
-PRODUCTS = Path(__file__).parents[2] / "custom_components" / "gizwits_device" / "products"
-PLUG = json.loads((PRODUCTS / "smart_plug.json").read_text())
-LIGHT = json.loads((PRODUCTS / "dimmable_light.json").read_text())
-
-PLUG_MAPPING = {
-    "switch": {"entity_id": "input_boolean.plug", "attribute": None},
-    "countdown": {"entity_id": "input_number.countdown", "attribute": None},
-    "power": {"entity_id": "input_number.power", "attribute": None},
-}
-LIGHT_MAPPING = {
-    "on_off": {"entity_id": "light.lamp", "attribute": None},
-    "brightness": {"entity_id": "light.lamp", "attribute": "brightness"},
-    "mode": {"entity_id": "input_select.mode", "attribute": None},
-}
-
-
-async def _setup_helpers(hass: HomeAssistant) -> None:
-    assert await async_setup_component(
-        hass,
-        "input_boolean",
-        {"input_boolean": {"plug": {"name": "Plug"}, "lamp_on": {"name": "Lamp on"}}},
-    )
-    assert await async_setup_component(
-        hass,
-        "input_number",
-        {
-            "input_number": {
-                "countdown": {"min": 0, "max": 1440, "step": 1, "name": "Countdown"},
-                "power": {"min": 0, "max": 4000, "step": 0.1, "name": "Power"},
-                "lamp_level": {"min": 0, "max": 255, "step": 1, "name": "Lamp level"},
-            }
-        },
-    )
-    assert await async_setup_component(
-        hass,
-        "input_select",
-        {"input_select": {"mode": {"options": ["Normal", "Reading", "Night", "Party"]}}},
-    )
-    assert await async_setup_component(
-        hass,
-        "template",
-        {
-            "template": [
-                {
-                    "light": [
-                        {
-                            "name": "Lamp",
-                            "state": "{{ is_state('input_boolean.lamp_on', 'on') }}",
-                            "level": "{{ states('input_number.lamp_level') | int }}",
-                            "turn_on": {
-                                "action": "input_boolean.turn_on",
-                                "target": {"entity_id": "input_boolean.lamp_on"},
-                            },
-                            "turn_off": {
-                                "action": "input_boolean.turn_off",
-                                "target": {"entity_id": "input_boolean.lamp_on"},
-                            },
-                            "set_level": [
-                                {
-                                    "action": "input_number.set_value",
-                                    "target": {"entity_id": "input_number.lamp_level"},
-                                    "data": {"value": "{{ brightness }}"},
-                                },
-                                {
-                                    "action": "input_boolean.turn_on",
-                                    "target": {"entity_id": "input_boolean.lamp_on"},
-                                },
-                            ],
-                        }
-                    ]
-                }
-            ]
-        },
-    )
-    await hass.async_block_till_done()
-
-
-class P0App:
-    """An emulator app plus the product's codec: decoded reports and replies."""
-
-    def __init__(self, app: AppSimulator, codec: P0Codec) -> None:
-        self.app = app
-        self.codec = codec
-
-    def _is(self, kind: type, *, broadcast: bool) -> Callable[[Received], bool]:
-        def match(item: Received) -> bool:
-            if not isinstance(item.frame, DevicePassthrough):
-                return False
-            if broadcast != (item.topic == f"dev2app/{self.app.did}"):
-                return False
-            return isinstance(self.codec.decode(item.frame.payload), kind)
-
-        return match
-
-    async def report(
-        self, predicate: Callable[[dict[str, Any]], bool] = lambda _: True
-    ) -> dict[str, Any]:
-        """The next 0x04/0x14 report (to all apps) whose values satisfy ``predicate``."""
-        while True:
-            item = await self.app.wait_for(self._is(StatusReport, broadcast=True))
-            assert isinstance(item.frame, DevicePassthrough)
-            message = self.codec.decode(item.frame.payload)
-            assert isinstance(message, StatusReport)
-            if predicate(dict(message.values)):
-                return dict(message.values)
-
-    def reports(self) -> list[dict[str, Any]]:
-        """Every report received so far (consumed or not)."""
-        found = []
-        for item in self.app.received:
-            if self._is(StatusReport, broadcast=True)(item):
-                assert isinstance(item.frame, DevicePassthrough)
-                message = self.codec.decode(item.frame.payload)
-                assert isinstance(message, StatusReport)
-                found.append(dict(message.values))
-        return found
-
-    async def control(self, **values: Any) -> None:
-        await self.app.send_passthrough(self.codec.encode(Control(values)))
-
-    async def read(self) -> dict[str, Any]:
-        await self.app.send_passthrough(self.codec.encode(ReadRequest()))
-        item = await self.app.wait_for(self._is(ReadReply, broadcast=False))
-        assert item.topic == f"dev2app/{self.app.did}/{self.app.client_id}"
-        assert isinstance(item.frame, DevicePassthrough)
-        message = self.codec.decode(item.frame.payload)
-        assert isinstance(message, ReadReply)
-        return dict(message.values)
-
-
-def _bridge(entry: MockConfigEntry) -> GizwitsBridge:
-    found = entry.runtime_data.bridge
-    assert found is not None
-    return found
-
-
-async def _setup(
-    hass: HomeAssistant, entry: MockConfigEntry, product: dict[str, Any], mapping: dict[str, Any]
-) -> GizwitsBridge:
-    await _setup_helpers(hass)
-    hass.config_entries.async_update_entry(
-        entry, options={CONF_PRODUCT: product, CONF_MAPPING: mapping}
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    # The cloud's first 0x0210 (0 apps) has arrived: an app binding now is a 0 -> 1 rise.
-    await wait_until(lambda: entry.runtime_data.coordinator.data.online_apps == 0)
-    return _bridge(entry)
-
-
-@pytest.fixture
-async def plug(
-    hass: HomeAssistant, config_entry: MockConfigEntry, emulator: Emulator, device: TestDevice
-) -> AsyncIterator[tuple[GizwitsBridge, P0App]]:
-    """Smart plug (standard P0): switch/countdown/power mapped; energy, overload native."""
-    bridge = await _setup(hass, config_entry, PLUG, PLUG_MAPPING)
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(PLUG)))
-    # protocol.md §5 (MCU SDK): online apps 0 -> 1 brings a full report.
-    await app.report()
-    yield bridge, app
-    await app.app.close()
-
-
-@pytest.fixture
-async def light(
-    hass: HomeAssistant, config_entry: MockConfigEntry, emulator: Emulator, device: TestDevice
-) -> AsyncIterator[tuple[GizwitsBridge, P0App]]:
-    """Dimmable light (var_len P0): on/off + brightness on a template light, mode on a select."""
-    bridge = await _setup(hass, config_entry, LIGHT, LIGHT_MAPPING)
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
-    await app.report()
-    yield bridge, app
-    await app.app.close()
-
+    from tests.integration.helpers import TestDevice
 
 # -- export mode -----------------------------------------------------------------------------
 
@@ -550,7 +379,7 @@ async def test_native_entities_end_to_end(
     device: TestDevice,
 ) -> None:
     """No mapping: every point is a native entity; app and HA changes meet in the reports."""
-    await _setup(hass, config_entry, LIGHT, {})
+    await setup_bridge(hass, config_entry, LIGHT, {})
     app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
     try:
         await app.report()
@@ -599,13 +428,13 @@ async def test_native_values_survive_a_restart(
     device: TestDevice,
 ) -> None:
     """Native values are stored: an unload + set-up (as at restart) keeps them."""
-    bridge = await _setup(hass, config_entry, PLUG, {})
+    bridge = await setup_bridge(hass, config_entry, PLUG, {})
     await bridge.async_set_native("countdown", 33)
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    assert _bridge(config_entry).value("countdown") == 33
+    assert bridge_of(config_entry).value("countdown") == 33
     number = entity_id(hass, config_entry, "number", "point_countdown")
     assert float(state(hass, number).state) == 33
 
@@ -619,19 +448,9 @@ async def test_raw_passthrough_event_still_fires_with_a_product(
     payload = app.codec.encode(ReadRequest())
     await app.app.send_passthrough(payload)
     await wait_state(hass, event, lambda s: s.attributes.get("payload") == payload.hex())
-    assert DOMAIN
 
 
 # -- options flow ----------------------------------------------------------------------------
-
-
-async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> Any:
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.MENU
-    assert step in result["menu_options"]
-    return await hass.config_entries.options.async_configure(
-        result["flow_id"], {"next_step_id": step}
-    )
 
 
 async def test_options_flow_product_and_mapping(
@@ -639,8 +458,8 @@ async def test_options_flow_product_and_mapping(
 ) -> None:
     """Bad JSON and a bad definition are named; an example shows its points; mapping saves."""
     entry = setup_integration
-    await _setup_helpers(hass)
-    result = await _options_step(hass, entry, "product")
+    await setup_helper_entities(hass)
+    result = await options_step(hass, entry, "product")
     assert result["step_id"] == "product"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"example": "none", "product_json": "{not json"}
@@ -691,13 +510,13 @@ async def test_options_flow_product_and_mapping(
     assert state(hass, overload).attributes["device_class"] == "problem"
 
     # The settings step keeps the product; the mapping step shows what is stored.
-    result = await _options_step(hass, entry, "settings")
+    result = await options_step(hass, entry, "settings")
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {"log_forward_loggers": [], "log_forward_level": "error", "indicator_bit": 8},
     )
     assert entry.options[CONF_PRODUCT] == PLUG
-    result = await _options_step(hass, entry, "mapping")
+    result = await options_step(hass, entry, "mapping")
     hints = {
         str(marker): (marker.description or {}).get("suggested_value")
         for marker in result["data_schema"].schema

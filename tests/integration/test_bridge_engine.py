@@ -14,13 +14,13 @@ from custom_components.gizwits_device.bridge import parse_mapping
 from custom_components.gizwits_device.bridge_values import Target
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, DOMAIN
 from custom_components.gizwits_device.protocol import P0Codec, P0Error, ProductModel
+from tests.integration.bridge_helpers import LIGHT, PLUG, P0App, setup_bridge
 from tests.integration.helpers import entity_id, state, wait_until
-from tests.integration.test_bridge import LIGHT, PLUG, P0App, _setup
 from tests.protocol.p0_models import BOILER
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
-    from tests.integration.conftest import TestDevice
+    from tests.integration.helpers import TestDevice
 
 
 async def _app(emulator: Emulator, device: TestDevice, product: dict[str, Any]) -> P0App:
@@ -31,7 +31,7 @@ async def test_every_native_entity_kind(
     hass: HomeAssistant, config_entry: MockConfigEntry, emulator: Emulator, device: TestDevice
 ) -> None:
     """Writable bool/enum → switch/select; read-only enum → enum sensor; binary → hex sensor."""
-    await _setup(hass, config_entry, BOILER, {})
+    await setup_bridge(hass, config_entry, BOILER, {})
     app = await _app(emulator, device, BOILER)
     try:
         await app.report()
@@ -102,7 +102,7 @@ async def test_unreadable_stored_value_falls_back_to_default(
         "key": f"{DOMAIN}.{config_entry.entry_id}.bridge",
         "data": {"values": {"countdown": "soon", "switch": True}},
     }
-    bridge = await _setup(hass, config_entry, PLUG, {})
+    bridge = await setup_bridge(hass, config_entry, PLUG, {})
     assert bridge.value("countdown") == 0
     assert bridge.value("switch") is True
 
@@ -118,7 +118,7 @@ async def test_failing_service_call_rejects_the_control(
     # A climate state nobody serves: climate.set_temperature does not exist.
     hass.states.async_set("climate.ghost", "heat", {"temperature": 20, "min_temp": 5})
     mapping = {"countdown": {"entity_id": "climate.ghost", "attribute": "temperature"}}
-    bridge = await _setup(hass, config_entry, PLUG, mapping)
+    bridge = await setup_bridge(hass, config_entry, PLUG, mapping)
     app = await _app(emulator, device, PLUG)
     try:
         await app.report(lambda v: v["countdown"] == 20)
@@ -140,7 +140,7 @@ async def test_report_while_disconnected_is_dropped(
 ) -> None:
     """A report that cannot be sent is dropped; the reconnect's full report carries the value."""
     caplog.set_level(logging.DEBUG, "custom_components.gizwits_device")
-    bridge = await _setup(hass, config_entry, PLUG, {})
+    bridge = await setup_bridge(hass, config_entry, PLUG, {})
     emulator.broker.pause()
     try:
         await wait_until(lambda: not bridge.coordinator.connected)
@@ -168,7 +168,7 @@ async def test_encode_bug_is_logged_not_sent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Our own status failing to encode (a bug): logged, nothing sent, nothing counted."""
-    bridge = await _setup(hass, config_entry, PLUG, {})
+    bridge = await setup_bridge(hass, config_entry, PLUG, {})
     sent = bridge.stats.reports_sent
     monkeypatch.setattr(bridge, "codec", _BrokenCodec())
     bridge.report_now()
@@ -180,7 +180,7 @@ async def test_bad_read_flags_are_undecodable(
     hass: HomeAssistant, config_entry: MockConfigEntry, emulator: Emulator, device: TestDevice
 ) -> None:
     """A var_len read naming points the product lacks: dropped as undecodable, not rejected."""
-    bridge = await _setup(hass, config_entry, LIGHT, {})
+    bridge = await setup_bridge(hass, config_entry, LIGHT, {})
     app = await _app(emulator, device, LIGHT)
     try:
         await app.report()

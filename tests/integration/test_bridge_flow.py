@@ -18,6 +18,15 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.gizwits_device import bridge_flow
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT
 from custom_components.gizwits_device.protocol import P0Codec, ProductModel
+from tests.integration.bridge_helpers import (
+    LIGHT,
+    PLUG,
+    P0App,
+    bridge_of,
+    options_step,
+    setup_bridge,
+    setup_helper_entities,
+)
 from tests.integration.helpers import (
     entity_id,
     past_product_checks,
@@ -25,19 +34,10 @@ from tests.integration.helpers import (
     state,
     wait_until,
 )
-from tests.integration.test_bridge import (
-    LIGHT,
-    PLUG,
-    P0App,
-    _bridge,
-    _options_step,
-    _setup,
-    _setup_helpers,
-)
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
-    from tests.integration.conftest import TestDevice
+    from tests.integration.helpers import TestDevice
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ async def _upload(
 
 
 async def _product_form(hass: HomeAssistant, entry: MockConfigEntry) -> str:
-    result = await _options_step(hass, entry, "product")
+    result = await options_step(hass, entry, "product")
     assert result["step_id"] == "product"
     flow_id: str = result["flow_id"]
     return flow_id
@@ -81,7 +81,7 @@ async def test_uploaded_product_file_is_used(
 ) -> None:
     """A console export uploaded through /api/file_upload becomes the product (then deleted)."""
     entry = setup_integration
-    await _setup_helpers(hass)
+    await setup_helper_entities(hass)
     flow_id = await _product_form(hass, entry)
     # A byte-order mark (Windows editors) is accepted.
     file_id = await _upload(hass_client, b"\xef\xbb\xbf" + json.dumps(PLUG).encode())
@@ -174,7 +174,7 @@ async def test_exactly_one_product_source(
 
 async def test_remove_needs_to_be_alone(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
     """ "Remove" with pasted JSON is ambiguous; on its own it drops product and mapping."""
-    await _setup(hass, config_entry, PLUG, {})
+    await setup_bridge(hass, config_entry, PLUG, {})
     flow_id = await _product_form(hass, config_entry)
     result = await _submit(hass, flow_id, example="remove", product_json=json.dumps(PLUG))
     assert result["errors"] == {"base": "one_source"}
@@ -200,7 +200,7 @@ async def test_attribute_step_for_a_light(
 ) -> None:
     """Light points get an attribute step (suggested default); unsupported choices are refused."""
     entry = setup_integration
-    await _setup_helpers(hass)
+    await setup_helper_entities(hass)
     flow_id = await _product_form(hass, entry)
     result = await _submit(hass, flow_id, example="dimmable_light")
     assert result["step_id"] == "mapping"
@@ -288,7 +288,7 @@ async def test_attribute_step_for_a_climate(
 ) -> None:
     """A writable point on a read-only attribute is refused; a preset choice drives the engine."""
     entry = setup_integration
-    await _setup_helpers(hass)
+    await setup_helper_entities(hass)
     calls = _climate(hass)
     flow_id = await _product_form(hass, entry)
     result = await _submit(hass, flow_id, example="dimmable_light")
@@ -328,7 +328,7 @@ async def test_attribute_step_for_a_climate(
         assert {c.service for c in calls} == {"set_preset_mode", "set_temperature"}
         assert state(hass, "climate.thermostat").attributes["preset_mode"] == "party"
         # Reopening the mapping shows the stored entities and then the stored attributes.
-        result = await _options_step(hass, entry, "mapping")
+        result = await options_step(hass, entry, "mapping")
         result = await hass.config_entries.options.async_configure(
             result["flow_id"], {"brightness": "climate.thermostat", "mode": "climate.thermostat"}
         )
@@ -350,7 +350,7 @@ async def test_mapping_without_attribute_keeps_working(
         "brightness": {"entity_id": "light.lamp"},
         "mode": {"entity_id": "input_select.mode", "attribute": "bogus"},
     }
-    bridge = await _setup(hass, config_entry, LIGHT, old)
+    bridge = await setup_bridge(hass, config_entry, LIGHT, old)
     assert {name: t.attribute for name, t in bridge.mapping.items()} == {
         "on_off": None,
         "brightness": "brightness",
@@ -373,7 +373,7 @@ async def test_native_errors_are_translated(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
     """Setting a mapped point or a bad value raises a translated ServiceValidationError."""
-    bridge = await _setup(
+    bridge = await setup_bridge(
         hass, config_entry, PLUG, {"switch": {"entity_id": "input_boolean.plug", "attribute": None}}
     )
     with pytest.raises(ServiceValidationError) as mapped:
@@ -389,6 +389,6 @@ async def test_native_errors_are_translated(
     assert bad.value.translation_placeholders == {"point": "countdown", "value": "5000"}
     # HA renders the translated message (without its final full stop).
     assert str(bad.value).startswith("5000 is not a valid value of data point countdown")
-    assert _bridge(config_entry).value("countdown") == 0
+    assert bridge_of(config_entry).value("countdown") == 0
     number = entity_id(hass, config_entry, "number", "point_countdown")
     assert float(state(hass, number).state) == 0

@@ -42,7 +42,7 @@ from emulator.broker import device_acl
 from emulator.state import DeviceEvent
 from tests.conftest import PRODUCT_KEY
 from tests.gservice_servers import closed_port
-from tests.integration.conftest import MAC, PASSCODE, TestDevice, entry_data
+from tests.integration.helpers import MAC, PASSCODE, TestDevice, entry_data
 
 if TYPE_CHECKING:
     from emulator.server import Emulator

@@ -6,12 +6,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
@@ -23,8 +21,7 @@ from custom_components.gizwits_device.const import (
 )
 from custom_components.gizwits_device.protocol import FirmwareType
 
-from .conftest import MAC, PASSCODE, TestDevice
-from .helpers import wait_until
+from .helpers import MAC, PASSCODE, TestDevice, wait_until
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -37,12 +34,6 @@ VOLATILE = path_type(
         "connection.stats.heartbeats_missed": (int,),
     }
 )
-
-
-@pytest.fixture
-def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """HA's serializer, snapshots in ./snapshots."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 async def test_diagnostics(

@@ -4,37 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import TestDevice
-from .helpers import StateRecorder, entity_id, wait_until
-from .platform_setup import setup_platform
+from .helpers import StateRecorder, TestDevice, entity_id, wait_until
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
-
-
-@pytest.fixture
-def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """HA's serializer (volatile ids and times as ANY), snapshots in ./snapshots."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
-
-
-async def test_event_entities(
-    hass: HomeAssistant,
-    config_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    """Registry entries and states of the event entities right after login."""
-    await setup_platform(hass, config_entry, Platform.EVENT)
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
 
 
 async def test_app_commands_fire_events(

@@ -17,8 +17,7 @@ from custom_components.gizwits_device import coordinator as coordinator_module
 from custom_components.gizwits_device.const import CONF_DID, CONF_PASSCODE, DOMAIN
 from custom_components.gizwits_device.protocol import ConnectionState, FirmwareType
 
-from .conftest import TestDevice
-from .helpers import broker_client_count, entity_id, state, wait_state, wait_until
+from .helpers import TestDevice, broker_client_count, entity_id, state, wait_state, wait_until
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -214,11 +213,11 @@ async def test_bare_http_refusal_is_unreachable_not_a_reauth(
     await wait_until(
         lambda: issue_registry.async_get_issue(DOMAIN, f"unreachable_{entry.entry_id}")
     )
-    await wait_until(lambda: entry.runtime_data.data.status.failures >= 2)
+    await wait_until(lambda: entry.runtime_data.coordinator.data.status.failures >= 2)
     assert issue_registry.async_get_issue(DOMAIN, f"did_rejected_{entry.entry_id}") is None
     assert _reauth_flows(hass, entry) == []
     emulator.state.clear_faults()
-    await wait_until(lambda: entry.runtime_data.connected)
+    await wait_until(lambda: entry.runtime_data.coordinator.connected)
     assert issue_registry.async_get_issue(DOMAIN, f"unreachable_{entry.entry_id}") is None
 
 

@@ -19,8 +19,7 @@ from custom_components.gizwits_device.log_forwarder import BURST, QUEUE_SIZE, Lo
 from custom_components.gizwits_device.protocol import LogLevel
 from emulator.wire import DeviceLog
 
-from .conftest import TestDevice
-from .helpers import entity_id, wait_state, wait_until
+from .helpers import TestDevice, entity_id, wait_state, wait_until
 
 if TYPE_CHECKING:
     from emulator.app import AppSimulator

@@ -11,8 +11,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, CONF_UNITS
 from tests.conftest import PRODUCT_KEY
+from tests.integration.bridge_helpers import PLUG, options_step, setup_bridge, setup_helper_entities
 from tests.integration.helpers import entity_id, state, wait_until
-from tests.integration.test_bridge import PLUG, _options_step, _setup, _setup_helpers
 
 # The smart plug under the test device's own product key: no mismatch question.
 OWN_PLUG = {**PLUG, "product_key": PRODUCT_KEY}
@@ -40,8 +40,8 @@ async def test_product_form_keeps_the_loaded_product(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
     """With a product loaded the form opens on "keep it" and goes straight to its mapping."""
-    await _setup(hass, config_entry, OWN_PLUG, {"switch": "input_boolean.plug"})
-    result = await _options_step(hass, config_entry, "product")
+    await setup_bridge(hass, config_entry, OWN_PLUG, {"switch": "input_boolean.plug"})
+    result = await options_step(hass, config_entry, "product")
     assert _default(result, "example") == "current"
     assert result["description_placeholders"]["current"] == "Smart Plug"
     result = await _configure(hass, result, {"example": "current"})
@@ -51,7 +51,7 @@ async def test_product_form_keeps_the_loaded_product(
 
     # Pasting a definition while "keep" is still preselected uses the pasted one.
     renamed = {**OWN_PLUG, "name": "Plug v2"}
-    result = await _options_step(hass, config_entry, "product")
+    result = await options_step(hass, config_entry, "product")
     result = await _configure(
         hass, result, {"example": "current", "product_json": json.dumps(renamed)}
     )
@@ -68,7 +68,7 @@ async def test_product_of_another_key_is_confirmed(
 ) -> None:
     """A definition for another product key is not taken silently: confirm or choose again."""
     entry = setup_integration
-    result = await _options_step(hass, entry, "product")
+    result = await options_step(hass, entry, "product")
     assert _default(result, "example") == "none"
     result = await _configure(hass, result, {"example": "smart_plug"})
     assert result["type"] is FlowResultType.MENU
@@ -90,7 +90,7 @@ async def test_product_of_another_key_is_confirmed(
     assert entry.options[CONF_PRODUCT] == PLUG
 
     # The device's own product key goes straight to the mapping.
-    result = await _options_step(hass, entry, "product")
+    result = await options_step(hass, entry, "product")
     result = await _configure(
         hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
     )
@@ -103,7 +103,7 @@ async def test_closing_at_the_mismatch_question_keeps_nothing(
     hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
     entry = setup_integration
-    result = await _options_step(hass, entry, "product")
+    result = await options_step(hass, entry, "product")
     result = await _configure(hass, result, {"example": "dimmable_light"})
     assert result["step_id"] == "product_mismatch"
     hass.config_entries.options.async_abort(result["flow_id"])
@@ -115,7 +115,7 @@ async def test_closing_the_mapping_keeps_the_product(
 ) -> None:
     """Closing the mapping dialog keeps the product just chosen; its points become native."""
     entry = setup_integration
-    result = await _options_step(hass, entry, "product")
+    result = await options_step(hass, entry, "product")
     result = await _configure(
         hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
     )
@@ -133,7 +133,7 @@ async def test_mapping_lists_points_by_access_without_jargon(
     hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
     """The points are listed under translated headings, not as status_writable/readonly."""
-    result = await _options_step(hass, setup_integration, "product")
+    result = await options_step(hass, setup_integration, "product")
     result = await _configure(
         hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
     )
@@ -158,8 +158,8 @@ async def test_units_of_native_points(
 ) -> None:
     """Native numbers/sensors get a unit and device class, suggested from the point's words."""
     entry = setup_integration
-    await _setup_helpers(hass)
-    result = await _options_step(hass, entry, "product")
+    await setup_helper_entities(hass)
+    result = await options_step(hass, entry, "product")
     result = await _configure(
         hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
     )
@@ -196,7 +196,7 @@ async def test_units_of_native_points(
     assert "device_class" not in energy.attributes
 
     # Reopened, the units step shows what is stored.
-    result = await _options_step(hass, entry, "mapping")
+    result = await options_step(hass, entry, "mapping")
     result = await _configure(hass, result, {"switch": "input_boolean.plug"})
     assert _suggested(result)["energy"] == "MJ"
     hass.config_entries.options.async_abort(result["flow_id"])

@@ -4,43 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from emulator.wire import LogLevelConfirm
 
-from .conftest import TestDevice
-from .helpers import entity_id, state, wait_state
-from .platform_setup import setup_platform
+from .helpers import TestDevice, entity_id, state, wait_state
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
-
-
-@pytest.fixture
-def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """HA's serializer (volatile ids and times as ANY), snapshots in ./snapshots."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
-
-
-async def test_sensor_entities(
-    hass: HomeAssistant,
-    config_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    """Registry entries and states of every sensor right after login."""
-    await setup_platform(hass, config_entry, Platform.SENSOR)
-    # The cloud answers the login's 0x020F with a 0x0210 (no app bound yet).
-    await wait_state(
-        hass, entity_id(hass, config_entry, "sensor", "online_apps"), lambda s: s.state == "0"
-    )
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
 
 
 async def test_online_apps_follow_0x0210(

@@ -22,8 +22,7 @@ from custom_components.gizwits_device.protocol import (
 )
 from emulator.wire import AckedPassthrough, DeviceLog, DevicePassthrough
 
-from .conftest import TestDevice
-from .helpers import entity_id, state, wait_state
+from .helpers import TestDevice, entity_id, state, wait_state
 
 if TYPE_CHECKING:
     from emulator.app import AppSimulator, Received

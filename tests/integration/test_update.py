@@ -17,14 +17,11 @@ from homeassistant.components.update import (
     SERVICE_INSTALL,
 )
 from homeassistant.components.update.const import DATA_COMPONENT
-from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.const import (
     CONF_MCU_SOFT_VERSION,
@@ -37,9 +34,7 @@ from emulator.state import FirmwareOffer as EmulatorOffer
 from tests.conftest import PRODUCT_KEY
 from tests.gservice_servers import scripted_app, serve
 
-from .conftest import TestDevice
-from .helpers import StateRecorder, entity_id, state, wait_state, wait_until
-from .platform_setup import setup_platform
+from .helpers import StateRecorder, TestDevice, entity_id, state, wait_state, wait_until
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -47,12 +42,6 @@ if TYPE_CHECKING:
 NEW_VERSION = "00000002"
 # Several download chunks, so progress is reported more than once.
 FIRMWARE = bytes(range(256)) * 200
-
-
-@pytest.fixture
-def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """HA's serializer (volatile ids and times as ANY), snapshots in ./snapshots."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture
@@ -95,17 +84,6 @@ async def _offer_wifi_via_0x0211(
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
     await wait_state(hass, wifi, lambda s: s.state == "on")
     return wifi, offer
-
-
-async def test_update_entities(
-    hass: HomeAssistant,
-    config_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    """Registry entries and states of both update entities, nothing offered."""
-    await setup_platform(hass, config_entry, Platform.UPDATE)
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
 
 
 async def test_install_v41_offer(

@@ -20,13 +20,15 @@ from custom_components.gizwits_device.bridge_values import (
     write_call,
 )
 from custom_components.gizwits_device.protocol import DataPoint, ProductModel
+from tests.products import product_json
 from tests.protocol.p0_models import BOILER, PET_HOUSE, WIDE_BITS
-from tests.unit.test_bridge_values import LIGHT, PLUG
 
 BOILER_MODEL = ProductModel.from_json(BOILER)
 PET = ProductModel.from_json(PET_HOUSE)
 WIDE = ProductModel.from_json(WIDE_BITS)
 
+PLUG = ProductModel.from_json(product_json("smart_plug"))
+LIGHT = ProductModel.from_json(product_json("dimmable_light"))
 SWITCH = PLUG.point("switch")  # writable bool
 POWER = PLUG.point("power")  # read-only uint 0..4000
 BRIGHTNESS = LIGHT.point("brightness")  # writable uint 0..100

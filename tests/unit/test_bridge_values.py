@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from homeassistant.core import State
@@ -24,10 +23,10 @@ from custom_components.gizwits_device.bridge_values import (
     write_call,
 )
 from custom_components.gizwits_device.protocol import DataPoint, ProductModel
+from tests.products import product_json
 
-PRODUCTS = Path(__file__).parents[2] / "custom_components" / "gizwits_device" / "products"
-PLUG = ProductModel.from_json((PRODUCTS / "smart_plug.json").read_text())
-LIGHT = ProductModel.from_json((PRODUCTS / "dimmable_light.json").read_text())
+PLUG = ProductModel.from_json(product_json("smart_plug"))
+LIGHT = ProductModel.from_json(product_json("dimmable_light"))
 
 
 def st(entity_id: str, value: str, **attributes: Any) -> State:
