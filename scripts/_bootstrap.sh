@@ -22,10 +22,10 @@ find_python() {
 
 ensure_python() {
   if PY="$(find_python)"; then return 0; fi
-  # The workplace ships a provider for Debian 12 machines that only have Python 3.11.
+  # Optional: a script that installs Python 3.14 (e.g. on Debian 12, which has 3.11), named by
+  # PROVIDE_PYTHON314 or found next to the checkout.
   local provider
-  for provider in "${PROVIDE_PYTHON314:-}" "$ROOT/../shared/tools/provide-python3.14" \
-                  /work/shared/tools/provide-python3.14; do
+  for provider in "${PROVIDE_PYTHON314:-}" "$ROOT/../shared/tools/provide-python3.14"; do
     if [ -n "$provider" ] && [ -x "$provider" ]; then
       log "no Python >= 3.14.2 found; running $provider"
       "$provider" >&2
