@@ -11,7 +11,7 @@ from tests.integration.helpers import entity_id, state, wait_state
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
-    from tests.integration.conftest import TestDevice
+    from tests.integration.helpers import TestDevice
 
 
 async def test_app_command_rewrites_only_the_entity_it_changes(
