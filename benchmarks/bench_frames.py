@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import struct
 import timeit
+from typing import Any
 
 from custom_components.gizwits_device.protocol.frames import (
     AckedPassthrough,
@@ -94,12 +95,9 @@ def rate(func: Callable[[], object], seconds: float) -> float:
     return number / best
 
 
-def main() -> None:
-    """Print one line per frame and direction."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=0.2, help="length of one timing run")
-    args = parser.parse_args()
-    print(f"{'frame':<20} {'op':<7} {'codec ops/s':>13} {'struct ops/s':>13} {'struct/codec':>12}")
+def measure(seconds: float) -> list[dict[str, Any]]:
+    """Rates of the codec and the struct floor; one dict (and a printable text) per line."""
+    lines = []
     for case in cases():
         data = encode_frame(case.frame)
         if case.encode() != data:  # same bytes on both sides, or the ratio means nothing
@@ -109,9 +107,31 @@ def main() -> None:
             ("encode", lambda f=frame: encode_frame(f), case.encode),
             ("decode", lambda d=data: decode_frame(d), lambda d=data, c=case: c.decode(d)),
         ):
-            ours, theirs = rate(codec, args.seconds), rate(baseline, args.seconds)
-            ratio = theirs / ours
-            print(f"{case.name:<20} {op:<7} {ours:>13,.0f} {theirs:>13,.0f} {ratio:>11.1f}x")
+            ours, theirs = rate(codec, seconds), rate(baseline, seconds)
+            lines.append(
+                {
+                    "frame": case.name,
+                    "op": op,
+                    "codec_per_s": ours,
+                    "struct_per_s": theirs,
+                    "text": f"{case.name:<26} {op:<7} {ours:>11,.0f} {theirs:>13,.0f} "
+                    f"{theirs / ours:>11.1f}x",
+                }
+            )
+    return lines
+
+
+HEADER = f"{'message':<26} {'op':<7} {'codec ops/s':>11} {'struct ops/s':>13} {'struct/codec':>12}"
+
+
+def main() -> None:
+    """Print one line per frame and direction."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=0.2, help="length of one timing run")
+    args = parser.parse_args()
+    print(HEADER)
+    for line in measure(args.seconds):
+        print(line["text"])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,198 @@
+"""Benchmarks 1-2 through Home Assistant: latency and checked throughput beside a raw echo.
+
+    python -m benchmarks.bench_e2e [--quick]
+
+See ha_path.py for the path and the floor. Latency: one request in flight, p50/p99 of
+(ack and report arrived) - sent. Throughput: `window` in flight; every run is checked (sent,
+acked once, applied in order once, reported in order once). Then one pass of each under
+cProfile in the HA process: the top of the profile and the codec's share of HA's busy time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass
+import logging
+from typing import Any
+
+from benchmarks.common import PLUG_KEY, RAW_KEY
+from benchmarks.ha_path import Run, Setup, measure
+from benchmarks.ha_process import HaProcess
+from emulator.server import Emulator
+
+WINDOW = 32
+TARGET_P99_RATIO = 2.0
+TARGET_MAPPED, TARGET_RAW = 500.0, 2000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How much to send."""
+
+    latency: int
+    throughput: int
+    rounds: int
+    profiled: int
+
+    @classmethod
+    def pick(cls, quick: bool) -> Sizes:
+        return cls(300, 1000, 1, 300) if quick else cls(2000, 5000, 3, 2000)
+
+
+def _best_latency(runs: list[Run]) -> Run:
+    return min(runs, key=lambda r: r.ms(0.99))
+
+
+def _best_rate(runs: list[Run]) -> Run:
+    return max(runs, key=lambda r: r.per_second)
+
+
+async def _profiled(setup: Setup, label: str, coro: Any, top: int) -> dict[str, Any]:
+    await setup.ha.call("profile_start")
+    try:
+        await coro
+    finally:
+        profile = await setup.ha.call("profile_stop", top=top)
+    busy = profile["busy_s"]
+    return {
+        "pass": label,
+        "busy_s": busy,
+        "codec_s": profile["codec_s"],
+        "codec_share": profile["codec_s"] / busy if busy else 0.0,
+        "tottime": profile["tottime"],
+        "cumulative": profile["cumulative"],
+    }
+
+
+async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
+    """Both benchmarks against one HA process; returns the figures (and prints them)."""
+    sizes = Sizes.pick(quick)
+    latency: dict[str, list[Run]] = {"echo": [], "mapped": []}
+    rate: dict[str, list[Run]] = {"echo": [], "mapped": [], "raw": []}
+    checks: list[dict[str, Any]] = []
+    async with HaProcess() as ha:
+        setup = Setup(emu, ha)
+        await setup.start()
+        try:
+            apps = setup.apps
+            for name, workload in (
+                ("echo", setup.echo_payload),
+                ("mapped", setup.mixed_control),
+                ("raw", setup.raw_payload),
+            ):  # warm-up
+                await measure(apps[name], setup.keys.take(100), 1, workload)
+            for round_ in range(1, sizes.rounds + 1):
+                print(f"  round {round_}/{sizes.rounds}", flush=True)
+                keys = setup.keys.take
+                latency["echo"].append(
+                    await measure(apps["echo"], keys(sizes.latency), 1, setup.echo_payload)
+                )
+                latency["mapped"].append(
+                    await measure(apps["mapped"], keys(sizes.latency), 1, setup.mixed_control)
+                )
+                rate["echo"].append(
+                    await measure(apps["echo"], keys(sizes.throughput), WINDOW, setup.echo_payload)
+                )
+                for kind in ("mapped", "raw"):
+                    result, check = await setup.checked(kind, sizes.throughput, WINDOW)
+                    rate[kind].append(result)
+                    checks.append({"kind": kind, "round": round_, **check})
+            profiles = [
+                await _profiled(
+                    setup,
+                    "latency (mapped, window 1)",
+                    measure(
+                        apps["mapped"], setup.keys.take(sizes.profiled), 1, setup.mixed_control
+                    ),
+                    25,
+                ),
+                await _profiled(
+                    setup,
+                    f"throughput (mapped, window {WINDOW})",
+                    setup.checked("mapped", sizes.profiled, WINDOW),
+                    25,
+                ),
+                await _profiled(
+                    setup,
+                    f"throughput (raw, window {WINDOW})",
+                    setup.checked("raw", sizes.profiled, WINDOW),
+                    25,
+                ),
+            ]
+        finally:
+            await setup.stop()
+    return _report(sizes, latency, rate, checks, profiles)
+
+
+def _report(
+    sizes: Sizes,
+    latency: dict[str, list[Run]],
+    rate: dict[str, list[Run]],
+    checks: list[dict[str, Any]],
+    profiles: list[dict[str, Any]],
+) -> dict[str, Any]:
+    ours, floor = _best_latency(latency["mapped"]), _best_latency(latency["echo"])
+    echo_rate = _best_rate(rate["echo"]).per_second
+    mapped_rate, raw_rate = (
+        _best_rate(rate["mapped"]).per_second,
+        _best_rate(rate["raw"]).per_second,
+    )
+    rows = [
+        ("1 latency p50, ms", ours.ms(0.5), floor.ms(0.5), ""),
+        ("1 latency p99, ms", ours.ms(0.99), floor.ms(0.99), f"<= {TARGET_P99_RATIO:g}x floor"),
+        ("2 mapped P0 controls/s", mapped_rate, echo_rate, f">= {TARGET_MAPPED:g}/s"),
+        ("2 raw 0x0093/s (event)", raw_rate, echo_rate, f">= {TARGET_RAW:g}/s"),
+    ]
+    print(f"  {'figure':<26} {'ours':>10} {'raw echo':>10} {'ratio':>7}   target")
+    for name, value, base, target in rows:
+        print(f"  {name:<26} {value:>10,.2f} {base:>10,.2f} {value / base:>6.2f}x   {target}")
+    for check in checks:
+        in_order = [check["applied_in_order_once"], check["reported_in_order_once"]]
+        print(
+            f"  check {check['kind']:<6} round {check['round']}: sent {check['sent']}, acked "
+            f"once {check['acked_once']}, applied {check['applied']}, reported "
+            f"{check['reported']}; applied/reported in order, once: "
+            f"{'/'.join(str(x) for x in in_order if x is not None)}"
+            f" -> {'OK' if check['ok'] else 'FAILED'}"
+        )
+    for profile in profiles:
+        print(
+            f"  cProfile {profile['pass']}: HA loop busy {profile['busy_s']:.2f} s, codec "
+            f"{profile['codec_s']:.3f} s = {profile['codec_share']:.1%}"
+        )
+    top = profiles[1]["tottime"].splitlines()
+    start = next((i for i, line in enumerate(top) if "ncalls" in line), 0)
+    print("  top of the mapped-throughput profile (own time):")
+    print("\n".join("    " + line for line in top[start : start + 16]))
+    return {
+        "sizes": sizes.__dict__
+        if hasattr(sizes, "__dict__")
+        else {
+            "latency": sizes.latency,
+            "throughput": sizes.throughput,
+            "rounds": sizes.rounds,
+            "profiled": sizes.profiled,
+            "window": WINDOW,
+        },
+        "latency_ms": {
+            "ours": {"p50": ours.ms(0.5), "p99": ours.ms(0.99)},
+            "floor": {"p50": floor.ms(0.5), "p99": floor.ms(0.99)},
+            "p99_ratio": ours.ms(0.99) / floor.ms(0.99),
+        },
+        "throughput_per_s": {"mapped": mapped_rate, "raw": raw_rate, "echo": echo_rate},
+        "checks": checks,
+        "profiles": profiles,
+    }
+
+
+async def _main(quick: bool) -> None:
+    async with Emulator(product_keys=[PLUG_KEY, RAW_KEY]) as emu:
+        await run(emu, quick)
+
+
+if __name__ == "__main__":
+    logging.getLogger("mqtt").setLevel(logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one round")
+    asyncio.run(_main(parser.parse_args().quick))
