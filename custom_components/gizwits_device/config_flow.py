@@ -52,6 +52,7 @@ from .protocol import (
     REGIONS,
     GServiceCannotConnect,
     GServiceClient,
+    GServiceError,
     GServiceInvalidCredentials,
     GServiceMalformedResponse,
     GServiceRejected,
@@ -59,6 +60,7 @@ from .protocol import (
     GServiceTimeout,
     GServiceUnknownProduct,
     M2MAuthenticationError,
+    M2MUnreachableError,
     normalize_base_url,
     normalize_mac,
     normalize_version,
@@ -100,10 +102,6 @@ _CUSTOM_URL_SCHEMA = vol.Schema({vol.Required(CONF_BASE_URL): _URL})
 IDENTITY_ERRORS = frozenset({"unknown_product", "invalid_auth", "unknown"})
 
 
-class M2MLoginTimeout(Exception):
-    """GService answered, but the M2M login did not complete within CONNECT_TIMEOUT."""
-
-
 def generate_passcode() -> str:
     """A fresh device passcode: 10 letters/digits, as GAgent makes after every reset."""
     return "".join(secrets.choice(_PASSCODE_ALPHABET) for _ in range(PASSCODE_LENGTH))
@@ -127,6 +125,10 @@ def region_of(base_url: str) -> str:
 
 def error_key(err: Exception) -> str:
     """The translation key of a form error for a failed GService / M2M step."""
+    if isinstance(err, M2MUnreachableError) and isinstance(err.__cause__, GServiceError):
+        return error_key(err.__cause__)  # provision failed: say why, like register
+    if isinstance(err, M2MUnreachableError | TimeoutError):
+        return "m2m_timeout"
     if isinstance(err, GServiceTimeout):  # before its base class GServiceCannotConnect
         return "timeout"
     if isinstance(err, GServiceCannotConnect):
@@ -139,8 +141,6 @@ def error_key(err: Exception) -> str:
         return "server_error"
     if isinstance(err, GServiceMalformedResponse):
         return "malformed_response"
-    if isinstance(err, M2MLoginTimeout):
-        return "m2m_timeout"
     LOGGER.exception("Unexpected error while talking to Gizwits", exc_info=err)
     return "unknown"
 
@@ -174,29 +174,15 @@ def _versions_schema() -> dict[Any, Any]:
 async def async_prove_login(
     hass: HomeAssistant, base_url: str, did: str, passcode: str, product_key: str
 ) -> None:
-    """Run an M2M session until its first login, then stop it; nothing is left running.
+    """Log in to M2M once and log out again (the library's connect); nothing keeps running.
 
-    Raises M2MAuthenticationError when GService or the broker refuses the DID/passcode, and
-    M2MLoginTimeout when the login does not complete within CONNECT_TIMEOUT.
+    Raises M2MAuthenticationError when GService or the broker refuses the DID/passcode,
+    M2MUnreachableError (M2MTimeoutError) when they cannot be reached, and TimeoutError when
+    the whole attempt takes longer than CONNECT_TIMEOUT.
     """
     _, session = create_session(hass, base_url, did, passcode, product_key)
-    run = asyncio.create_task(session.run(), name=f"{DOMAIN} config flow M2M login")
-    connected = asyncio.create_task(session.wait_connected())
-    try:
-        # Race the login against run(): a refusal ends run() at once, no need to time out.
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            await asyncio.wait((run, connected), return_when=asyncio.FIRST_COMPLETED)
-    except TimeoutError:
+    async with asyncio.timeout(CONNECT_TIMEOUT), session.connect():
         pass
-    finally:
-        for task in (run, connected):
-            task.cancel()
-        results = await asyncio.gather(run, connected, return_exceptions=True)
-    if connected.done() and not connected.cancelled():
-        return
-    if isinstance(results[0], Exception):  # M2MAuthenticationError: refused, retry is futile
-        raise results[0]
-    raise M2MLoginTimeout(session.status.last_error or "no login within the timeout")
 
 
 class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):

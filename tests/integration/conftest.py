@@ -52,10 +52,9 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT = 5.0
 GSERVICE_TIMEOUT = 2.0
 
-# Heartbeat 1 s: a loaded machine that stalls the loop for < 2 s must not look like a lost link.
+# Keepalive 2 s: a loaded machine that stalls the loop for < 2 s must not look like a lost link.
 FAST_TIMING = SessionTiming(
-    heartbeat_interval=1.0,
-    keepalive=5,
+    keepalive=2,
     backoff_step=0.05,
     backoff_cap=0.5,
     connect_timeout=2.0,

@@ -298,6 +298,8 @@ def _unexpected(
         pytest.param((_fault("register", "status", 403), "base", "cannot_connect"), id="403"),
         pytest.param((_fault("register", "status", 400), "base", "invalid_auth"), id="rejected"),
         pytest.param((_did_disabled, "base", "invalid_auth"), id="did-disabled"),
+        # protocol.md §7: a bare 404 on provision says nothing about the DID.
+        pytest.param((_fault("provision", "status", 404), "base", "cannot_connect"), id="404"),
         pytest.param((_unknown_product, "base", "unknown_product"), id="product"),
         pytest.param((_closed_port, "base", "cannot_connect"), id="closed-port"),
         pytest.param((_broker_refuses, "base", "invalid_auth"), id="broker-refuses"),

@@ -31,7 +31,7 @@ VOLATILE = path_type(
     {
         "entry.data.base_url": (str,),
         "connection.endpoint.port": (int,),
-        "connection.stats.heartbeats_missed": (int,),
+        "connection.stats.heartbeat_losses": (int,),
     }
 )
 

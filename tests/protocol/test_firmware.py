@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.gizwits_device.protocol import GizwitsError
 from custom_components.gizwits_device.protocol.firmware import (
     DownloadedFirmware,
     FirmwareChecksumError,
@@ -95,7 +96,7 @@ async def test_bad_expected_md5(
     dest = tmp_path / "fw.bin"
     with pytest.raises(FirmwareChecksumError, match="mismatch") as info:
         await download_firmware(http, firmware_url, dest, max_size=10**7, expected_md5="0" * 32)
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, GizwitsError)
     assert leftovers(tmp_path) == []
 
 

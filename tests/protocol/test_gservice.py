@@ -346,7 +346,7 @@ async def test_garbage_body_is_malformed(client: GServiceClient, state: CloudSta
     state.inject_fault("register", "garbage")
     with pytest.raises(GServiceMalformedResponse) as info:
         await client.register(PRODUCT_KEY, MAC, PASSCODE)
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, GServiceError)
 
 
 async def test_missing_host_and_bad_port(client: GServiceClient, state: CloudState) -> None:

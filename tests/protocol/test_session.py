@@ -24,6 +24,8 @@ from custom_components.gizwits_device.protocol import (
     M2MAuthenticationError,
     M2MNotConnectedError,
     M2MSession,
+    M2MTimeoutError,
+    M2MUnreachableError,
     OnlineAppCount,
     OtaCheckNotification,
     OtaNotification,
@@ -39,9 +41,10 @@ from custom_components.gizwits_device.protocol.gservice import GServiceClient, M
 from emulator import wire
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
+from tests.gservice_servers import closed_port
 
 FAST = SessionTiming(
-    heartbeat_interval=0.5,
+    keepalive=1,
     backoff_step=0.1,
     connect_timeout=0.5,
     ack_retry_interval=0.2,
@@ -333,7 +336,7 @@ async def test_heartbeat_loss_reconnects_with_backoff(
     finally:
         emulator.broker.resume()
     await wait_until(lambda: run.session.connected, 20)
-    assert run.session.stats.heartbeats_missed >= 2
+    assert run.session.stats.heartbeat_losses == 1
     assert run.session.stats.connection_losses == 1
     waits = [s.retry_in for s in run.statuses if s.state is ConnectionState.WAITING]
     assert waits[:3] == [pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.3)]
@@ -524,31 +527,80 @@ async def test_pending_acks_fail_when_the_connection_drops(
     await wait_until(lambda: run.session.connected, 20)
 
 
-async def test_one_missed_heartbeat_is_tolerated(
+async def test_one_missed_heartbeat_keeps_the_session_two_drop_it(
     gservice: CountingGService, emulator: Emulator, did: str
 ) -> None:
-    """§2.7: only two missed PINGRESPs in a row mean "lost"; a short stall of the broker
-    (one unanswered PINGREQ, never two) must not drop the link, whatever paho thinks."""
+    """§2.7: the broker silent for one heartbeat period keeps the link; silent long enough
+    for two PINGRESPs to be missed drops it. Keepalive 2 s stands for the protocol's 90 s:
+    paho pings after 2 s of quiet and gives up 2 s later (SessionTiming.keepalive)."""
     session = M2MSession(
         gservice,
         did=did,
         passcode=PASSCODE,
         product_key=PRODUCT_KEY,
-        timing=SessionTiming(heartbeat_interval=2.0, connect_timeout=2.0),
+        timing=SessionTiming(keepalive=2, connect_timeout=2.0, backoff_step=0.1),
     )
     run = Running(session)
     try:
         async with asyncio.timeout(10):
             await session.wait_connected()
-        # 3 s frozen: a PINGREQ waits at least 1 s unanswered, but no two ticks (2 s apart)
-        # both find one outstanding.
+        app = await emulator.app(did)
+        # Fresh traffic both ways, then 2.5 s of silence: the PINGREQ goes out at +2 s while
+        # the broker is stopped and is answered at +2.5 s, before paho's limit at +4 s.
+        assert await app.send_acked(b"\x01", sn=1) is not None
         emulator.broker.pause()
-        await asyncio.sleep(3.0)
-        emulator.broker.resume()
         await asyncio.sleep(2.5)
+        emulator.broker.resume()
+        assert await app.send_acked(b"\x01", sn=2) is not None
         assert session.connected
         assert session.stats.connection_losses == 0
-        assert session.stats.connects == 1
+        # Stopped for good: lost after the second missed PINGRESP, then reconnected.
+        emulator.broker.pause()
+        try:
+            await wait_until(lambda: not session.connected, 20)
+        finally:
+            emulator.broker.resume()
+        assert session.stats.heartbeat_losses == 1
+        await wait_until(lambda: session.connected, 20)
+        assert session.stats.connects == 2
     finally:
         emulator.broker.resume()
         await run.stop()
+
+
+async def test_connect_proves_the_login_and_raises_typed_errors(
+    gservice: CountingGService, emulator: Emulator, did: str
+) -> None:
+    """connect(): one provision + login (§2.3, §2.5), then a clean logout; a refusal, an
+    unreachable broker or a missing CONNACK each raise their own error (§7)."""
+
+    def session(passcode: str = PASSCODE) -> M2MSession:
+        return M2MSession(
+            gservice, did=did, passcode=passcode, product_key=PRODUCT_KEY, timing=FAST
+        )
+
+    async with session().connect() as endpoint:
+        assert endpoint.port == emulator.broker.port
+    with pytest.raises(M2MAuthenticationError):
+        async with session("WRONGPASS1").connect():
+            pass
+    emulator.state.inject_fault("provision", "status", status=503)
+    with pytest.raises(M2MUnreachableError):
+        async with session().connect():
+            pass
+    emulator.broker.pause()
+    try:
+        with pytest.raises(M2MTimeoutError):
+            async with session().connect():
+                pass
+    finally:
+        emulator.broker.resume()
+    port = emulator.state.m2m_port
+    emulator.state.m2m_port = closed_port()
+    try:
+        with pytest.raises(M2MUnreachableError) as info:
+            async with session().connect():
+                pass
+        assert not isinstance(info.value, M2MTimeoutError)
+    finally:
+        emulator.state.m2m_port = port

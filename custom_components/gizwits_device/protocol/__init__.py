@@ -1,6 +1,7 @@
 """Gizwits device <-> cloud protocol library (pure asyncio, no Home Assistant imports)."""
 
 from .commands import AppCommand, CommandHandler, CommandRunner, CommandSource
+from .errors import GizwitsError, GizwitsValueError
 from .firmware import (
     DownloadedFirmware,
     FirmwareChecksumError,
@@ -101,6 +102,8 @@ from .session import (
     M2MError,
     M2MNotConnectedError,
     M2MSession,
+    M2MTimeoutError,
+    M2MUnreachableError,
     ReceivedFrame,
     SessionStats,
     SessionTiming,
@@ -152,6 +155,8 @@ __all__ = [
     "GServiceServerError",
     "GServiceTimeout",
     "GServiceUnknownProduct",
+    "GizwitsError",
+    "GizwitsValueError",
     "HeaderError",
     "HeartbeatLostError",
     "LengthError",
@@ -162,6 +167,8 @@ __all__ = [
     "M2MError",
     "M2MNotConnectedError",
     "M2MSession",
+    "M2MTimeoutError",
+    "M2MUnreachableError",
     "OnlineAppCount",
     "OnlineAppsRequest",
     "OtaCheckNotification",

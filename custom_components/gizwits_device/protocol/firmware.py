@@ -20,6 +20,8 @@ from typing import Any, BinaryIO, Final
 
 import aiohttp
 
+from .errors import GizwitsError, GizwitsValueError
+
 MD5_HEADER: Final = "Firmware-MD5"
 FILE_MODE: Final = 0o644
 CHUNK_SIZE: Final = 64 * 1024
@@ -31,7 +33,7 @@ _MD5_RE: Final = re.compile(r"[0-9A-Fa-f]{32}")
 type ProgressCallback = Callable[[int, int | None], None]
 
 
-class FirmwareError(Exception):
+class FirmwareError(GizwitsError):
     """Any firmware download failure (also local I/O errors)."""
 
 
@@ -39,7 +41,7 @@ class FirmwareTooLarge(FirmwareError):
     """The firmware is larger than allowed."""
 
 
-class FirmwareChecksumError(FirmwareError, ValueError):
+class FirmwareChecksumError(FirmwareError):
     """The MD5 does not match or is malformed."""
 
 
@@ -131,7 +133,7 @@ async def download_firmware(
     not called verified. `timeout` bounds connecting and each read.
     """
     if max_size <= 0:
-        raise ValueError("max_size must be positive")
+        raise GizwitsValueError("max_size must be positive")
     wanted = _check_md5(expected_md5, "expected_md5") if expected_md5 is not None else None
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
     temp: _TempFile | None = None

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Self
 
+from .errors import GizwitsError
+
 __all__ = [
     "HEADER",
     "MAX_CONTENT",
@@ -111,7 +113,7 @@ _SHORT_FORM_COMMANDS = frozenset(
 )
 
 
-class FrameError(ValueError):
+class FrameError(GizwitsError, ValueError):
     """A frame that cannot be decoded or encoded."""
 
 

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import aiohttp
 
+from .errors import GizwitsError, GizwitsValueError
+
 # Public GService hosts. GAgent talks plain HTTP on port 80 (seed §3.2); the EU and US
 # clusters are separate (a DID registered in one region is unknown in the others).
 REGIONS: Final[Mapping[str, str]] = MappingProxyType(
@@ -61,7 +63,7 @@ _VERSION_RE: Final = re.compile(r"[0-9A-Za-z._\-]{1,8}")
 _DOWNLOAD_URL_RE: Final = re.compile(r"(?:^|(?<=&))download_url=([^\r\n]*)", re.MULTILINE)
 
 
-class GServiceError(Exception):
+class GServiceError(GizwitsError):
     """Any GService failure. `status` / `error_code` are set when the server answered."""
 
     def __init__(
@@ -96,7 +98,7 @@ class GServiceServerError(GServiceError):
     """5xx answer (or Gizwits error 9008): transient, retry later."""
 
 
-class GServiceMalformedResponse(GServiceError, ValueError):
+class GServiceMalformedResponse(GServiceError):
     """The answer could not be decoded or lacks required keys."""
 
 
@@ -111,9 +113,9 @@ class M2MEndpoint:
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):
-            raise ValueError(f"invalid M2M host {self.host!r}")
+            raise GizwitsValueError(f"invalid M2M host {self.host!r}")
         if not 1 <= self.port <= 65535:
-            raise ValueError(f"invalid M2M port {self.port}")
+            raise GizwitsValueError(f"invalid M2M port {self.port}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +142,17 @@ def normalize_base_url(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError on a bad port
     except ValueError as err:
-        raise ValueError(f"invalid URL {url!r}: {err}") from err
+        raise GizwitsValueError(f"invalid URL {url!r}: {err}") from err
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise ValueError(f"URL must start with http:// or https://, got {url!r}")
+        raise GizwitsValueError(f"URL must start with http:// or https://, got {url!r}")
     host = parts.hostname
     if not host:
-        raise ValueError(f"URL has no host: {url!r}")
+        raise GizwitsValueError(f"URL has no host: {url!r}")
     if parts.username is not None or parts.password is not None:
-        raise ValueError("URL must not contain credentials")
+        raise GizwitsValueError("URL must not contain credentials")
     if parts.query or parts.fragment:
-        raise ValueError("URL must not contain a query or fragment")
+        raise GizwitsValueError("URL must not contain a query or fragment")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc = f"{netloc}:{port}"
@@ -161,28 +163,28 @@ def normalize_mac(mac: str) -> str:
     """Return the MAC as GAgent sends it: 12 upper-case hex digits, no separators."""
     compact = _MAC_SEPARATORS.sub("", mac)
     if not _MAC_RE.fullmatch(compact):
-        raise ValueError(f"invalid MAC address {mac!r}")
+        raise GizwitsValueError(f"invalid MAC address {mac!r}")
     return compact.upper()
 
 
 def validate_did(did: str) -> str:
     """Check a DID: 22 ASCII letters/digits (GAgent's DID buffer holds 22 characters)."""
     if not _DID_RE.fullmatch(did):
-        raise ValueError(f"invalid DID {did!r}")
+        raise GizwitsValueError(f"invalid DID {did!r}")
     return did
 
 
 def validate_passcode(passcode: str) -> str:
     """Check a device passcode: 1-32 ASCII letters/digits (GAgent generates 10)."""
     if not _PASSCODE_RE.fullmatch(passcode):
-        raise ValueError("invalid passcode (1-32 letters or digits)")
+        raise GizwitsValueError("invalid passcode (1-32 letters or digits)")
     return passcode
 
 
 def validate_product_key(product_key: str) -> str:
     """Check a product key (32 hex digits) and return it lower-case."""
     if not _PRODUCT_KEY_RE.fullmatch(product_key):
-        raise ValueError(f"invalid product key {product_key!r}")
+        raise GizwitsValueError(f"invalid product key {product_key!r}")
     return product_key.lower()
 
 
@@ -190,13 +192,13 @@ def normalize_version(version: str) -> str:
     """Return an 8-character version: GAgent versions are 8 chars (e.g. `04020021`,
     `00ESP826`), so shorter ones are left-padded with `0`; longer ones are refused."""
     if not _VERSION_RE.fullmatch(version):
-        raise ValueError(f"invalid version {version!r} (1-8 of [0-9A-Za-z._-])")
+        raise GizwitsValueError(f"invalid version {version!r} (1-8 of [0-9A-Za-z._-])")
     return version.rjust(VERSION_LENGTH, "0")
 
 
 def _validate_firmware_type(firmware_type: int) -> int:
     if firmware_type not in (1, 2):
-        raise ValueError(f"firmware type must be 1 (WiFi) or 2 (MCU), got {firmware_type}")
+        raise GizwitsValueError(f"firmware type must be 1 (WiFi) or 2 (MCU), got {firmware_type}")
     return int(firmware_type)
 
 
@@ -398,7 +400,7 @@ class GServiceClient:
         """OTA v4.0: `GET /dev/ota/target_fid?...`. None when there is nothing newer
         (no firmware, 9027, or the target fid equals the `current_fid` sent)."""
         if current_fid < 0:
-            raise ValueError("current_fid must be >= 0")
+            raise GizwitsValueError("current_fid must be >= 0")
         params = {
             "did": validate_did(did),
             "product_key": validate_product_key(product_key),

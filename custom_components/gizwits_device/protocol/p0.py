@@ -29,6 +29,7 @@ import math
 from types import MappingProxyType
 from typing import assert_never
 
+from .errors import GizwitsError
 from .product import DataPoint, DataType, ProductModel
 
 __all__ = [
@@ -83,7 +84,7 @@ class Direction(StrEnum):
 # --- errors -----------------------------------------------------------------------------------
 
 
-class P0Error(ValueError):
+class P0Error(GizwitsError, ValueError):
     """A P0 payload (or a message to encode) does not fit the product."""
 
 

@@ -37,6 +37,8 @@ import re
 from types import MappingProxyType
 from typing import Self
 
+from .errors import GizwitsError
+
 __all__ = [
     "ACCESS_ORDER",
     "Access",
@@ -54,7 +56,7 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PACKET_VERSION_RE = re.compile(r"0[xX][0-9A-Fa-f]{1,8}\Z")
 
 
-class ProductDefinitionError(ValueError):
+class ProductDefinitionError(GizwitsError, ValueError):
     """The product definition is not a valid Gizwits data-point export."""
 
 

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 import contextlib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import logging
-import math
 import random
 import socket
 import ssl
 from typing import Any
 
 import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
+from aiomqtt.exceptions import MqttCodeError, MqttConnectError
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
 from .commands import AppCommand, CommandHandler, CommandRunner, CommandSource
+from .errors import GizwitsError
 from .frames import (
     AckedPassthrough,
     AppPassthrough,
@@ -67,9 +69,11 @@ _ACCEPTED: dict[TopicKind, tuple[type[Frame], ...]] = {
 # second waits for the broker's delayed ACK (~40 ms on Linux). Send each frame at once.
 _SOCKET_OPTIONS = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 _INCOMING_QUEUE_LIMIT = 1000
+# What paho reports (through aiomqtt's disconnect error) when a PINGRESP never came.
+_KEEPALIVE_TIMEOUT = ReasonCode(PacketTypes.DISCONNECT, "Keep alive timeout")
 
 
-class M2MError(Exception):
+class M2MError(GizwitsError):
     """Base of the session's errors."""
 
 
@@ -86,15 +90,30 @@ class AckTimeoutError(M2MError):
 
 
 class HeartbeatLostError(M2MError):
-    """Two PINGRESPs in a row did not arrive (protocol.md §2.7)."""
+    """The broker stayed silent past the keepalive rule (protocol.md §2.7)."""
+
+
+class M2MUnreachableError(M2MError):
+    """GService or the M2M broker could not be reached or gave no usable answer; retry later."""
+
+
+class M2MTimeoutError(M2MUnreachableError):
+    """The broker took the TCP connection but sent no CONNACK in time."""
 
 
 @dataclass(frozen=True, slots=True)
 class SessionTiming:
     """Every interval of the session; the defaults are the protocol's, tests shrink them."""
 
-    heartbeat_interval: float = 60.0
-    keepalive: int = 120
+    # Heartbeat (§2.5, §2.7), through paho's public `keepalive` argument only: paho sends a
+    # PINGREQ once the link has been quiet for `keepalive` seconds and closes it when that
+    # PINGRESP has not come `keepalive` seconds later. The protocol's rule — a PINGREQ every
+    # 60 s, lost after two missed PINGRESPs in a row — declares a link lost once the broker
+    # has been silent for 3 x 60 s (pings at +60 and +120, both unanswered at +180). Keepalive
+    # 90 gives exactly that: silence of one or two heartbeat periods keeps the session, three
+    # (two missed PINGRESPs) drop it. The value is also sent in CONNECT (<= 600, §2.5), and
+    # one PINGREQ per 90 s stays under the server's limit of 60 per 180 s.
+    keepalive: int = 90
     backoff_step: float = 10.0
     backoff_cap: float = 600.0
     connect_timeout: float = 10.0
@@ -156,7 +175,7 @@ class SessionStats:
     duplicates: int = 0
     connects: int = 0
     connection_losses: int = 0
-    heartbeats_missed: int = 0
+    heartbeat_losses: int = 0
     ack_retries: int = 0
     ack_timeouts: int = 0
 
@@ -170,7 +189,7 @@ class SessionStats:
             "duplicates": self.duplicates,
             "connects": self.connects,
             "connection_losses": self.connection_losses,
-            "heartbeats_missed": self.heartbeats_missed,
+            "heartbeat_losses": self.heartbeat_losses,
             "ack_retries": self.ack_retries,
             "ack_timeouts": self.ack_timeouts,
         }
@@ -185,13 +204,9 @@ def _refused_credentials(rc: object) -> bool:
     return isinstance(value, int) and value in _CONNACK_REFUSED_CREDENTIALS
 
 
-def _abandon(client: aiomqtt.Client) -> None:
-    """Close the socket of a login that failed half-way.
-
-    aiomqtt leaves the socket (and its reader and misc task) open when CONNACK never comes;
-    paho's disconnect() closes it once the DISCONNECT is written.
-    """
-    client._client.disconnect()
+def _timed_out(err: aiomqtt.MqttError) -> bool:
+    """aiomqtt reports a missing CONNACK (and a TCP connect timeout) only in its message."""
+    return "timed out" in str(err).lower()
 
 
 class M2MSession:
@@ -307,12 +322,27 @@ class M2MSession:
         self._status = replace(self._status, failures=failures, last_error=str(err))
         return failures
 
-    async def _connect_once(self) -> None:
-        """One provision + connect + serve cycle; returns only by raising."""
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[M2MEndpoint]:
+        """Provision and log in once (§2.3, §2.5); yields the endpoint while logged in.
+
+        Raises M2MAuthenticationError when GService or the broker refuses the DID/passcode
+        (only a Gizwits credential error or CONNACK 4/5, §7), M2MTimeoutError when no CONNACK
+        comes within `connect_timeout`, and M2MUnreachableError for anything else that a
+        later retry may fix. Nothing is left open when it raises or the block ends. `run()`
+        uses it for every attempt; a config flow can use it to prove the credentials.
+        """
+        async with self._login() as (endpoint, _):
+            yield endpoint
+
+    @contextlib.asynccontextmanager
+    async def _login(self) -> AsyncIterator[tuple[M2MEndpoint, aiomqtt.Client]]:
         try:
             endpoint = await self._gservice.provision(self._did)
         except GServiceInvalidCredentials as err:
             raise M2MAuthenticationError(f"GService refused the DID: {err}") from err
+        except GServiceError as err:
+            raise M2MUnreachableError(f"provision failed: {err}") from err
         self._status = replace(self._status, endpoint=endpoint)
         client = aiomqtt.Client(
             endpoint.host,
@@ -331,15 +361,25 @@ class M2MSession:
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as err:
-            _abandon(client)
             if isinstance(err, MqttConnectError) and _refused_credentials(err.rc):
                 raise M2MAuthenticationError(f"M2M broker refused the login: {err}") from err
-            raise
+            if _timed_out(err):
+                # TCP is up but no CONNACK came: aiomqtt leaves that socket open; its own
+                # exit sends DISCONNECT and closes it (paho closes it itself on a refusal).
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await client.__aexit__(None, None, None)
+                raise M2MTimeoutError(f"no CONNACK from the M2M broker: {err}") from err
+            raise M2MUnreachableError(f"M2M login failed: {err}") from err
         try:
-            await self._serve(client)
+            yield endpoint, client
         finally:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.__aexit__(None, None, None)
+
+    async def _connect_once(self) -> None:
+        """One provision + connect + serve cycle; returns only by raising."""
+        async with self._login() as (_, client):
+            await self._serve(client)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         for topic in device_subscriptions(self._did, self._product_key):
@@ -351,44 +391,20 @@ class M2MSession:
         self._set_status(ConnectionState.CONNECTED, 0)
         self._connected_event.set()
         await self.request_online_apps()
-        tasks = (
-            asyncio.create_task(self._heartbeat(client)),
-            asyncio.create_task(self._receive(client)),
-        )
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            task.result()
-        raise M2MError("connection ended")  # pragma: no cover - both tasks loop forever
-
-    async def _heartbeat(self, client: aiomqtt.Client) -> None:
-        """PINGREQ every interval; two unanswered in a row end the connection (§2.7).
-
-        aiomqtt has no ping API, so this drives paho's own PINGREQ/PINGRESP bookkeeping. Paho
-        drops the link once a ping has waited `_keepalive` seconds (and treats 0 as "at once"),
-        so its timer is pushed past ours: the protocol's rule decides, paho stays a backstop.
-        """
-        paho = client._client
-        paho._keepalive = math.ceil(max(self.timing.keepalive, 4 * self.timing.heartbeat_interval))
-        missed = 0
-        while True:
-            await asyncio.sleep(self.timing.heartbeat_interval)
-            if paho._ping_t:
-                missed += 1
-                self.stats.heartbeats_missed += 1
-                if missed >= 2:
-                    raise HeartbeatLostError("two heartbeats unanswered")
-            else:
-                missed = 0
-            paho._send_pingreq()
+        # Paho keeps the heartbeat (see SessionTiming.keepalive); a lost link ends this loop.
+        await self._receive(client)
+        raise M2MError("connection ended")  # pragma: no cover - the iterator never ends
 
     async def _receive(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            await self._handle_message(str(message.topic), message.payload)
+        try:
+            async for message in client.messages:
+                await self._handle_message(str(message.topic), message.payload)
+        except aiomqtt.MqttError as err:
+            cause = err.__cause__
+            if isinstance(cause, MqttCodeError) and cause.rc == _KEEPALIVE_TIMEOUT:
+                self.stats.heartbeat_losses += 1
+                raise HeartbeatLostError("no PINGRESP within the keepalive") from err
+            raise
 
     # -- receiving -----------------------------------------------------------------------
 

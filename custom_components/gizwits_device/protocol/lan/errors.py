@@ -1,9 +1,11 @@
 """Errors of the LAN service (frame errors are the shared FrameError family)."""
 
+from ..errors import GizwitsError
+
 __all__ = ["LanBindError", "LanConfigError", "LanError", "LanPortInUseError"]
 
 
-class LanError(Exception):
+class LanError(GizwitsError):
     """Root of the LAN service's own errors."""
 
 
