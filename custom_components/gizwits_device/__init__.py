@@ -62,9 +62,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
         entry.data[CONF_PASSCODE],
         entry.data[CONF_PRODUCT_KEY],
     )
-    coordinator = GizwitsDeviceCoordinator(hass, entry, session=session, gservice=gservice)
     # The device exists before the first frame, so every bus event can name it.
-    coordinator.device_id = async_register_device(hass, entry)
+    coordinator = GizwitsDeviceCoordinator(
+        hass,
+        entry,
+        session=session,
+        gservice=gservice,
+        device_id=async_register_device(hass, entry),
+    )
     await coordinator.async_start()
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):

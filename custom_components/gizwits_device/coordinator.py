@@ -146,6 +146,7 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         *,
         session: M2MSession,
         gservice: GServiceClient,
+        device_id: str,
     ) -> None:
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, always_update=True)
         self.session = session
@@ -154,8 +155,8 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         )
         self._unsubscribe: list[Callable[[], None]] = []
         self._down_since: float | None = None
-        # The device registry id the bus events name (set before the session starts).
-        self.device_id: str | None = None
+        # The device registry id the device triggers' bus events name.
+        self.device_id = device_id
         # Whether a 0x0210 arrived since the last login (the first one is no "came online").
         self._counted_since_login = False
         self.data = GizwitsDeviceData(status=session.status)
@@ -235,8 +236,7 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
     @callback
     def _fire(self, event_type: str, data: Mapping[str, Any]) -> None:
         """A bus event for the device triggers; never on reload, reconnect or restart."""
-        if self.device_id is not None:
-            self.hass.bus.async_fire(event_type, {ATTR_DEVICE_ID: self.device_id, **data})
+        self.hass.bus.async_fire(event_type, {ATTR_DEVICE_ID: self.device_id, **data})
 
     @callback
     def _on_download(self, download: FirmwareDownload) -> None:

@@ -40,12 +40,12 @@ from custom_components.gizwits_device.const import (
 from custom_components.gizwits_device.protocol import FirmwareType
 from emulator.state import FirmwareOffer as EmulatorOffer
 from tests.conftest import PRODUCT_KEY
+from tests.integration.bridge_helpers import PLUG
 from tests.integration.helpers import entity_id, state, wait_state, wait_until
-from tests.integration.test_bridge import PLUG
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
-    from tests.integration.conftest import TestDevice
+    from tests.integration.helpers import TestDevice
 
 OWN_PLUG = {**PLUG, "product_key": PRODUCT_KEY}
 
