@@ -11,13 +11,10 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .bridge import GizwitsBridge
-from .coordinator import GizwitsDeviceCoordinator, GizwitsDeviceData
-from .entity import GizwitsEntity
-from .native import NativePointEntity, async_add_native_entities
+from .coordinator import GizwitsDeviceData
+from .entity import GizwitsEntity, entry_platform
+from .native import NativePointEntity, native_entities
 from .protocol import Access, DataPoint
 from .runtime import GizwitsConfigEntry
 
@@ -57,19 +54,6 @@ DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: GizwitsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up the binary sensors."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities(
-        GizwitsBinarySensor(coordinator, description) for description in DESCRIPTIONS
-    )
-    async_add_native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor, async_add_entities)
-
-
 class GizwitsBinarySensor(GizwitsEntity, BinarySensorEntity):
     """A binary sensor of the device endpoint."""
 
@@ -86,10 +70,7 @@ class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
 
     description_type = BinarySensorEntityDescription
 
-    def __init__(
-        self, coordinator: GizwitsDeviceCoordinator, bridge: GizwitsBridge, point: DataPoint
-    ) -> None:
-        super().__init__(coordinator, bridge, point)
+    def _configure(self, point: DataPoint) -> None:
         if point.access in PROBLEM_ACCESS:
             self._attr_device_class = BinarySensorDeviceClass.PROBLEM
 
@@ -97,3 +78,15 @@ class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """The value."""
         return bool(self.point_value)
+
+
+def _entities(entry: GizwitsConfigEntry) -> list[BinarySensorEntity]:
+    """The device's own binary sensors, and one per native read-only bool point."""
+    coordinator = entry.runtime_data.coordinator
+    return [
+        *(GizwitsBinarySensor(coordinator, description) for description in DESCRIPTIONS),
+        *native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor),
+    ]
+
+
+async_setup_entry = entry_platform(_entities)

@@ -12,7 +12,6 @@ import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-import time
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -154,7 +153,7 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
         self._unsubscribe: list[Callable[[], None]] = []
-        self._down_since: float | None = None
+        self._down_since: datetime | None = None
         # The device registry id the device triggers' bus events name.
         self.device_id = device_id
         # Whether a 0x0210 arrived since the last login (the first one is no "came online").
@@ -254,10 +253,11 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
             if previous is not ConnectionState.CONNECTED:
                 self.firmware.schedule_check(tuple(FirmwareType))
         elif status.state in (ConnectionState.CONNECTING, ConnectionState.WAITING):
-            now = time.monotonic()
+            # HA's clock (not the monotonic one), so tests can move it with freezer.
+            now = dt_util.utcnow()
             if self._down_since is None:
                 self._down_since = now
-            elif now - self._down_since >= UNREACHABLE_REPAIR_AFTER:
+            elif (now - self._down_since).total_seconds() >= UNREACHABLE_REPAIR_AFTER:
                 async_raise_issue(
                     self.hass,
                     self.config_entry,

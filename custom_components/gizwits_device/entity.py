@@ -1,13 +1,17 @@
-"""Base entity: one HA device per config entry."""
+"""Base entity (one HA device per config entry) and the platforms' shared set-up."""
 
 from __future__ import annotations
 
-from homeassistant.core import State, callback
-from homeassistant.helpers.entity import EntityDescription
+from collections.abc import Awaitable, Callable, Iterable
+
+from homeassistant.core import HomeAssistant, State, callback
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import GizwitsDeviceCoordinator
 from .device import device_info
+from .runtime import GizwitsConfigEntry
 
 
 class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
@@ -53,3 +57,21 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
             return
         self.async_write_ha_state()
         self._written = (shown, self.hass.states.get(self.entity_id))
+
+
+type PlatformSetup = Callable[
+    [HomeAssistant, GizwitsConfigEntry, AddConfigEntryEntitiesCallback], Awaitable[None]
+]
+
+
+def entry_platform(entities: Callable[[GizwitsConfigEntry], Iterable[Entity]]) -> PlatformSetup:
+    """A platform's ``async_setup_entry``: it adds what ``entities`` makes for the entry."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: GizwitsConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        async_add_entities(entities(entry))
+
+    return async_setup_entry

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.core import callback
 
 from .const import EVENT_FIRMWARE_DOWNLOADED
 from .coordinator import AppCommandRecord, GizwitsDeviceCoordinator, GizwitsDeviceData
-from .entity import GizwitsEntity
+from .entity import GizwitsEntity, entry_platform
 from .ota import FirmwareDownload
 from .runtime import GizwitsConfigEntry
 
@@ -34,18 +33,6 @@ FIRMWARE = EventEntityDescription(
     translation_key="firmware",
     event_types=[EVENT_FIRMWARE_DOWNLOADED],
 )
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: GizwitsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up the event entities."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities(
-        [AppCommandEvent(coordinator, APP_COMMAND), FirmwareEvent(coordinator, FIRMWARE)]
-    )
 
 
 class GizwitsEvent[HappeningT](GizwitsEntity, EventEntity):
@@ -102,3 +89,12 @@ class FirmwareEvent(GizwitsEvent[FirmwareDownload]):
     def event(self, happening: FirmwareDownload) -> tuple[str, dict[str, Any]]:
         """Where the file is and what it is."""
         return EVENT_FIRMWARE_DOWNLOADED, happening.as_event_data()
+
+
+def _entities(entry: GizwitsConfigEntry) -> list[EventEntity]:
+    """The app command and firmware event entities."""
+    coordinator = entry.runtime_data.coordinator
+    return [AppCommandEvent(coordinator, APP_COMMAND), FirmwareEvent(coordinator, FIRMWARE)]
+
+
+async_setup_entry = entry_platform(_entities)

@@ -12,15 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.const import Platform
-from homeassistant.core import callback
 from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .bridge import GizwitsBridge
 from .coordinator import GizwitsDeviceCoordinator
-from .entity import GizwitsEntity
+from .entity import GizwitsEntity, PlatformSetup, entry_platform
 from .protocol import DataPoint, DataType, Value
 from .runtime import GizwitsConfigEntry
+from .units import CONF_UNITS, UnitPreset, unit_of
 
 
 def platform_of(point: DataPoint) -> Platform:
@@ -47,6 +46,14 @@ class NativePointEntity(GizwitsEntity):
         self.bridge = bridge
         self.point = point
         self._attr_name = point.display_name
+        self._configure(point)
+
+    def _configure(self, point: DataPoint) -> None:
+        """Set what the platform's entity takes from the point (range, options, unit)."""
+
+    def _unit(self) -> UnitPreset | None:
+        """The unit (and device classes) the user chose for this point in the options."""
+        return unit_of(self.coordinator.config_entry.options.get(CONF_UNITS), self.point)
 
     @property
     def available(self) -> bool:
@@ -67,19 +74,25 @@ class NativePointEntity(GizwitsEntity):
         await self.bridge.async_set_native(self.point.name, value)
 
 
-@callback
-def async_add_native_entities(
+def native_entities[EntityT: NativePointEntity](
     entry: GizwitsConfigEntry,
     platform: Platform,
-    entity_type: Callable[[GizwitsDeviceCoordinator, GizwitsBridge, DataPoint], NativePointEntity],
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Add one ``entity_type`` per native point ``platform`` shows (none without a bridge)."""
+    entity_type: Callable[[GizwitsDeviceCoordinator, GizwitsBridge, DataPoint], EntityT],
+) -> list[EntityT]:
+    """One ``entity_type`` per native point ``platform`` shows (none without a bridge)."""
     runtime = entry.runtime_data
     if (bridge := runtime.bridge) is None:
-        return
-    async_add_entities(
+        return []
+    return [
         entity_type(runtime.coordinator, bridge, point)
         for point in bridge.native_points
         if platform_of(point) == platform
-    )
+    ]
+
+
+def native_platform(
+    platform: Platform,
+    entity_type: Callable[[GizwitsDeviceCoordinator, GizwitsBridge, DataPoint], NativePointEntity],
+) -> PlatformSetup:
+    """The ``async_setup_entry`` of a platform that shows only native points."""
+    return entry_platform(lambda entry: native_entities(entry, platform, entity_type))

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .bridge import GizwitsBridge
-from .coordinator import GizwitsDeviceCoordinator
-from .native import NativePointEntity, async_add_native_entities
+from .native import NativePointEntity, native_platform
 from .protocol import DataPoint
-from .runtime import GizwitsConfigEntry
-from .units import CONF_UNITS, unit_of
 
 PARALLEL_UPDATES = 0
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: GizwitsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up one number per native writable uint point."""
-    async_add_native_entities(entry, Platform.NUMBER, NativeNumber, async_add_entities)
 
 
 class NativeNumber(NativePointEntity, NumberEntity):
@@ -32,14 +17,11 @@ class NativeNumber(NativePointEntity, NumberEntity):
     description_type = NumberEntityDescription
     _attr_mode = NumberMode.BOX
 
-    def __init__(
-        self, coordinator: GizwitsDeviceCoordinator, bridge: GizwitsBridge, point: DataPoint
-    ) -> None:
-        super().__init__(coordinator, bridge, point)
+    def _configure(self, point: DataPoint) -> None:
         self._attr_native_min_value = float(point.shown_min)
         self._attr_native_max_value = float(point.shown_max)
         self._attr_native_step = float(point.ratio or 1)
-        if (unit := unit_of(coordinator.config_entry.options.get(CONF_UNITS), point)) is not None:
+        if (unit := self._unit()) is not None:
             self._attr_native_unit_of_measurement = unit.unit
             self._attr_device_class = unit.number_class
 
@@ -52,3 +34,6 @@ class NativeNumber(NativePointEntity, NumberEntity):
     async def async_set_native_value(self, value: float) -> None:
         """Set the point (quantized to its ratio)."""
         await self._async_set(int(value) if self.point.integral else value)
+
+
+async_setup_entry = native_platform(Platform.NUMBER, NativeNumber)

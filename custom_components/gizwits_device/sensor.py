@@ -13,17 +13,13 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .bridge import GizwitsBridge
-from .coordinator import GizwitsDeviceCoordinator, GizwitsDeviceData
-from .entity import GizwitsEntity
-from .native import NativePointEntity, async_add_native_entities
+from .coordinator import GizwitsDeviceData
+from .entity import GizwitsEntity, entry_platform
+from .native import NativePointEntity, native_entities
 from .protocol import ConnectionState, DataPoint, DataType
 from .runtime import GizwitsConfigEntry
-from .units import CONF_UNITS, unit_of
 
 PARALLEL_UPDATES = 0
 MAX_STATE_LENGTH = 255
@@ -109,17 +105,6 @@ DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: GizwitsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up the sensors."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities(GizwitsSensor(coordinator, description) for description in DESCRIPTIONS)
-    async_add_native_entities(entry, Platform.SENSOR, NativeSensor, async_add_entities)
-
-
 class GizwitsSensor(GizwitsEntity, SensorEntity):
     """A sensor of the device endpoint."""
 
@@ -147,16 +132,11 @@ class NativeSensor(NativePointEntity, SensorEntity):
 
     description_type = SensorEntityDescription
 
-    def __init__(
-        self, coordinator: GizwitsDeviceCoordinator, bridge: GizwitsBridge, point: DataPoint
-    ) -> None:
-        super().__init__(coordinator, bridge, point)
+    def _configure(self, point: DataPoint) -> None:
         if point.data_type is DataType.ENUM:
             self._attr_device_class = SensorDeviceClass.ENUM
             self._attr_options = list(point.options)
-        elif point.is_uint and (
-            unit := unit_of(coordinator.config_entry.options.get(CONF_UNITS), point)
-        ):
+        elif point.is_uint and (unit := self._unit()):
             self._attr_native_unit_of_measurement = unit.unit
             self._attr_device_class = unit.sensor_class
             self._attr_state_class = unit.state_class
@@ -168,3 +148,15 @@ class NativeSensor(NativePointEntity, SensorEntity):
         if isinstance(value, bytes):
             return value.hex()
         return value
+
+
+def _entities(entry: GizwitsConfigEntry) -> list[SensorEntity]:
+    """The device's own sensors, and one per native read-only uint, enum or binary point."""
+    coordinator = entry.runtime_data.coordinator
+    return [
+        *(GizwitsSensor(coordinator, description) for description in DESCRIPTIONS),
+        *native_entities(entry, Platform.SENSOR, NativeSensor),
+    ]
+
+
+async_setup_entry = entry_platform(_entities)

@@ -6,22 +6,10 @@ from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .native import NativePointEntity, async_add_native_entities
-from .runtime import GizwitsConfigEntry
+from .native import NativePointEntity, native_platform
 
 PARALLEL_UPDATES = 0
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: GizwitsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up one switch per native writable bool point."""
-    async_add_native_entities(entry, Platform.SWITCH, NativeSwitch, async_add_entities)
 
 
 class NativeSwitch(NativePointEntity, SwitchEntity):
@@ -41,3 +29,6 @@ class NativeSwitch(NativePointEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Set the point to false."""
         await self._async_set(False)
+
+
+async_setup_entry = native_platform(Platform.SWITCH, NativeSwitch)

@@ -11,13 +11,11 @@ from homeassistant.components.update import (
     UpdateEntityDescription,
     UpdateEntityFeature,
 )
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .coordinator import GizwitsDeviceCoordinator
-from .entity import GizwitsEntity
+from .entity import GizwitsEntity, entry_platform
 from .protocol import FirmwareError, FirmwareType
 from .runtime import GizwitsConfigEntry
 
@@ -39,16 +37,6 @@ DESCRIPTIONS = (
         key="mcu_firmware", translation_key="mcu_firmware", firmware_type=FirmwareType.MCU
     ),
 )
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: GizwitsConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Set up the firmware update entities."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities(GizwitsUpdate(coordinator, description) for description in DESCRIPTIONS)
 
 
 class GizwitsUpdate(GizwitsEntity, UpdateEntity):
@@ -120,3 +108,12 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
             self._attr_in_progress = False
             self._attr_update_percentage = None
             self.async_write_ha_state()
+
+
+def _entities(entry: GizwitsConfigEntry) -> list[UpdateEntity]:
+    """The WiFi and MCU firmware update entities."""
+    coordinator = entry.runtime_data.coordinator
+    return [GizwitsUpdate(coordinator, description) for description in DESCRIPTIONS]
+
+
+async_setup_entry = entry_platform(_entities)

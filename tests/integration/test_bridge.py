@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.gizwits_device import bridge as bridge_module
 from custom_components.gizwits_device.bridge import GizwitsBridge
 from custom_components.gizwits_device.const import (
     CONF_MAPPING,
@@ -120,35 +119,6 @@ async def test_light_brightness_and_enum_options(
     await app.control(on_off=False)
     report = await app.report(lambda v: v["on_off"] is False)
     assert state(hass, "light.lamp").state == "off"
-
-
-async def test_ha_change_is_one_coalesced_report(
-    hass: HomeAssistant,
-    plug: tuple[GizwitsBridge, P0App],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A burst of HA-side changes becomes one 0x04 (debounce; ≤ 6/s like the MCU SDK)."""
-    bridge, app = plug
-    # A long debounce makes "the burst ends before the report" certain on a slow machine.
-    monkeypatch.setattr(bridge_module, "REPORT_DEBOUNCE", 1.0)
-    before = len(app.reports())
-    for value in (10, 20, 30):
-        await hass.services.async_call(
-            "input_number",
-            "set_value",
-            {"entity_id": "input_number.countdown", "value": value},
-            blocking=True,
-        )
-    await hass.services.async_call(
-        "input_number",
-        "set_value",
-        {"entity_id": "input_number.power", "value": 12.3},
-        blocking=True,
-    )
-    report = await app.report(lambda v: v["countdown"] == 30)
-    assert report["power"] == pytest.approx(12.3)
-    assert len(app.reports()) == before + 1
-    assert bridge.stats.reports_sent >= 1
 
 
 async def test_read_replies_to_the_asking_app_only(

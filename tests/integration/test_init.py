@@ -172,29 +172,6 @@ async def test_did_disabled_while_loaded(
     assert state(hass, entity_id(hass, entry, "sensor", "log_level")).state == "unavailable"
 
 
-async def test_unreachable_repair_raised_and_cleared(
-    hass: HomeAssistant,
-    emulator: Emulator,
-    setup_integration: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Down for UNREACHABLE_REPAIR_AFTER → warning repair; reconnecting deletes it."""
-    entry = setup_integration
-    issue_id = f"unreachable_{entry.entry_id}"
-    monkeypatch.setattr(coordinator_module, "UNREACHABLE_REPAIR_AFTER", 0.0)
-    emulator.broker.pause()
-    try:
-        await wait_until(lambda: issue_registry.async_get_issue(DOMAIN, issue_id))
-    finally:
-        emulator.broker.resume()
-    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
-    assert issue is not None
-    assert issue.severity is ir.IssueSeverity.WARNING
-    await wait_until(lambda: entry.runtime_data.coordinator.connected)
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
-
-
 @pytest.mark.parametrize("status", [401, 403, 404])
 async def test_bare_http_refusal_is_unreachable_not_a_reauth(
     hass: HomeAssistant,
