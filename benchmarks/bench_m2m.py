@@ -30,11 +30,9 @@ import aiohttp
 import aiomqtt
 
 from benchmarks.common import NO_DELAY
-from custom_components.gizwits_device.protocol import (
-    AckedPassthrough,
-    M2MSession,
+from custom_components.gizwits_device.protocol import AckedPassthrough, M2MSession, SessionTiming
+from custom_components.gizwits_device.protocol.frames import (
     PassthroughAck,
-    SessionTiming,
     decode_frame,
     encode_frame,
 )

@@ -41,13 +41,15 @@ from benchmarks.ha_process import HaProcess
 from custom_components.gizwits_device.protocol import (
     AckedPassthrough,
     Control,
-    DevicePassthrough,
     P0Codec,
     P0Error,
-    PassthroughAck,
     ProductModel,
     StatusReport,
     Value,
+)
+from custom_components.gizwits_device.protocol.frames import (
+    DevicePassthrough,
+    PassthroughAck,
     decode_frame,
     encode_frame,
 )

@@ -65,8 +65,9 @@ from .protocol import (
     normalize_mac,
     normalize_version,
     validate_did,
+    validate_passcode,
+    validate_product_key,
 )
-from .protocol.gservice import validate_passcode, validate_product_key
 
 # Per-request timeout of the flow's own GService calls (register, provision).
 GSERVICE_TIMEOUT = 10.0

@@ -3,14 +3,12 @@
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.gizwits_device.protocol import (
+from custom_components.gizwits_device.protocol import DeviceLog, FrameError, LogLevel
+from custom_components.gizwits_device.protocol.frames import (
     HEADER,
     MAX_SOURCE,
     MAX_TAG,
-    DeviceLog,
     Frame,
-    FrameError,
-    LogLevel,
     decode_frame,
     encode_frame,
 )

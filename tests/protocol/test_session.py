@@ -16,7 +16,6 @@ from custom_components.gizwits_device.protocol import (
     AckTimeoutError,
     AppCommand,
     AppPassthrough,
-    CommandRunner,
     CommandSource,
     ConnectionState,
     ConnectionStatus,
@@ -29,15 +28,14 @@ from custom_components.gizwits_device.protocol import (
     OnlineAppCount,
     OtaCheckNotification,
     OtaNotification,
-    PassthroughAck,
     ReceivedFrame,
     SessionTiming,
     SetLogLevel,
-    TopicKind,
-    encode_frame,
 )
-from custom_components.gizwits_device.protocol.commands import DEDUP_MAX_ENTRIES
+from custom_components.gizwits_device.protocol.commands import DEDUP_MAX_ENTRIES, CommandRunner
+from custom_components.gizwits_device.protocol.frames import PassthroughAck, encode_frame
 from custom_components.gizwits_device.protocol.gservice import GServiceClient, M2MEndpoint
+from custom_components.gizwits_device.protocol.topics import TopicKind
 from emulator import wire
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY

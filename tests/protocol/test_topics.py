@@ -1,12 +1,13 @@
 """Topic names (protocol.md §2.6, §4)."""
 
-from custom_components.gizwits_device.protocol import (
+from custom_components.gizwits_device.protocol.topics import (
+    SERVER_REQUEST_TOPIC,
+    ReceivedTopic,
     TopicKind,
     app_topic,
     device_subscriptions,
     parse_received_topic,
 )
-from custom_components.gizwits_device.protocol.topics import SERVER_REQUEST_TOPIC, ReceivedTopic
 
 DID = "d" * 22
 PK = "0123456789abcdef0123456789abcdef"

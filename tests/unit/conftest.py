@@ -36,12 +36,8 @@ from custom_components.gizwits_device.const import (
     DEFAULT_SOFT_VERSION,
     DOMAIN,
 )
-from custom_components.gizwits_device.protocol import (
-    ConnectionState,
-    ConnectionStatus,
-    DeviceLog,
-    SessionStats,
-)
+from custom_components.gizwits_device.protocol import ConnectionState, ConnectionStatus, DeviceLog
+from custom_components.gizwits_device.protocol.session import SessionStats
 
 from .fake_session import FakeSessionControl, registrar
 

@@ -13,10 +13,10 @@ from custom_components.gizwits_device.protocol import (
     AppCommand,
     ConnectionState,
     ConnectionStatus,
-    Frame,
     ReceivedFrame,
-    TopicKind,
 )
+from custom_components.gizwits_device.protocol.frames import Frame
+from custom_components.gizwits_device.protocol.topics import TopicKind
 
 APP = "app-client-1"
 

@@ -486,4 +486,6 @@ __all__ = [
     "normalize_mac",
     "normalize_version",
     "validate_did",
+    "validate_passcode",
+    "validate_product_key",
 ]
