@@ -37,7 +37,7 @@ from custom_components.gizwits_device.const import (
     DOMAIN,
 )
 from custom_components.gizwits_device.protocol import ConnectionState, ConnectionStatus, DeviceLog
-from custom_components.gizwits_device.protocol.session import SessionStats
+from custom_components.gizwits_device.protocol.session_state import SessionStats
 
 from .fake_session import FakeSessionControl, registrar
 

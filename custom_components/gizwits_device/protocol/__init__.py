@@ -1,8 +1,9 @@
 """Gizwits device library: be a Gizwits device towards GService, M2M and apps.
 
 Pure asyncio, no Home Assistant imports. This module is the public API; the submodules
-(`frames`, `topics`, `p0`, `product`, `gservice`, `session`, `commands`, `firmware`, `lan`) hold
-the wire-level details and are imported directly only by the library's own tests and tools.
+(`frames`, `topics`, `p0`, `product`, `gservice`, `session`, `session_state`, `commands`,
+`firmware`, `lan`) hold the wire-level details and are imported directly only by the
+library's own tests and tools.
 
 - `GServiceClient`: register / disable / provision / OTA checks over HTTP.
 - `M2MSession`: the MQTT session (`connect()` once, or `run()` with reconnects), app commands
@@ -61,7 +62,8 @@ from .p0 import (
     Value,
 )
 from .product import Access, DataPoint, DataType, ProductDefinitionError, ProductModel
-from .session import (
+from .session import M2MSession
+from .session_state import (
     AckTimeoutError,
     ConnectionState,
     ConnectionStatus,
@@ -69,7 +71,6 @@ from .session import (
     M2MAuthenticationError,
     M2MError,
     M2MNotConnectedError,
-    M2MSession,
     M2MTimeoutError,
     M2MUnreachableError,
     ReceivedFrame,
