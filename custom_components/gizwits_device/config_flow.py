@@ -50,6 +50,7 @@ from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import (
     REGIONS,
+    GizwitsValueError,
     GServiceCannotConnect,
     GServiceClient,
     GServiceError,
@@ -153,10 +154,10 @@ def _check(
     validator: Callable[[str], str],
     error: str,
 ) -> str:
-    """Run `validator` on a text field; on ValueError record `error` on that field."""
+    """Run `validator` on a text field; on a rejected value record `error` on that field."""
     try:
         return validator(str(user_input.get(key, "")).strip())
-    except ValueError:
+    except GizwitsValueError:
         errors[key] = error
         return ""
 

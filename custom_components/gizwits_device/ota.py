@@ -32,6 +32,8 @@ from .const import (
 )
 from .protocol import (
     FirmwareType,
+    GizwitsError,
+    GizwitsValueError,
     GServiceClient,
     GServiceError,
     download_firmware,
@@ -96,7 +98,7 @@ def _already_installed(offered_version: str | None, installed: str) -> bool:
         return False
     try:
         offered = normalize_version(offered_version)
-    except ValueError:
+    except GizwitsValueError:
         return False
     return offered.upper() <= normalize_version(installed).upper()
 
@@ -178,7 +180,7 @@ class FirmwareUpdater:
                     soft_version=soft,
                     current_fid=self.state.current_fid.get(firmware_type, 0),
                 )
-            except (GServiceError, ValueError) as err:
+            except GizwitsError as err:  # GService errors and invalid stored versions
                 LOGGER.debug("OTA check for %s firmware failed: %s", firmware_type.name, err)
                 continue
             if target is None:
