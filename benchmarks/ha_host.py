@@ -24,6 +24,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
 from benchmarks.ha_probe import Probe
+from benchmarks.ha_process import ANSWER_LIMIT as LINE_LIMIT
 from emulator.broker import free_port
 
 HELPERS: dict[str, dict[str, Any]] = {
@@ -46,7 +47,7 @@ async def main(port: int, config_dir: str) -> None:
             assert await async_setup_component(hass, domain, {domain: config})
         probe = Probe(hass)
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, probe.stopped.set)
-        server = await asyncio.start_server(probe.serve, "127.0.0.1", port)
+        server = await asyncio.start_server(probe.serve, "127.0.0.1", port, limit=LINE_LIMIT)
         await probe.stopped.wait()
         server.close()
         await probe.stop_echo()

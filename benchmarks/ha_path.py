@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 import aiomqtt
+import psutil
 
 from benchmarks.common import (
     PLUG,
@@ -248,6 +249,19 @@ class Setup:
             await mqtt.__aexit__(None, None, None)
         await self.ha.call("echo_stop")
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of HA, of this process (apps + emulator) and of mosquitto."""
+        broker = self.emu.broker._proc  # its pid, for psutil
+        assert broker is not None
+        processes = {
+            "home_assistant": self.ha.process,
+            "apps_and_emulator": psutil.Process(),
+            "mosquitto": psutil.Process(broker.pid),
+        }
+        return {
+            name: sum(process.cpu_times()[:2]) for name, process in processes.items() if process
+        }
+
     # -- workloads ---------------------------------------------------------------------------
 
     def mixed_control(self, key: int) -> tuple[bytes, Expect]:
@@ -279,7 +293,9 @@ class Setup:
         sent_from, acked_from, reports_from = len(app.sent), len(app.acked), len(app.reports)
         keys = self.keys.take(count)
         workload = self.countdown_control if kind == "mapped" else self.raw_payload
+        cpu_before = self.cpu_seconds()
         run = await measure(app, keys, window, workload)
+        cpu = {k: (v - cpu_before[k]) / count * 1e3 for k, v in self.cpu_seconds().items()}
         await asyncio.sleep(0.5)  # anything applied twice would show up now
         changes = (await self.ha.call("watched"))["changes"][entity]
         sent = app.sent[sent_from:]
@@ -297,6 +313,7 @@ class Setup:
             "reported": len(reported),
             "applied_in_order_once": applied == expected,
             "reported_in_order_once": reported == expected if kind == "mapped" else None,
+            "cpu_ms_per_command": cpu,
         }
         check["ok"] = (
             check["acked_once"] == len(sent) == count

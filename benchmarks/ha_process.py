@@ -125,6 +125,8 @@ class HaProcess:
     async def stop(self) -> None:
         """Ask HA to stop (it unloads the integration), SIGKILL after 30 s; delete the dir."""
         proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is not None:  # died on its own: say why
+            print(f"Home Assistant exited with {proc.returncode}:\n{self.log_tail()}")
         if self._writer is not None:
             with contextlib.suppress(OSError, ProbeError, ValueError):
                 await asyncio.wait_for(self.call("stop"), 5)
