@@ -9,6 +9,8 @@ import logging
 
 import aiomqtt
 
+from custom_components.gizwits_device.protocol.mqtt_client import MqttClient
+
 _LOGGER = logging.getLogger(__name__)
 _RETRY_DELAY = 0.1
 CONNECT_TIMEOUT = 10.0
@@ -96,7 +98,7 @@ class MqttLink:
     async def _run(self) -> None:
         while True:
             try:
-                async with aiomqtt.Client(
+                async with MqttClient(
                     self.host,
                     self.port,
                     username=self.username,

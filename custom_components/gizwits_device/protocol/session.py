@@ -41,6 +41,7 @@ from .frames import (
     encode_frame,
 )
 from .gservice import GServiceClient, GServiceError, GServiceInvalidCredentials, M2MEndpoint
+from .mqtt_client import MqttClient
 from .session_state import (
     AckTimeoutError,
     ConnectionState,
@@ -230,7 +231,7 @@ class M2MSession:
         except GServiceError as err:
             raise M2MUnreachableError(f"provision failed: {err}") from err
         self._status = replace(self._status, endpoint=endpoint)
-        client = aiomqtt.Client(
+        client = MqttClient(
             endpoint.host,
             endpoint.port,
             identifier=self._did,

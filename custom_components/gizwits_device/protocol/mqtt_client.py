@@ -1,0 +1,46 @@
+"""aiomqtt's client with one race fixed: a write registration that outlives its socket.
+
+aiomqtt 2.5 registers the socket writer with `call_soon_threadsafe(add_writer, sock.fileno(),
+…)`: the fd number is read at once, the registration runs on the next loop turn. When the
+connection closes in between (the broker drops it, or a cancelled login closes it), the loop
+is handed a closed fd, which Home Assistant logs as an "Exception in callback … Bad file
+descriptor" error, or, were the number reused meanwhile, the fd of another socket. Here the fd
+is read when the registration runs, and a socket closed by then is skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiomqtt
+from aiomqtt.types import PahoSocket
+import paho.mqtt.client as mqtt
+
+
+class MqttClient(aiomqtt.Client):
+    """`aiomqtt.Client` that never registers a writer for a closed socket."""
+
+    def _on_socket_register_write(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        sock: PahoSocket,
+    ) -> None:
+        def write() -> None:
+            # As aiomqtt: a failed write means the connection broke.
+            try:
+                client.loop_write()
+            except Exception as exc:
+                if not self._disconnected.done():
+                    self._disconnected.set_exception(exc)
+
+        def register() -> None:
+            fileno = sock.fileno()
+            if fileno >= 0:
+                self._loop.add_writer(fileno, write)
+
+        # paho may call this from the executor thread that runs connect().
+        self._loop.call_soon_threadsafe(register)
+
+
+__all__ = ["MqttClient"]
