@@ -202,6 +202,12 @@ class AppSimulator:
             async with asyncio.timeout(timeout):
                 return await asyncio.shield(future)
         except TimeoutError:
+            # Given up: a later 0x0094 with this sn answers a later send, not this one.
+            waiting = self._awaiting_ack.get(sn, [])
+            if future in waiting:
+                waiting.remove(future)
+                if not waiting:
+                    del self._awaiting_ack[sn]
             raise TimeoutError(f"{self.client_id}: no 0x0094 for sn {sn}") from None
 
     async def set_log_level(
