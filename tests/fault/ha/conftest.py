@@ -1,0 +1,24 @@
+"""HA-level fault tests: the integration loaded in pytest-homeassistant-custom-component.
+
+The fixtures are the integration tests' own (fast session timings, a device registered in the
+emulator, a config entry, the smart plug bridged to HA helpers); see
+tests/integration/conftest.py.
+"""
+
+from tests.integration.conftest import (
+    auto_enable_custom_integrations,
+    config_entry,
+    device,
+    fast_timing,
+    setup_integration,
+    unload_entries,
+)
+
+__all__ = [
+    "auto_enable_custom_integrations",
+    "config_entry",
+    "device",
+    "fast_timing",
+    "setup_integration",
+    "unload_entries",
+]
