@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from hypothesis import strategies as st
 
-from custom_components.gizwits_device.protocol import (
+from custom_components.gizwits_device.protocol.frames import (
     HEADER,
     MAX_PAYLOAD,
     MAX_URL,

@@ -18,14 +18,14 @@ import aiomqtt
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.gizwits_device.protocol import (
+from custom_components.gizwits_device.protocol.frames import (
     AppPassthrough,
     FrameError,
     OnlineAppCount,
-    SessionStats,
     decode_frame,
     encode_frame,
 )
+from custom_components.gizwits_device.protocol.session import SessionStats
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 from tests.fault.conftest import FaultSize
