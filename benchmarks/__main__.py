@@ -23,7 +23,7 @@ from typing import Any
 
 from homeassistant.const import __version__ as HA_VERSION
 
-from benchmarks import bench_e2e, bench_frames, bench_m2m, bench_p0, bench_scale
+from benchmarks import bench_e2e, bench_frames, bench_m2m, bench_p0, bench_scale, summary
 from benchmarks.common import PLUG_KEY, RAW_KEY
 from emulator.server import Emulator
 
@@ -85,7 +85,10 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
-    args.json.write_text(json.dumps({"meta": meta, **results}, indent=2, default=str))
+    everything = {"meta": meta, **results}
+    args.json.write_text(json.dumps(everything, indent=2, default=str))
+    _title("summary (the README's Performance table)")
+    print(summary.markdown(everything))
     print(f"\nfigures written to {args.json}")
 
 

@@ -61,6 +61,7 @@ async def recording(executable: str, pid: int, result: dict[str, Any]) -> AsyncI
 def summarise(raw: str, top: int = 15) -> dict[str, Any]:
     """Own samples per function (the leaf frame) and the codec's share of all samples."""
     own: Counter[str] = Counter()
+    parts: Counter[str] = Counter()
     total = codec = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -69,6 +70,7 @@ def summarise(raw: str, top: int = 15) -> dict[str, Any]:
         count = int(count_text)
         leaf = stack.rsplit(";", 1)[-1]
         own[_short(leaf)] += count
+        parts[_part(leaf)] += count
         total += count
         if any(f"{name}:" in leaf for name in CODEC_FILES):
             codec += count
@@ -76,7 +78,26 @@ def summarise(raw: str, top: int = 15) -> dict[str, Any]:
         "samples": total,
         "codec_share": codec / total if total else 0.0,
         "top_own": [(name, count / total) for name, count in own.most_common(top)],
+        "by_part": {name: count / total for name, count in parts.most_common()},
     }
+
+
+def _part(leaf: str) -> str:
+    """Which layer a leaf frame (where the time was spent) belongs to."""
+    if "_sock_send" in leaf:
+        return "socket send (kernel loopback TCP)"
+    for marker, part in (
+        ("gizwits_device/protocol/", "integration: protocol library"),
+        ("gizwits_device/", "integration: HA layer"),
+        ("homeassistant/", "Home Assistant core"),
+        ("paho/", "paho + aiomqtt"),
+        ("aiomqtt/", "paho + aiomqtt"),
+        ("asyncio/", "asyncio"),
+        ("selectors.py", "asyncio"),
+    ):
+        if marker in leaf:
+            return part
+    return "other (stdlib, schema validation, ulid …)"
 
 
 def _short(frame: str) -> str:
