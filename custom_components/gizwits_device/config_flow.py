@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 import hashlib
 import secrets
 import string
@@ -125,26 +126,28 @@ def region_of(base_url: str) -> str:
     return REGION_CUSTOM
 
 
-def error_key(err: Exception) -> str:
-    """The translation key of a form error for a failed GService / M2M step."""
-    if isinstance(err, M2MUnreachableError) and isinstance(err.__cause__, GServiceError):
-        return error_key(err.__cause__)  # provision failed: say why, like register
-    if isinstance(err, M2MUnreachableError | TimeoutError):
-        return "m2m_timeout"
-    if isinstance(err, GServiceTimeout):  # before its base class GServiceCannotConnect
-        return "timeout"
-    if isinstance(err, GServiceCannotConnect):
-        return "cannot_connect"
-    if isinstance(err, GServiceUnknownProduct):
-        return "unknown_product"
-    if isinstance(err, GServiceInvalidCredentials | GServiceRejected | M2MAuthenticationError):
-        return "invalid_auth"
-    if isinstance(err, GServiceServerError):
-        return "server_error"
-    if isinstance(err, GServiceMalformedResponse):
-        return "malformed_response"
-    LOGGER.exception("Unexpected error while talking to Gizwits", exc_info=err)
-    return "unknown"
+@contextmanager
+def _form_errors(errors: dict[str, str]) -> Iterator[None]:
+    """Record a failed GService or M2M step as the form error that says what went wrong."""
+    try:
+        yield
+    except GServiceTimeout:  # before its base class GServiceCannotConnect
+        errors["base"] = "timeout"
+    except GServiceCannotConnect:
+        errors["base"] = "cannot_connect"
+    except GServiceUnknownProduct:
+        errors["base"] = "unknown_product"
+    except GServiceInvalidCredentials, GServiceRejected, M2MAuthenticationError:
+        errors["base"] = "invalid_auth"
+    except GServiceServerError:
+        errors["base"] = "server_error"
+    except GServiceMalformedResponse:
+        errors["base"] = "malformed_response"
+    except M2MUnreachableError, TimeoutError:
+        errors["base"] = "m2m_timeout"
+    except Exception:
+        LOGGER.exception("Unexpected error while talking to Gizwits")
+        errors["base"] = "unknown"
 
 
 def _check(
@@ -183,8 +186,13 @@ async def async_prove_login(
     the whole attempt takes longer than CONNECT_TIMEOUT.
     """
     _, session = create_session(hass, base_url, did, passcode, product_key)
-    async with asyncio.timeout(CONNECT_TIMEOUT), session.connect():
-        pass
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT), session.connect():
+            pass
+    except M2MUnreachableError as err:
+        if isinstance(err.__cause__, GServiceError):
+            raise err.__cause__ from err  # provision failed: the form says why, like register
+        raise
 
 
 class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -264,7 +272,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Required(CONF_REGION): _REGION,
                 vol.Required(CONF_PRODUCT_KEY): _TEXT,
                 vol.Required(CONF_MAC): _TEXT,
-                vol.Required(CONF_PASSCODE): _TEXT,
+                vol.Required(CONF_PASSCODE): _PASSWORD,
                 **_versions_schema(),
             }
         )
@@ -307,11 +315,10 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         # An abandoned flow for the same device (a closed browser tab) must not block this one.
         await self.async_set_unique_id(f"{product_key}_{mac}", raise_on_progress=False)
         self._abort_if_unique_id_configured()
-        try:
+        with _form_errors(errors):
             did = await self._gservice(base_url).register(product_key, mac, passcode)
             await async_prove_login(self.hass, base_url, did, passcode, product_key)
-        except Exception as err:  # every failure is a form error; unexpected: "unknown"
-            errors["base"] = error_key(err)
+        if errors:
             return None
         # Another flow for this device may have finished while this one waited.
         self._abort_if_unique_id_configured()
@@ -329,78 +336,38 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Re-register the device, or enter a DID and passcode by hand."""
-        return self.async_show_menu(
-            step_id="reauth_confirm",
-            menu_options=["reauth_register", "reauth_manual"],
-            description_placeholders={"title": self._get_reauth_entry().title},
-        )
-
-    async def async_step_reauth_register(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Register product key + MAC again with a (new) passcode; GService returns the DID."""
+        """A new passcode, and the DID it belongs to or none to register the device again."""
         entry = self._get_reauth_entry()
+        data = entry.data
         errors: dict[str, str] = {}
         if user_input is not None:
             passcode = _check(
                 errors, user_input, CONF_PASSCODE, validate_passcode, "invalid_passcode"
             )
+            did = ""
+            if str(user_input.get(CONF_DID, "")).strip():
+                did = _check(errors, user_input, CONF_DID, validate_did, "invalid_did")
             if not errors:
-                data = entry.data
-                try:
-                    did = await self._gservice(data[CONF_BASE_URL]).register(
-                        data[CONF_PRODUCT_KEY], data[CONF_MAC], passcode
+                with _form_errors(errors):
+                    if not did:  # GService answers with the DID of product key + MAC
+                        did = await self._gservice(data[CONF_BASE_URL]).register(
+                            data[CONF_PRODUCT_KEY], data[CONF_MAC], passcode
+                        )
+                    await async_prove_login(
+                        self.hass, data[CONF_BASE_URL], did, passcode, data[CONF_PRODUCT_KEY]
                     )
-                    await self._prove(entry, did, passcode)
-                except Exception as err:  # every failure is a form error; unexpected: "unknown"
-                    errors["base"] = error_key(err)
-                else:
+                if not errors:
                     return self.async_update_reload_and_abort(
                         entry, data_updates={CONF_DID: did, CONF_PASSCODE: passcode}
                     )
-        schema = vol.Schema({vol.Required(CONF_PASSCODE): _TEXT})
+        schema = vol.Schema({vol.Required(CONF_PASSCODE): _PASSWORD, vol.Optional(CONF_DID): _TEXT})
         return self.async_show_form(
-            step_id="reauth_register",
+            step_id="reauth_confirm",
             data_schema=self.add_suggested_values_to_schema(
                 schema, user_input or {CONF_PASSCODE: self._passcode}
             ),
-            description_placeholders={"mac": entry.data[CONF_MAC]},
+            description_placeholders={"title": entry.title, "mac": data[CONF_MAC]},
             errors=errors,
-        )
-
-    async def async_step_reauth_manual(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Use a DID + passcode the user has (e.g. from the Gizwits console)."""
-        entry = self._get_reauth_entry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            did = _check(errors, user_input, CONF_DID, validate_did, "invalid_did")
-            passcode = _check(
-                errors, user_input, CONF_PASSCODE, validate_passcode, "invalid_passcode"
-            )
-            if not errors:
-                try:
-                    await self._prove(entry, did, passcode)
-                except Exception as err:  # every failure is a form error; unexpected: "unknown"
-                    errors["base"] = error_key(err)
-                else:
-                    return self.async_update_reload_and_abort(
-                        entry, data_updates={CONF_DID: did, CONF_PASSCODE: passcode}
-                    )
-        schema = vol.Schema({vol.Required(CONF_DID): _TEXT, vol.Required(CONF_PASSCODE): _PASSWORD})
-        return self.async_show_form(
-            step_id="reauth_manual",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, user_input or {CONF_DID: entry.data[CONF_DID]}
-            ),
-            errors=errors,
-        )
-
-    async def _prove(self, entry: ConfigEntry, did: str, passcode: str) -> None:
-        await async_prove_login(
-            self.hass, entry.data[CONF_BASE_URL], did, passcode, entry.data[CONF_PRODUCT_KEY]
         )
 
     # -- reconfigure ---------------------------------------------------------------------
@@ -453,11 +420,10 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_move(self, base_url: str, errors: dict[str, str]) -> ConfigFlowResult | None:
         """Save the new GService URL and versions once it knows the DID (None: see `errors`)."""
         entry = self._get_reconfigure_entry()
-        try:
+        with _form_errors(errors):
             # The DID must be known where we point it, else the device is lost.
             await self._gservice(base_url).provision(entry.data[CONF_DID])
-        except Exception as err:  # every failure is a form error; unexpected: "unknown"
-            errors["base"] = error_key(err)
+        if errors:
             return None
         return self.async_update_reload_and_abort(
             entry, data_updates={CONF_BASE_URL: base_url, **self._identity}

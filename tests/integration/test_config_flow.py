@@ -16,6 +16,7 @@ from homeassistant.config_entries import (
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
 from homeassistant.helpers import instance_id
+from homeassistant.helpers.selector import TextSelectorType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -75,6 +76,12 @@ def suggested(result: Mapping[str, Any], key: str) -> Any:
         if marker == key:
             return (marker.description or {}).get("suggested_value")
     raise KeyError(key)
+
+
+def is_password(result: Mapping[str, Any], key: str) -> bool:
+    """The form asks for `key` in a password field (not shown as typed)."""
+    selector = result["data_schema"].schema[key]
+    return selector.config.get("type") == TextSelectorType.PASSWORD
 
 
 async def submit_user(
@@ -156,6 +163,7 @@ async def test_user_form_defaults(hass: HomeAssistant) -> None:
     for result in (first, second):
         assert re.fullmatch(r"[0-9A-Za-z]{10}", suggested(result, CONF_PASSCODE))
     assert suggested(first, CONF_PASSCODE) != suggested(second, CONF_PASSCODE)
+    assert is_password(first, CONF_PASSCODE)
     assert suggested(first, CONF_REGION) == "cn"
     assert suggested(first, CONF_WIFI_SOFT_VERSION) == "00000001"
 
@@ -380,18 +388,19 @@ async def test_user_already_configured(
 # -- reauth -----------------------------------------------------------------------------------
 
 
-async def reauth_menu(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
-    """Set up `entry`, which Gizwits refuses, and return the reauth flow HA started."""
+async def reauth_form(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Set up `entry`, which Gizwits refuses, and return the reauth form HA started."""
     assert not await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_ERROR
     flows = entry.async_get_active_flows(hass, {SOURCE_REAUTH})
     flow = next(iter(flows))
     result = await hass.config_entries.flow.async_configure(flow["flow_id"])
-    assert result["type"] is FlowResultType.MENU
+    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
-    assert result["menu_options"] == ["reauth_register", "reauth_manual"]
-    assert result["description_placeholders"]["title"] == entry.title
+    placeholders = result["description_placeholders"]
+    assert (placeholders["title"], placeholders["mac"]) == (entry.title, MAC)
+    assert is_password(result, CONF_PASSCODE)
     return result
 
 
@@ -401,13 +410,8 @@ async def test_reauth_register(
     """The DID was disabled (device reset): register again → new DID, new passcode."""
     emulator.state.disable(device.did, device.passcode)
     await emulator.settle()
-    result = await reauth_menu(hass, config_entry)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "reauth_register"}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reauth_register"
-    assert result["description_placeholders"]["mac"] == MAC
+    result = await reauth_form(hass, config_entry)
+    assert suggested(result, CONF_DID) is None
     generated = suggested(result, CONF_PASSCODE)
     assert re.fullmatch(r"[0-9A-Za-z]{10}", generated)
 
@@ -442,12 +446,7 @@ async def test_reauth_manual(
     hass.config_entries.async_update_entry(
         config_entry, data={**config_entry.data, CONF_PASSCODE: "WrongPass1"}
     )
-    result = await reauth_menu(hass, config_entry)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "reauth_manual"}
-    )
-    assert result["step_id"] == "reauth_manual"
-    assert suggested(result, CONF_DID) == device.did
+    result = await reauth_form(hass, config_entry)
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DID: "short", CONF_PASSCODE: "x y"}
