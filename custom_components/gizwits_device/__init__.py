@@ -16,6 +16,7 @@ from .const import (
     CONF_BASE_URL,
     CONF_DID,
     CONF_PASSCODE,
+    CONF_PRODUCT,
     CONF_PRODUCT_KEY,
     CONNECT_TIMEOUT,
     DOMAIN,
@@ -25,6 +26,8 @@ from .coordinator import GizwitsDeviceCoordinator, create_session
 from .device import async_register_device
 from .issues import ENTRY_ISSUES, ISSUE_INVALID_PRODUCT, async_clear_issues, async_raise_issue
 from .log_forwarder import LogForwarder
+from .naming import async_follow_product
+from .native import async_remove_stale_native_entities
 from .protocol import (
     GServiceClient,
     GServiceError,
@@ -62,6 +65,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
         entry.data[CONF_PASSCODE],
         entry.data[CONF_PRODUCT_KEY],
     )
+    # The title (the device's name) follows the product.
+    async_follow_product(hass, entry)
     # The device exists before the first frame, so every bus event can name it.
     coordinator = GizwitsDeviceCoordinator(
         hass,
@@ -90,6 +95,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     entry.async_on_unload(log_forwarder.close)
 
     bridge = _async_create_bridge(hass, entry, coordinator)
+    if bridge is not None or not entry.options.get(CONF_PRODUCT):
+        # (An invalid stored product keeps its entities until it is fixed: see the repair.)
+        async_remove_stale_native_entities(hass, entry, bridge)
     if bridge is not None:
         entry.async_on_unload(bridge.async_stop)
         await bridge.async_start()

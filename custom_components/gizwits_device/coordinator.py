@@ -37,7 +37,6 @@ from .const import (
 )
 from .issues import (
     CONNECTION_ISSUES,
-    ISSUE_DID_REJECTED,
     ISSUE_UNREACHABLE,
     async_clear_issues,
     async_raise_issue,
@@ -223,9 +222,7 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
             await self.session.run()
         except M2MAuthenticationError as err:
             LOGGER.warning("Gizwits refused this device's DID/passcode: %s", err)
-            async_raise_issue(
-                self.hass, self.config_entry, ISSUE_DID_REJECTED, ir.IssueSeverity.ERROR
-            )
+            # The reauth flow comes with Home Assistant's own repair: no second one for it.
             # During set-up, ConfigEntryAuthFailed already starts the reauth flow.
             if self.config_entry.state is ConfigEntryState.LOADED:
                 self.config_entry.async_start_reauth(self.hass)

@@ -8,6 +8,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo, format_mac
 
 from .const import (
+    CONF_DID,
     CONF_MAC,
     CONF_MCU_HARD_VERSION,
     CONF_MCU_SOFT_VERSION,
@@ -16,16 +17,24 @@ from .const import (
     CONF_WIFI_SOFT_VERSION,
     DOMAIN,
 )
+from .naming import product_name
 
 
 def device_info(entry: ConfigEntry) -> DeviceInfo:
-    """Name (the entry's title), product key as model id, the firmware versions, the MAC."""
+    """What the device page shows.
+
+    Name: the entry's title; model: the product's name once a definition is loaded; model ID:
+    the product key; serial number: the DID (a maker binds apps with it); the firmware
+    versions and the MAC.
+    """
     data = entry.data
     return DeviceInfo(
         identifiers={(DOMAIN, str(entry.unique_id))},
         connections={(CONNECTION_NETWORK_MAC, format_mac(data[CONF_MAC]))},
         manufacturer="Gizwits",
-        model=data[CONF_PRODUCT_KEY],
+        model=product_name(entry.options),
+        model_id=data[CONF_PRODUCT_KEY],
+        serial_number=data[CONF_DID],
         name=entry.title,
         sw_version=f"WiFi {data[CONF_WIFI_SOFT_VERSION]} / MCU {data[CONF_MCU_SOFT_VERSION]}",
         hw_version=f"WiFi {data[CONF_WIFI_HARD_VERSION]} / MCU {data[CONF_MCU_HARD_VERSION]}",

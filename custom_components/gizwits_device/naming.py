@@ -7,18 +7,26 @@ product definition; a title the user typed is never touched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 import re
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 
-from .const import CONF_MAC, CONF_PRODUCT_KEY, DOMAIN
+from .const import CONF_MAC, CONF_PRODUCT, CONF_PRODUCT_KEY, DOMAIN
 
 DEFAULT_TITLE = "Gizwits device"
 # Entry data: the title the integration last gave the entry.
 CONF_AUTO_TITLE = "auto_title"
 _DEFAULT_RE = re.compile(rf"{re.escape(DEFAULT_TITLE)}( \d+)?")
+
+
+def product_name(options: Mapping[str, Any]) -> str | None:
+    """The name of the product definition in the options (None without one)."""
+    product = options.get(CONF_PRODUCT)
+    name = product.get("name") if isinstance(product, Mapping) else None
+    return name.strip() or None if isinstance(name, str) else None
 
 
 def unique_title(base: str, taken: Iterable[str]) -> str:
@@ -46,8 +54,9 @@ def is_generated(entry: ConfigEntry) -> bool:
 
 
 @callback
-def async_follow_product(hass: HomeAssistant, entry: ConfigEntry, product: str | None) -> None:
-    """Name a generated title after the product, or the default without one."""
+def async_follow_product(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Name a generated title after the options' product, or the default without one."""
+    product = product_name(entry.options)
     if not is_generated(entry):
         return
     others = [

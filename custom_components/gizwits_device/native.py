@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import EntityDescription
 
 from .bridge import GizwitsBridge
@@ -96,3 +98,25 @@ def native_platform(
 ) -> PlatformSetup:
     """The ``async_setup_entry`` of a platform that shows only native points."""
     return entry_platform(lambda entry: native_entities(entry, platform, entity_type))
+
+
+@callback
+def async_remove_stale_native_entities(
+    hass: HomeAssistant, entry: GizwitsConfigEntry, bridge: GizwitsBridge | None
+) -> None:
+    """Remove registry entries of native points the product no longer has as native.
+
+    A removed product, a point now mapped to an entity, or a point that moved platform would
+    otherwise stay behind as a restored "unavailable" ghost.
+    """
+    prefix = f"{entry.unique_id}_point_"
+    keep = {
+        (str(platform_of(point)), f"{prefix}{point.name}")
+        for point in (bridge.native_points if bridge is not None else ())
+    }
+    registry = er.async_get(hass)
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if not registered.unique_id.startswith(prefix):
+            continue
+        if (registered.domain, registered.unique_id) not in keep:
+            registry.async_remove(registered.entity_id)

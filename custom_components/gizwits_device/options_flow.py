@@ -20,10 +20,13 @@ import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.
 
 from .bridge_flow import BridgeOptionsMixin
 from .const import (
+    CONF_DID,
     CONF_INDICATOR_BIT,
     CONF_LOG_FORWARD_LEVEL,
     CONF_LOG_FORWARD_LOGGERS,
+    CONF_PASSCODE,
     CONF_PRODUCT,
+    CONF_PRODUCT_KEY,
     DEFAULT_INDICATOR_BIT,
     DEFAULT_LOG_FORWARD_LEVEL,
 )
@@ -36,11 +39,29 @@ class GizwitsDeviceOptionsFlow(BridgeOptionsMixin, OptionsFlow):
     """Settings (log forwarding, indicator bit) and the entity bridge (product, mapping)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Choose what to change."""
-        menu = ["settings", "product"]
+        """Choose what to change (or look up the device's credentials)."""
+        menu = ["product"]
         if self.config_entry.options.get(CONF_PRODUCT):
             menu.append("mapping")
+        menu += ["settings", "credentials"]
         return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_credentials(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the DID and passcode to the owner (admins only; never logged or in diagnostics)."""
+        if user_input is not None:
+            return self.async_abort(reason="nothing_changed")
+        data = self.config_entry.data
+        return self.async_show_form(
+            step_id="credentials",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "did": data[CONF_DID],
+                "passcode": data[CONF_PASSCODE],
+                "product_key": data[CONF_PRODUCT_KEY],
+            },
+        )
 
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None

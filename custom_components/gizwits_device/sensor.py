@@ -35,11 +35,16 @@ def connection_attributes(data: GizwitsDeviceData) -> dict[str, Any]:
     }
 
 
+def log_level_text(data: GizwitsDeviceData) -> str:
+    """The 16-bit setting written as the protocol writes it: 0x0101, not 257."""
+    return f"0x{data.log_level:04X}"
+
+
 def log_level_attributes(data: GizwitsDeviceData) -> dict[str, Any]:
-    """The 16-bit setting as protocol.md §4 rules: the value as received and its set bits."""
+    """The setting as protocol.md §4 rules: the number as received and its set bits."""
     value = data.log_level
     return {
-        "hex": f"0x{value:04X}",
+        "value": value,
         "set_bits": [bit for bit in range(16) if value >> bit & 1],
         "bits_8_15": value >> 8,
         "bits_0_7": value & 0xFF,
@@ -90,7 +95,7 @@ DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
         key="log_level",
         translation_key="log_level",
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.log_level,
+        value_fn=log_level_text,
         attributes_fn=log_level_attributes,
     ),
     GizwitsSensorDescription(
@@ -113,7 +118,7 @@ class GizwitsSensor(GizwitsEntity, SensorEntity):
     # restate the value: none of them belongs in the recorder.
     _unrecorded_attributes = frozenset(
         {"content", "failed_attempts", "retry_in", "last_error"}
-        | {"hex", "set_bits", "bits_8_15", "bits_0_7"}
+        | {"value", "set_bits", "bits_8_15", "bits_0_7"}
     )
 
     @property

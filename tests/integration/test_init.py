@@ -117,10 +117,16 @@ async def _assert_auth_failed(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert len(_reauth_flows(hass, entry)) == 1
-    issue = issue_registry.async_get_issue(DOMAIN, f"did_rejected_{entry.entry_id}")
-    assert issue is not None
-    assert issue.translation_key == "did_rejected"
-    assert issue.severity is ir.IssueSeverity.ERROR
+    _assert_one_repair_for_the_reauth(entry, issue_registry)
+
+
+def _assert_one_repair_for_the_reauth(
+    entry: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    """Home Assistant's own re-authentication repair, and no second one of ours (issue 8.8)."""
+    assert [(i.domain, i.issue_id) for i in issue_registry.issues.values()] == [
+        ("homeassistant", f"config_entry_reauth_{DOMAIN}_{entry.entry_id}")
+    ]
 
 
 async def test_disabled_did_fails_auth_with_reauth_and_repair(
@@ -162,11 +168,9 @@ async def test_did_disabled_while_loaded(
     emulator.state.disable(device.did, device.passcode)
     await emulator.settle()
 
-    await wait_until(
-        lambda: issue_registry.async_get_issue(DOMAIN, f"did_rejected_{entry.entry_id}")
-    )
+    await wait_until(lambda: len(_reauth_flows(hass, entry)) == 1)
     await hass.async_block_till_done()
-    assert len(_reauth_flows(hass, entry)) == 1
+    _assert_one_repair_for_the_reauth(entry, issue_registry)
     await wait_state(hass, connectivity, lambda s: s.state == "off")
     assert state(hass, entity_id(hass, entry, "sensor", "connection_state")).state == "auth_failed"
     assert state(hass, entity_id(hass, entry, "sensor", "log_level")).state == "unavailable"
@@ -191,7 +195,6 @@ async def test_bare_http_refusal_is_unreachable_not_a_reauth(
         lambda: issue_registry.async_get_issue(DOMAIN, f"unreachable_{entry.entry_id}")
     )
     await wait_until(lambda: entry.runtime_data.coordinator.data.status.failures >= 2)
-    assert issue_registry.async_get_issue(DOMAIN, f"did_rejected_{entry.entry_id}") is None
     assert _reauth_flows(hass, entry) == []
     emulator.state.clear_faults()
     await wait_until(lambda: entry.runtime_data.coordinator.connected)
@@ -243,7 +246,7 @@ async def test_restart_keeps_did_and_log_level(
     app = await emulator.app(device.did)
     await app.set_log_level(0x0102)
     log_level = entity_id(hass, entry, "sensor", "log_level")
-    await wait_state(hass, log_level, lambda s: s.state == str(0x0102))
+    await wait_state(hass, log_level, lambda s: s.state == "0x0102")
     await hass.async_block_till_done()
     stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]
     assert stored["data"]["log_level"] == 0x0102
@@ -257,7 +260,7 @@ async def test_restart_keeps_did_and_log_level(
     assert entry.data[CONF_DID] == device.did
     assert list(emulator.state.devices) == [device.did]
     assert entry.runtime_data.coordinator.data.log_level == 0x0102
-    assert state(hass, log_level).state == str(0x0102)
+    assert state(hass, log_level).state == "0x0102"
 
 
 async def test_start_from_stored_state(

@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, CONF_UNITS
@@ -200,3 +201,39 @@ async def test_units_of_native_points(
     result = await _configure(hass, result, {"switch": "input_boolean.plug"})
     assert _suggested(result)["energy"] == "MJ"
     hass.config_entries.options.async_abort(result["flow_id"])
+
+
+def _point_entities(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    registry = er.async_get(hass)
+    return {
+        registered.unique_id.removeprefix(f"{entry.unique_id}_point_")
+        for registered in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if registered.unique_id.startswith(f"{entry.unique_id}_point_")
+    }
+
+
+async def test_native_entities_leave_the_registry_with_their_points(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """A point mapped later, or a removed product, takes its native entity along (no ghost)."""
+    entry = config_entry
+    await _setup(hass, entry, OWN_PLUG, {})
+    assert _point_entities(hass, entry) == {"switch", "countdown", "power", "energy", "overload"}
+    switch = entity_id(hass, entry, "switch", "point_switch")
+
+    result = await _options_step(hass, entry, "mapping")
+    result = await _configure(hass, result, {"switch": "input_boolean.plug"})
+    result = await _configure(hass, result, {})  # units: none
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await wait_until(lambda: "switch" not in _point_entities(hass, entry))
+    assert hass.states.get(switch) is None
+
+    result = await _options_step(hass, entry, "product")
+    result = await _configure(hass, result, {"example": "remove"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await wait_until(lambda: entry.runtime_data.bridge is None)
+    await hass.async_block_till_done()
+    assert _point_entities(hass, entry) == set()
+    assert not [s for s in hass.states.async_all() if s.attributes.get("data_point")]

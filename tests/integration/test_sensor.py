@@ -43,7 +43,7 @@ async def test_log_level_from_0x0010(
 ) -> None:
     """The 16-bit setting is kept as received, with its bits; the app gets its 0x0011."""
     sensor = entity_id(hass, setup_integration, "sensor", "log_level")
-    assert state(hass, sensor).state == "0"
+    assert state(hass, sensor).state == "0x0000"
     app = await emulator.app(device.did)
 
     confirm = await app.set_log_level(0x8103)
@@ -52,12 +52,15 @@ async def test_log_level_from_0x0010(
     assert [r.topic for r in app.received if isinstance(r.frame, LogLevelConfirm)] == [
         f"dev2app/{device.did}/{app.client_id}"
     ]
-    current = await wait_state(hass, sensor, lambda s: s.state == str(0x8103))
-    assert current.attributes["hex"] == "0x8103"
+    current = await wait_state(hass, sensor, lambda s: s.state == "0x8103")
+    assert current.attributes["value"] == 0x8103
     assert current.attributes["set_bits"] == [0, 1, 8, 15]
     assert current.attributes["bits_8_15"] == 0x81
     assert current.attributes["bits_0_7"] == 0x03
 
+    # Shown as the protocol writes it (issue 8.9: not "257").
+    await app.set_log_level(0x0101)
+    await wait_state(hass, sensor, lambda s: s.state == "0x0101")
     await app.set_log_level(0)
-    current = await wait_state(hass, sensor, lambda s: s.state == "0")
+    current = await wait_state(hass, sensor, lambda s: s.state == "0x0000")
     assert current.attributes["set_bits"] == []

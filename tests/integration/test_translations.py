@@ -54,7 +54,6 @@ EXCEPTION_PLACEHOLDERS = {
     "invalid_point_value": {"point", "value"},
 }
 ISSUE_PLACEHOLDERS = {
-    "did_rejected": {"title"},
     "unreachable": {"title", "error"},
     "invalid_product": {"title", "error"},
 }
