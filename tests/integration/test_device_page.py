@@ -19,8 +19,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, DOMAIN
 from custom_components.gizwits_device.naming import default_title, unique_title
 from tests.conftest import PRODUCT_KEY
+from tests.integration.bridge_helpers import PLUG
 from tests.integration.conftest import MAC, PASSCODE, TestDevice, entry_data
-from tests.integration.test_bridge import PLUG
 
 if TYPE_CHECKING:
     from emulator.server import Emulator

@@ -217,11 +217,11 @@ async def test_native_entities_leave_the_registry_with_their_points(
 ) -> None:
     """A point mapped later, or a removed product, takes its native entity along (no ghost)."""
     entry = config_entry
-    await _setup(hass, entry, OWN_PLUG, {})
+    await setup_bridge(hass, entry, OWN_PLUG, {})
     assert _point_entities(hass, entry) == {"switch", "countdown", "power", "energy", "overload"}
     switch = entity_id(hass, entry, "switch", "point_switch")
 
-    result = await _options_step(hass, entry, "mapping")
+    result = await options_step(hass, entry, "mapping")
     result = await _configure(hass, result, {"switch": "input_boolean.plug"})
     result = await _configure(hass, result, {})  # units: none
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -229,7 +229,7 @@ async def test_native_entities_leave_the_registry_with_their_points(
     await wait_until(lambda: "switch" not in _point_entities(hass, entry))
     assert hass.states.get(switch) is None
 
-    result = await _options_step(hass, entry, "product")
+    result = await options_step(hass, entry, "product")
     result = await _configure(hass, result, {"example": "remove"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
