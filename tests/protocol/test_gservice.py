@@ -406,6 +406,9 @@ async def test_connection_refused(http: aiohttp.ClientSession) -> None:
         (200, "no-equals-sign", GServiceMalformedResponse),
         (200, b"host=\xff&port=1", GServiceMalformedResponse),
         (200, "x" * (64 * 1024 + 1), GServiceMalformedResponse),
+        # A hostile error body nested past Python's recursion limit is not Gizwits' answer,
+        # and must not escape as a RecursionError (protocol.md §6).
+        (400, "[" * 60000, GServiceRejected),
     ],
 )
 async def test_provision_answers_are_classified(
@@ -488,6 +491,8 @@ async def test_v40_download_url_is_made_absolute(
         (200, "target_fid=x&download_url=/f", GServiceMalformedResponse),
         (200, "target_fid=9&download_url=ftp://host/f", GServiceMalformedResponse),
         (200, "target_fid=9", GServiceMalformedResponse),
+        # urlsplit raises ValueError on an unclosed IPv6 bracket: a typed error, not a bare one.
+        (200, "target_fid=9&download_url=http://[::1/f", GServiceMalformedResponse),
         (502, "", GServiceServerError),
         (400, '{"error_code": 9014}', GServiceInvalidCredentials),
     ],
@@ -496,7 +501,7 @@ async def test_v40_bad_answers(
     http: aiohttp.ClientSession, status: int, body: str, error: type[GServiceError]
 ) -> None:
     async with scripted(http, answer(body, status)) as gs:
-        with pytest.raises(error):
+        with pytest.raises(error) as info:
             await gs.ota_target_fid(
                 did=DID,
                 product_key=PRODUCT_KEY,
@@ -505,6 +510,7 @@ async def test_v40_bad_answers(
                 soft_version="1",
                 current_fid=3,
             )
+    assert type(info.value) is error
 
 
 @pytest.mark.parametrize(
@@ -544,7 +550,13 @@ async def test_v41_answers(
 
 
 @pytest.mark.parametrize(
-    "body", ["soft_ver=123456789&download_url=/d", "download_url=/d", "soft_ver=1&download_url="]
+    "body",
+    [
+        "soft_ver=123456789&download_url=/d",
+        "download_url=/d",
+        "soft_ver=1&download_url=",
+        "soft_ver=04020021&download_url=http://[::1/fw.bin",
+    ],
 )
 async def test_v41_malformed(http: aiohttp.ClientSession, body: str) -> None:
     async with scripted(http, answer(body)) as gs:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from custom_components.gizwits_device.protocol.errors import GizwitsError, GizwitsValueError
 from custom_components.gizwits_device.protocol.product import (
     ACCESS_ORDER,
     Access,
@@ -18,6 +19,8 @@ from custom_components.gizwits_device.protocol.product import (
     ProductModel,
     ProtocolType,
     Unit,
+    UnknownDataPointError,
+    WrongPointTypeError,
 )
 
 from .p0_models import (
@@ -56,8 +59,11 @@ def test_smart_plug_example() -> None:
     assert model.point("overload").access is Access.ALERT
     assert "switch" in model
     assert "nope" not in model
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownDataPointError) as info:
         model.point("nope")
+    # A library error that is still the KeyError callers of a mapping-like lookup expect.
+    assert isinstance(info.value, GizwitsError)
+    assert isinstance(info.value, KeyError)
 
 
 def test_dimmable_light_example() -> None:
@@ -157,16 +163,30 @@ def test_scaling_integral_and_fractional() -> None:
 
 def test_scaling_rejects_non_finite_and_non_uint() -> None:
     power = load("smart_plug").point("power")
-    with pytest.raises(ValueError, match="not a finite number"):
-        power.to_raw(math.nan)
+    # Every error reaches callers as a library error (one GizwitsError root), never a bare
+    # ValueError/TypeError; each is still the built-in kind for callers that catch that.
+    for bad, message in (
+        (math.nan, "not a finite number"),
+        (math.inf, "not a finite number"),
+        ("12", "not a number"),
+        (True, "not a number"),
+    ):
+        with pytest.raises(GizwitsValueError, match=message):
+            power.to_raw(bad)  # type: ignore[arg-type]
+    # An int too long for str() converts exactly instead of raising Python's own ValueError.
+    assert not power.raw_in_range(power.to_raw(10**5000))
     switch = load("smart_plug").point("switch")
     assert not switch.is_uint
     assert not switch.integral
     assert not switch.raw_in_range(0)
-    with pytest.raises(TypeError, match="not a uint"):
+    with pytest.raises(WrongPointTypeError, match="not a uint") as info:
         switch.to_shown(1)
-    with pytest.raises(TypeError, match="not a uint"):
+    assert isinstance(info.value, GizwitsError)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(WrongPointTypeError, match="not a uint"):
         _ = switch.shown_max
+    with pytest.raises(WrongPointTypeError, match="not a uint"):
+        switch.to_raw(1)
 
 
 def test_datapoint_properties() -> None:

@@ -232,7 +232,7 @@ def _error_code(text: str) -> int | None:
     """Gizwits' `error_code` from an error body: JSON (the Open API's form) or `key=value`."""
     try:
         body = json.loads(text)
-    except ValueError:
+    except ValueError, RecursionError:  # RecursionError: a deeply nested hostile body
         body = None
     if isinstance(body, dict):
         code = body.get("error_code")
@@ -381,9 +381,15 @@ class GServiceClient:
 
     def _resolve_url(self, url: str, status: int) -> str:
         """Make a download URL absolute (relative ones are against the base URL)."""
-        absolute = urljoin(self._base_url + "/", url)
-        parts = urlsplit(absolute)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            absolute = urljoin(self._base_url + "/", url)
+            parts = urlsplit(absolute)
+            host = parts.hostname
+        except ValueError as err:  # e.g. an unclosed IPv6 bracket
+            raise GServiceMalformedResponse(
+                f"bad download URL {url[:80]!r}", status=status
+            ) from err
+        if parts.scheme not in ("http", "https") or not host:
             raise GServiceMalformedResponse(f"bad download URL {url[:80]!r}", status=status)
         return absolute
 

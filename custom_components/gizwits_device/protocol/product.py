@@ -37,7 +37,7 @@ import re
 from types import MappingProxyType
 from typing import Self
 
-from .errors import GizwitsError
+from .errors import GizwitsError, GizwitsValueError
 
 __all__ = [
     "ACCESS_ORDER",
@@ -48,6 +48,8 @@ __all__ = [
     "ProductModel",
     "ProtocolType",
     "Unit",
+    "UnknownDataPointError",
+    "WrongPointTypeError",
 ]
 
 type Number = int | float
@@ -58,6 +60,14 @@ _PACKET_VERSION_RE = re.compile(r"0[xX][0-9A-Fa-f]{1,8}\Z")
 
 class ProductDefinitionError(GizwitsError, ValueError):
     """The product definition is not a valid Gizwits data-point export."""
+
+
+class UnknownDataPointError(GizwitsError, KeyError):
+    """`ProductModel.point()` was asked for a name the product does not define."""
+
+
+class WrongPointTypeError(GizwitsError, TypeError):
+    """A uint-only conversion (scale, range) was asked of a bool, enum or binary point."""
 
 
 class DataType(StrEnum):
@@ -101,8 +111,9 @@ _UINT_WIDTH = {DataType.UINT8: 1, DataType.UINT16: 2, DataType.UINT32: 4}
 
 
 def _dec(value: Number) -> Decimal:
-    # str() gives the shortest repr, so 0.01 becomes Decimal("0.01"), not its binary expansion.
-    return Decimal(str(value))
+    # str() gives a float's shortest repr, so 0.01 becomes Decimal("0.01"), not its binary
+    # expansion; ints convert exactly (str() of a huge int would hit Python's digit limit).
+    return Decimal(value) if isinstance(value, int) else Decimal(str(value))
 
 
 def _integral(value: Number) -> bool:
@@ -168,9 +179,14 @@ class DataPoint:
     def to_raw(self, shown: Number) -> int:
         """Raw value x = round((shown - addition) / ratio), halves away from zero."""
         ratio, addition = self._scale()
-        if not math.isfinite(shown):
-            raise ValueError(f'"{self.name}": {shown!r} is not a finite number')
-        quotient = (_dec(shown) - _dec(addition)) / _dec(ratio)
+        if isinstance(shown, bool) or not isinstance(shown, int | float):
+            raise GizwitsValueError(f'"{self.name}": {shown!r} is not a number')
+        if isinstance(shown, float) and not math.isfinite(shown):  # ints are always finite
+            raise GizwitsValueError(f'"{self.name}": {shown!r} is not a finite number')
+        try:
+            quotient = (_dec(shown) - _dec(addition)) / _dec(ratio)
+        except ArithmeticError as err:  # decimal.Overflow: an int beyond Decimal's exponent
+            raise GizwitsValueError(f'"{self.name}": the value is out of any range') from err
         return int(quotient.to_integral_value(rounding=ROUND_HALF_UP))
 
     def raw_in_range(self, raw: int) -> bool:
@@ -193,12 +209,12 @@ class DataPoint:
 
     def _scale(self) -> tuple[Number, Number]:
         if self.ratio is None or self.addition is None:
-            raise TypeError(f'"{self.name}" is a {self.data_type} point, not a uint')
+            raise WrongPointTypeError(f'"{self.name}" is a {self.data_type} point, not a uint')
         return self.ratio, self.addition
 
     def _bounds(self) -> tuple[int, int]:
         if self.minimum is None or self.maximum is None:
-            raise TypeError(f'"{self.name}" is a {self.data_type} point, not a uint')
+            raise WrongPointTypeError(f'"{self.name}" is a {self.data_type} point, not a uint')
         return self.minimum, self.maximum
 
 
@@ -228,8 +244,11 @@ class ProductModel:
         return tuple(p for p in self.points if p.writable)
 
     def point(self, name: str) -> DataPoint:
-        """The point called ``name``; KeyError if there is none."""
-        return self._by_name[name]
+        """The point called ``name``; UnknownDataPointError (a KeyError) if there is none."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownDataPointError(name) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
