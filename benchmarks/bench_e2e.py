@@ -2,8 +2,8 @@
 
     python -m benchmarks.bench_e2e [--quick]
 
-See ha_path.py for the path and the floor. Latency: one request in flight, p50/p99 of
-(ack and report arrived) - sent. Throughput: `window` in flight; every run is checked (sent,
+See ha_path.py for the path and the floor. Latency: one request in flight, the echo and the
+mapped control taking turns request by request; p50/p99 of (ack and report arrived) - sent. Throughput: `window` in flight; every run is checked (sent,
 acked once, applied in order once, reported in order once). Then one pass of each under
 cProfile in the HA process: the top of the profile and the codec's share of HA's busy time.
 """
@@ -14,6 +14,7 @@ import argparse
 import asyncio
 from dataclasses import dataclass
 import logging
+import time
 from typing import Any
 
 from benchmarks import pyspy
@@ -39,6 +40,22 @@ class Sizes:
     @classmethod
     def pick(cls, quick: bool) -> Sizes:
         return cls(300, 1000, 1, 300) if quick else cls(2000, 5000, 3, 2000)
+
+
+async def measure_paired(setup: Setup, keys: range) -> tuple[Run, Run]:
+    """Latency, one request at a time, echo and mapped control taking turns request by request:
+    both see the same moments of a busy machine."""
+    echo: list[float] = []
+    mapped: list[float] = []
+    echo_app, mapped_app = setup.apps["echo"], setup.apps["mapped"]
+    started = time.perf_counter()
+    for key in keys:
+        payload, expect = setup.echo_payload(key)
+        echo.append(await echo_app.request(key, payload, expect))
+        payload, expect = setup.mixed_control(key)
+        mapped.append(await mapped_app.request(key, payload, expect))
+    seconds = time.perf_counter() - started
+    return Run(len(keys), seconds, echo), Run(len(keys), seconds, mapped)
 
 
 def _best_latency(runs: list[Run]) -> Run:
@@ -86,12 +103,9 @@ async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
             for round_ in range(1, sizes.rounds + 1):
                 print(f"  round {round_}/{sizes.rounds}", flush=True)
                 keys = setup.keys.take
-                latency["echo"].append(
-                    await measure(apps["echo"], keys(sizes.latency), 1, setup.echo_payload)
-                )
-                latency["mapped"].append(
-                    await measure(apps["mapped"], keys(sizes.latency), 1, setup.mixed_control)
-                )
+                echo, mapped = await measure_paired(setup, keys(sizes.latency))
+                latency["echo"].append(echo)
+                latency["mapped"].append(mapped)
                 rate["echo"].append(
                     await measure(apps["echo"], keys(sizes.throughput), WINDOW, setup.echo_payload)
                 )
