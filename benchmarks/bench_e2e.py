@@ -3,9 +3,10 @@
     python -m benchmarks.bench_e2e [--quick]
 
 See ha_path.py for the path and the floor. Latency: one request in flight, the echo and the
-mapped control taking turns request by request; p50/p99 of (ack and report arrived) - sent. Throughput: `window` in flight; every run is checked (sent,
-acked once, applied in order once, reported in order once). Then one pass of each under
-cProfile in the HA process: the top of the profile and the codec's share of HA's busy time.
+mapped control taking turns request by request; p50/p99 of (ack and report arrived) - sent.
+Throughput: `window` in flight; every run is checked (sent, acked once, applied in order once,
+reported in order once). Then one pass of each under cProfile in the HA process: the top of
+the profile and the codec's share of HA's busy time.
 """
 
 from __future__ import annotations
