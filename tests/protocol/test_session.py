@@ -394,6 +394,34 @@ async def test_dedup_window_expires_and_memory_is_bounded() -> None:
     assert len(runner._seen) == DEDUP_MAX_ENTRIES
 
 
+async def test_command_listeners_see_each_command_once_from_every_transport() -> None:
+    """Listeners hear every handled command (cloud and LAN) once, before the handler; a
+    repeated 0x0093 (§4 dedup) is not heard again; a failing listener harms nothing."""
+    runner = CommandRunner()
+    heard: list[AppCommand] = []
+    handled: list[AppCommand] = []
+
+    async def handler(command: AppCommand) -> bytes | None:
+        handled.append(command)
+        return None
+
+    def broken(command: AppCommand) -> None:
+        raise RuntimeError("listener bug")
+
+    runner.set_handler(handler)
+    runner.add_listener(broken)
+    remove = runner.add_listener(heard.append)
+    cloud = AppCommand(CommandSource.CLOUD, "app", 7, b"\x02")
+    lan = AppCommand(CommandSource.LAN, "127.0.0.1:5000", None, b"\x02")
+    for command in (cloud, cloud, lan):
+        await runner.submit(command)[0]
+    assert heard == [cloud, lan]
+    assert handled == [cloud, lan]
+    remove()
+    await runner.submit(AppCommand(CommandSource.LAN, "127.0.0.1:5000", 1, b""))[0]
+    assert heard == [cloud, lan]
+
+
 async def test_acked_read_is_answered_inside_the_ack_to_the_asking_app_only(
     start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
 ) -> None:

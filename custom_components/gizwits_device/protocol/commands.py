@@ -46,6 +46,7 @@ class AppCommand:
 
 
 type CommandHandler = Callable[[AppCommand], Awaitable[bytes | None]]
+type CommandListener = Callable[[AppCommand], None]
 
 
 class CommandRunner:
@@ -61,6 +62,7 @@ class CommandRunner:
         self.max_running = max_running
         self._clock = clock
         self._handler: CommandHandler | None = None
+        self._listeners: list[CommandListener] = []
         self._running: set[asyncio.Task[bytes | None]] = set()
         # (source, app, sn) -> (first seen, its answer); kept in arrival order.
         self._seen: OrderedDict[
@@ -82,6 +84,12 @@ class CommandRunner:
 
         return remove
 
+    def add_listener(self, listener: CommandListener) -> Callable[[], None]:
+        """Call `listener` once for every command handled (repeats are not), from any
+        transport, before the handler runs; returns a function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     def submit(self, command: AppCommand) -> tuple[asyncio.Future[bytes | None], bool]:
         """Start handling `command`; returns its future answer and whether it is a repeat.
 
@@ -96,6 +104,11 @@ class CommandRunner:
             seen = self._seen.get(key)
             if seen is not None:
                 return seen[1], True
+        for listener in list(self._listeners):
+            try:
+                listener(command)
+            except Exception:
+                _LOGGER.exception("Error in a Gizwits command listener")
         answer: asyncio.Future[bytes | None]
         if self._handler is None:
             answer = asyncio.get_running_loop().create_future()
@@ -135,4 +148,4 @@ class CommandRunner:
             seen.popitem(last=False)
 
 
-__all__ = ["AppCommand", "CommandHandler", "CommandRunner", "CommandSource"]
+__all__ = ["AppCommand", "CommandHandler", "CommandListener", "CommandRunner", "CommandSource"]
