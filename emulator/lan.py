@@ -244,6 +244,9 @@ class LanApp:
             done, _ = await asyncio.wait(
                 {getter, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
+        except asyncio.CancelledError:
+            getter.cancel()  # e.g. the pinger cancelled by close(): leave no task behind
+            raise
         finally:
             closed.cancel()
         if getter in done:
