@@ -25,6 +25,7 @@ from .const import (
 from .coordinator import GizwitsDeviceCoordinator, create_session
 from .device import async_register_device
 from .issues import ENTRY_ISSUES, ISSUE_INVALID_PRODUCT, async_clear_issues, async_raise_issue
+from .lan_entry import async_setup_lan, lan_options
 from .log_forwarder import LogForwarder
 from .naming import async_follow_product
 from .native import async_remove_stale_native_entities
@@ -41,6 +42,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 PLATFORMS = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.EVENT,
     Platform.NUMBER,
     Platform.SELECT,
@@ -101,9 +103,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     if bridge is not None:
         entry.async_on_unload(bridge.async_stop)
         await bridge.async_start()
+    # After the bridge: it answers the LAN apps' commands too (one command runner).
+    lan = await async_setup_lan(hass, entry, coordinator)
 
     entry.runtime_data = GizwitsRuntimeData(
-        coordinator=coordinator, log_forwarder=log_forwarder, bridge=bridge
+        coordinator=coordinator,
+        log_forwarder=log_forwarder,
+        bridge=bridge,
+        lan=lan,
+        lan_options=lan_options(entry.options),
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -129,11 +137,12 @@ def _async_create_bridge(
 async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
     """Apply option changes live (log forwarding, indicator bit) without a reload.
 
-    A changed product or mapping changes the set of native entities: the entry reloads.
+    A changed product or mapping changes the set of native entities, changed LAN options the
+    LAN entities and the service's interfaces: the entry reloads.
     """
     runtime = entry.runtime_data
     current = None if runtime.bridge is None else runtime.bridge.config
-    if bridge_config(entry.options) != current:
+    if bridge_config(entry.options) != current or lan_options(entry.options) != runtime.lan_options:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     runtime.log_forwarder.apply_options(entry.options)

@@ -1,9 +1,11 @@
-"""Binary sensors: M2M connectivity, logs enabled, indicator; native read-only bool points."""
+"""Binary sensors: M2M and LAN connectivity, logs enabled, indicator, app binding; native
+read-only bool points."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -27,7 +29,11 @@ class GizwitsBinarySensorDescription(BinarySensorEntityDescription):
     """How a binary sensor reads the coordinator's data."""
 
     value_fn: Callable[[GizwitsDeviceData], bool]
+    attributes_fn: Callable[[GizwitsDeviceData], dict[str, Any] | None] = lambda _: None
     always_available: bool = False
+    # Created only while the entry answers apps on the local network; available then,
+    # whatever the cloud does.
+    lan: bool = False
 
 
 DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
@@ -51,6 +57,21 @@ DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
         translation_key="indicator",
         value_fn=lambda data: bool(data.log_level >> data.indicator_bit & 1),
     ),
+    GizwitsBinarySensorDescription(
+        key="local_network",
+        translation_key="local_network",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.lan is not None and data.lan.listening,
+        attributes_fn=lambda data: {"error": None if data.lan is None else data.lan.error},
+        lan=True,
+    ),
+    GizwitsBinarySensorDescription(
+        key="app_binding",
+        translation_key="app_binding",
+        value_fn=lambda data: data.lan is not None and data.lan.binding,
+        lan=True,
+    ),
 )
 
 
@@ -58,11 +79,17 @@ class GizwitsBinarySensor(GizwitsEntity, BinarySensorEntity):
     """A binary sensor of the device endpoint."""
 
     entity_description: GizwitsBinarySensorDescription
+    _unrecorded_attributes = frozenset({"error"})
 
     @property
     def is_on(self) -> bool:
         """The value."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details (why the LAN service is not listening)."""
+        return self.entity_description.attributes_fn(self.coordinator.data)
 
 
 class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
@@ -83,8 +110,13 @@ class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
 def _entities(entry: GizwitsConfigEntry) -> list[BinarySensorEntity]:
     """The device's own binary sensors, and one per native read-only bool point."""
     coordinator = entry.runtime_data.coordinator
+    lan = entry.runtime_data.lan is not None
     return [
-        *(GizwitsBinarySensor(coordinator, description) for description in DESCRIPTIONS),
+        *(
+            GizwitsBinarySensor(coordinator, description)
+            for description in DESCRIPTIONS
+            if lan or not description.lan
+        ),
         *native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor),
     ]
 

@@ -306,8 +306,10 @@ class GizwitsBridge:
 
     @callback
     def _periodic_report(self, _now: datetime) -> None:
-        """The MCU SDK's full report every 600 s, while any app is online (protocol.md §5)."""
-        if self._online_apps and self.coordinator.session.connected:
+        """The MCU SDK's full report every 600 s, while any app is online (protocol.md §5):
+        a cloud app, or one logged in on the local network."""
+        lan = self.coordinator.data.lan
+        if (self._online_apps and self.coordinator.session.connected) or (lan and lan.clients):
             self.report_now()
 
     @callback
@@ -340,7 +342,8 @@ class GizwitsBridge:
 
     async def _async_send(self, payload: bytes) -> None:
         try:
-            await self.coordinator.session.send_passthrough(payload)
+            # To every LAN app and the cloud (protocol.md §8 status reports).
+            await self.coordinator.async_send_passthrough(payload)
         except M2MError as err:
             # The reconnect sends a full report anyway.
             LOGGER.debug("Could not send a Gizwits status: %s", err)
@@ -377,7 +380,7 @@ class GizwitsBridge:
             self._undecodable(err)
             return None
         if isinstance(message, Control):
-            await self._async_control(message.values, command.app_client_id)
+            await self._async_control(message.values, command)
         elif isinstance(message, ReadRequest):
             self.stats.reads += 1
             names = message.names
@@ -400,7 +403,7 @@ class GizwitsBridge:
             LOGGER.warning("%s", reason)
         self.report_now()
 
-    async def _async_control(self, values: Mapping[str, Value], app_client_id: str | None) -> None:
+    async def _async_control(self, values: Mapping[str, Value], command: AppCommand) -> None:
         """Apply an app's control: all of it or (when any part cannot be applied) none.
 
         The service calls carry a context whose origin is an EVENT_APP_CONTROL event, so the
@@ -428,7 +431,8 @@ class GizwitsBridge:
                 EVENT_APP_CONTROL,
                 {
                     "entry_id": self.coordinator.config_entry.entry_id,
-                    "app_client_id": app_client_id,
+                    "app_client_id": command.app_client_id,
+                    "source": command.source.value,
                     "points": sorted(values),
                 },
                 context=context,

@@ -43,6 +43,7 @@ from .const import (
     DEFAULT_HARD_VERSION,
     DEFAULT_SOFT_VERSION,
     DOMAIN,
+    LAN_PASSCODE_LENGTH,
     LOGGER,
     REGION_CUSTOM,
 )
@@ -74,8 +75,9 @@ from .protocol import (
 # Per-request timeout of the flow's own GService calls (register, provision).
 GSERVICE_TIMEOUT = 10.0
 
-PASSCODE_LENGTH = 10
-_PASSCODE_ALPHABET = string.ascii_letters + string.digits
+PASSCODE_LENGTH = LAN_PASSCODE_LENGTH
+# GAgent's passcodes are 10 capital letters; LAN apps expect exactly that shape.
+_PASSCODE_ALPHABET = string.ascii_uppercase
 
 VERSION_KEYS = (
     CONF_WIFI_HARD_VERSION,
@@ -106,7 +108,7 @@ IDENTITY_ERRORS = frozenset({"unknown_product", "invalid_auth", "unknown"})
 
 
 def generate_passcode() -> str:
-    """A fresh device passcode: 10 letters/digits, as GAgent makes after every reset."""
+    """A fresh device passcode: 10 letters A-Z, as GAgent makes after every reset."""
     return "".join(secrets.choice(_PASSCODE_ALPHABET) for _ in range(PASSCODE_LENGTH))
 
 

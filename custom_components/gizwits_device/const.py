@@ -28,6 +28,15 @@ CONF_LOG_FORWARD_LEVEL: Final = "log_forward_level"
 CONF_INDICATOR_BIT: Final = "indicator_bit"
 DEFAULT_INDICATOR_BIT: Final = 8
 DEFAULT_LOG_FORWARD_LEVEL: Final = "warning"
+# Answer Gizwits apps on the local network (on unless turned off), on which interfaces
+# (network adapter names; none chosen: the adapters enabled in Home Assistant's network settings).
+CONF_LAN_ENABLED: Final = "lan_enabled"
+CONF_LAN_INTERFACES: Final = "lan_interfaces"
+DEFAULT_LAN_ENABLED: Final = True
+# How long "Allow app binding" lets LAN apps fetch the passcode (GAgent's binding mode).
+BINDING_DURATION: Final = 180.0
+# LAN apps expect GAgent's passcodes: 10 capital letters.
+LAN_PASSCODE_LENGTH: Final = 10
 
 # Versions are 8 characters on the wire (protocol.md §7, OTA v4.1).
 DEFAULT_HARD_VERSION: Final = "00000001"

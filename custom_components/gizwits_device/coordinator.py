@@ -43,8 +43,8 @@ from .issues import (
 )
 from .ota import FirmwareDownload, FirmwareState, FirmwareUpdater
 from .protocol import (
-    AckedPassthrough,
-    AppPassthrough,
+    AppCommand,
+    CommandSource,
     ConnectionState,
     ConnectionStatus,
     DeviceLog,
@@ -52,6 +52,7 @@ from .protocol import (
     GServiceClient,
     LogLevel,
     M2MAuthenticationError,
+    M2MError,
     M2MSession,
     OnlineAppCount,
     OtaCheckNotification,
@@ -79,12 +80,14 @@ class DeviceLogRecord:
 
 @dataclass(frozen=True, slots=True)
 class AppCommandRecord:
-    """A passthrough an app sent: 0x0090, or 0x0093 (once per sn)."""
+    """A passthrough an app sent over the cloud or the LAN: 0x0090, or 0x0093 (once per sn)."""
 
     payload: bytes
+    # The cloud app's client id, or a LAN app's "host:port".
     app_client_id: str | None
     acked: bool
     sn: int | None
+    source: CommandSource = CommandSource.CLOUD
 
     def as_event_data(self) -> dict[str, Any]:
         """What the event entity and the device trigger's bus event carry."""
@@ -92,9 +95,22 @@ class AppCommandRecord:
             "payload": self.payload.hex(),
             "payload_base64": base64.b64encode(self.payload).decode("ascii"),
             "app_client_id": self.app_client_id,
+            # "cloud" (M2M) or "lan" (app_client_id is then the app's "host:port").
+            "source": self.source.value,
             "acked": self.acked,
             "sn": self.sn,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class LanState:
+    """This device on the local network (None in the data while LAN is off for the entry)."""
+
+    listening: bool = False
+    # Why apps on the LAN cannot reach the device (None while listening).
+    error: str | None = None
+    clients: tuple[str, ...] = ()
+    binding: bool = False
 
 
 @dataclass(slots=True)
@@ -109,6 +125,7 @@ class GizwitsDeviceData:
     # A new object for every command, so an event entity can tell a new one from the last.
     last_command: AppCommandRecord | None = None
     firmware: FirmwareState = field(default_factory=FirmwareState)
+    lan: LanState | None = None
 
     @property
     def connected(self) -> bool:
@@ -157,6 +174,8 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         self.device_id = device_id
         # Whether a 0x0210 arrived since the last login (the first one is no "came online").
         self._counted_since_login = False
+        # Sends a 0x0091 to every LAN app logged in to this device (set while LAN is on).
+        self.lan_sender: Callable[[bytes], int] | None = None
         self.data = GizwitsDeviceData(status=session.status)
         self.firmware = FirmwareUpdater(
             hass,
@@ -190,6 +209,8 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         self._unsubscribe = [
             self.session.add_frame_listener(self._on_frame),
             self.session.add_status_listener(self._on_status),
+            # Cloud and LAN commands share the session's runner: one event for both.
+            self.session.commands.add_listener(self._on_command),
         ]
         self.config_entry.async_on_unload(self.async_stop)
         self.config_entry.async_create_background_task(
@@ -265,14 +286,22 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         self.async_set_updated_data(self.data)
 
     @callback
+    def _on_command(self, command: AppCommand) -> None:
+        record = AppCommandRecord(
+            command.payload,
+            command.app_client_id,
+            command.sn is not None,
+            command.sn,
+            command.source,
+        )
+        self.data.last_command = record
+        self._fire(BUS_EVENT_APP_COMMAND, record.as_event_data())
+        self.async_set_updated_data(self.data)
+
+    @callback
     def _on_frame(self, received: ReceivedFrame) -> None:
         frame = received.frame
-        if isinstance(frame, AppPassthrough | AckedPassthrough):
-            sn = frame.sn if isinstance(frame, AckedPassthrough) else None
-            command = AppCommandRecord(frame.payload, received.app_client_id, received.acked, sn)
-            self.data.last_command = command
-            self._fire(BUS_EVENT_APP_COMMAND, command.as_event_data())
-        elif isinstance(frame, OnlineAppCount):
+        if isinstance(frame, OnlineAppCount):
             if self._counted_since_login and self.data.online_apps == 0 and frame.count > 0:
                 self._fire(BUS_EVENT_APPS_ONLINE, {"count": frame.count})
             self._counted_since_login = True
@@ -302,6 +331,31 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         self.config_entry.async_create_task(
             self.hass, self._store.async_save(data), "gizwits_device save"
         )
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def async_send_passthrough(
+        self, payload: bytes, app_client_id: str | None = None
+    ) -> None:
+        """0x0091 to one cloud app, or to every app: each logged-in LAN app and the cloud.
+
+        Raises M2MError when the cloud is down and no LAN app got it either.
+        """
+        if app_client_id is not None:
+            await self.session.send_passthrough(payload, app_client_id)
+            return
+        local = self.lan_sender(payload) if self.lan_sender is not None else 0
+        try:
+            await self.session.send_passthrough(payload)
+        except M2MError:
+            if not local:
+                raise
+
+    @callback
+    def async_set_lan_state(self, state: LanState | None) -> None:
+        """Show the device's LAN state (the LAN service calls this on every change)."""
+        self.data.lan = state
+        self.async_update_listeners()
 
     # -- logs ----------------------------------------------------------------------------
 

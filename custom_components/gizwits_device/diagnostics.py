@@ -47,4 +47,21 @@ async def async_get_config_entry_diagnostics(
             "forwarded": forwarder.forwarded,
             "dropped": forwarder.dropped,
         },
+        "local_network": _local_network(entry),
+    }
+
+
+def _local_network(entry: GizwitsConfigEntry) -> dict[str, Any] | None:
+    """Whether LAN apps can reach this device and, when not, why; the shared service's state."""
+    lan = entry.runtime_data.lan
+    state = entry.runtime_data.coordinator.data.lan
+    if lan is None or state is None:
+        return None
+    return {
+        "served": lan.served,
+        "listening": state.listening,
+        "error": state.error,
+        "binding": state.binding,
+        "local_apps": len(state.clients),
+        "service": lan.service.diagnostics(),
     }

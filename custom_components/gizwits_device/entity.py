@@ -34,7 +34,10 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
 
     @property
     def available(self) -> bool:
-        """Available while logged in to M2M, unless the description says always (connection)."""
+        """Available while logged in to M2M, unless the description says always (connection);
+        the local network's entities while the entry answers LAN apps, whatever the cloud does."""
+        if getattr(self.entity_description, "lan", False):
+            return self.coordinator.data.lan is not None
         return getattr(self.entity_description, "always_available", False) or (
             self.coordinator.data.connected
         )

@@ -69,7 +69,7 @@ class AppCommandEvent(GizwitsEvent[AppCommandRecord]):
         return data.last_command
 
     def event(self, happening: AppCommandRecord) -> tuple[str, dict[str, Any]]:
-        """One passthrough: its payload (hex and base64), sender, and sn when acked."""
+        """One passthrough: its payload (hex and base64), sender, transport, and sn when acked."""
         command = happening
         event_type = EVENT_PASSTHROUGH if command.sn is None else EVENT_ACKED_PASSTHROUGH
         return event_type, command.as_event_data()

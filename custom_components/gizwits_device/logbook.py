@@ -26,6 +26,8 @@ def async_describe_events(
     def describe_app_control(event: Event) -> dict[str, Any]:
         entry = hass.config_entries.async_get_entry(event.data["entry_id"])
         app = event.data.get("app_client_id") or "a Gizwits app"
+        if event.data.get("source") == "lan":
+            app = f"{app} (local network)"
         return {
             LOGBOOK_ENTRY_NAME: "Gizwits" if entry is None else entry.title,
             LOGBOOK_ENTRY_MESSAGE: f"{app} set {', '.join(event.data['points'])}",

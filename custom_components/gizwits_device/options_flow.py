@@ -1,4 +1,5 @@
-"""Options flow: log forwarding and indicator settings, and the entity bridge (bridge_flow)."""
+"""Options flow: log forwarding and indicator settings, the entity bridge (bridge_flow) and
+the local network (lan_flow)."""
 
 from __future__ import annotations
 
@@ -30,20 +31,22 @@ from .const import (
     DEFAULT_INDICATOR_BIT,
     DEFAULT_LOG_FORWARD_LEVEL,
 )
+from .lan_flow import LanOptionsMixin
 
 LOG_FORWARD_LEVELS = ("error", "warning", "info")
 _LOGGER_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 
-class GizwitsDeviceOptionsFlow(BridgeOptionsMixin, OptionsFlow):
-    """Settings (log forwarding, indicator bit) and the entity bridge (product, mapping)."""
+class GizwitsDeviceOptionsFlow(BridgeOptionsMixin, LanOptionsMixin, OptionsFlow):
+    """Settings (log forwarding, indicator bit), the entity bridge (product, mapping) and the
+    local network."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose what to change (or look up the device's credentials)."""
         menu = ["product"]
         if self.config_entry.options.get(CONF_PRODUCT):
             menu.append("mapping")
-        menu += ["settings", "credentials"]
+        menu += ["settings", "local_network", "credentials"]
         return self.async_show_menu(step_id="init", menu_options=menu)
 
     async def async_step_credentials(

@@ -8,6 +8,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .bridge import GizwitsBridge
 from .coordinator import GizwitsDeviceCoordinator
+from .lan_entry import GizwitsLanDevice
 from .log_forwarder import LogForwarder
 
 
@@ -19,6 +20,10 @@ class GizwitsRuntimeData:
     log_forwarder: LogForwarder
     # None without a (valid) product definition in the options.
     bridge: GizwitsBridge | None
+    # None while the options turn off answering apps on the local network.
+    lan: GizwitsLanDevice | None = None
+    # The LAN options set up (lan_entry.lan_options): a change reloads the entry.
+    lan_options: tuple[bool, tuple[str, ...]] = (False, ())
 
 
 type GizwitsConfigEntry = ConfigEntry[GizwitsRuntimeData]

@@ -1,4 +1,5 @@
-"""Sensors: connection state, online apps, log level, last device log; native read-only points."""
+"""Sensors: connection state, online apps (cloud and local), log level, last device log;
+native read-only points."""
 
 from __future__ import annotations
 
@@ -72,6 +73,9 @@ class GizwitsSensorDescription(SensorEntityDescription):
     value_fn: Callable[[GizwitsDeviceData], StateType]
     attributes_fn: Callable[[GizwitsDeviceData], dict[str, Any] | None] = lambda _: None
     always_available: bool = False
+    # Created only while the entry answers apps on the local network; available then,
+    # whatever the cloud does.
+    lan: bool = False
 
 
 DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
@@ -90,6 +94,14 @@ DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
         translation_key="online_apps",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda data: data.online_apps,
+    ),
+    GizwitsSensorDescription(
+        key="local_apps",
+        translation_key="local_apps",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda data: None if data.lan is None else len(data.lan.clients),
+        attributes_fn=lambda data: {"clients": [] if data.lan is None else list(data.lan.clients)},
+        lan=True,
     ),
     GizwitsSensorDescription(
         key="log_level",
@@ -117,7 +129,7 @@ class GizwitsSensor(GizwitsEntity, SensorEntity):
     # Log contents can be 64 KiB; reconnect details and bit breakdowns change often or only
     # restate the value: none of them belongs in the recorder.
     _unrecorded_attributes = frozenset(
-        {"content", "failed_attempts", "retry_in", "last_error"}
+        {"content", "failed_attempts", "retry_in", "last_error", "clients"}
         | {"value", "set_bits", "bits_8_15", "bits_0_7"}
     )
 
@@ -158,8 +170,13 @@ class NativeSensor(NativePointEntity, SensorEntity):
 def _entities(entry: GizwitsConfigEntry) -> list[SensorEntity]:
     """The device's own sensors, and one per native read-only uint, enum or binary point."""
     coordinator = entry.runtime_data.coordinator
+    lan = entry.runtime_data.lan is not None
     return [
-        *(GizwitsSensor(coordinator, description) for description in DESCRIPTIONS),
+        *(
+            GizwitsSensor(coordinator, description)
+            for description in DESCRIPTIONS
+            if lan or not description.lan
+        ),
         *native_entities(entry, Platform.SENSOR, NativeSensor),
     ]
 

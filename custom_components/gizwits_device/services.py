@@ -141,7 +141,8 @@ async def _send_passthrough(call: ServiceCall) -> ServiceResponse:
             ack = await coordinator.session.send_acked_passthrough(payload, app)
             result: ServiceResponse = {"sn": ack.sn, "payload": ack.payload.hex()}
         else:
-            await coordinator.session.send_passthrough(payload, app)
+            # Without an app: every logged-in LAN app and the cloud.
+            await coordinator.async_send_passthrough(payload, app)
             # Nothing comes back from a 0x0091, but a caller asking for a response gets a dict.
             result = {}
     except M2MError as err:

@@ -12,6 +12,10 @@ nothing about MQTT is mocked. Fixtures:
 - `unload_entries`: at teardown, unloads every loaded gizwits_device entry (also ones a config
   flow created or a reload set up) before the emulator stops; use it in tests that create
   entries through a flow.
+- `lan_loopback` (autouse): the LAN service on loopback only: free TCP/UDP ports, discovery
+  bound to 127.0.0.1, and Home Assistant's network settings with two loopback adapters, "lo"
+  (127.0.0.1/8, enabled) and "lo2" (127.0.0.2/8); no start-up broadcast (a test that wants
+  one sets a count and its own port: they go to 127.255.255.255).
 - `config_entry`: a `MockConfigEntry` for `device`, added to hass but NOT set up (uses
   `unload_entries`, so whatever sets it up, no session outlives the emulator).
 - `setup_integration`: `config_entry` set up and LOADED (the M2M session is logged in).
@@ -19,8 +23,9 @@ nothing about MQTT is mocked. Fixtures:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+from unittest.mock import Mock, patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -28,7 +33,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.gizwits_device as integration
-from custom_components.gizwits_device import config_flow, coordinator
+from custom_components.gizwits_device import config_flow, coordinator, lan
 from custom_components.gizwits_device.bridge import GizwitsBridge
 from custom_components.gizwits_device.const import (
     DOMAIN,
@@ -79,6 +84,46 @@ def fast_timing(monkeypatch: pytest.MonkeyPatch) -> SessionTiming:
         monkeypatch.setattr(module, "CONNECT_TIMEOUT", CONNECT_TIMEOUT)
     monkeypatch.setattr(config_flow, "GSERVICE_TIMEOUT", GSERVICE_TIMEOUT)
     return FAST_TIMING
+
+
+def _loopback_adapter(name: str, index: int, address: str) -> Mock:
+    """What ifaddr reports for one interface (read by HA's network integration)."""
+    adapter = Mock(nice_name=name, index=index)
+    adapter.ips = [Mock(is_IPv6=False, ip=address, network_prefix=8)]
+    return adapter
+
+
+@pytest.fixture(autouse=True)
+def lan_loopback(
+    monkeypatch: pytest.MonkeyPatch, hass_storage: dict[str, Any]
+) -> Iterator[lan.LanPorts]:
+    """The LAN service bound to loopback on free ports; never a datagram off the machine."""
+    ports = lan.LanPorts(
+        discovery=0,
+        tcp=0,
+        discovery_host="127.0.0.1",
+        # No start-up broadcast unless a test listens for it (then on its own port).
+        broadcast_count=0,
+    )
+    monkeypatch.setattr(lan, "LAN_PORTS", ports)
+    # Home Assistant's network settings: "lo" enabled, "lo2" available.
+    hass_storage["core.network"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "core.network",
+        "data": {"configured_adapters": ["lo"]},
+    }
+    adapters = [
+        _loopback_adapter("lo", 1, "127.0.0.1"),
+        _loopback_adapter("lo2", 2, "127.0.0.2"),
+    ]
+    with (
+        patch("homeassistant.components.network.util.ifaddr.get_adapters", return_value=adapters),
+        patch(
+            "homeassistant.components.network.util.async_get_source_ip", return_value="127.0.0.1"
+        ),
+    ):
+        yield ports
 
 
 @pytest.fixture

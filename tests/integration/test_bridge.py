@@ -87,6 +87,7 @@ async def test_app_control_context_names_the_app_in_the_logbook(
     assert control.data == {
         "entry_id": config_entry.entry_id,
         "app_client_id": app.app.client_id,
+        "source": "cloud",
         "points": ["switch"],
     }
     assert changed.context.id == control.context.id

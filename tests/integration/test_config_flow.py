@@ -152,7 +152,8 @@ async def test_user_creates_entry(hass: HomeAssistant, emulator: Emulator) -> No
 
 
 async def test_user_form_defaults(hass: HomeAssistant) -> None:
-    """MAC: stable per form, locally administered unicast, new per device; passcode random."""
+    """MAC: stable per form, locally administered unicast, new per device; passcode random,
+    GAgent's shape (10 capital letters) that LAN apps expect (protocol.md §8)."""
     first = await start_user(hass)
     second = await start_user(hass)
     mac = suggested(first, CONF_MAC)
@@ -161,7 +162,7 @@ async def test_user_form_defaults(hass: HomeAssistant) -> None:
     assert int(mac[:2], 16) & 0x03 == 0x02  # locally administered, unicast
     assert mac == derive_mac(await instance_id.async_get(hass), 0)
     for result in (first, second):
-        assert re.fullmatch(r"[0-9A-Za-z]{10}", suggested(result, CONF_PASSCODE))
+        assert re.fullmatch(r"[A-Z]{10}", suggested(result, CONF_PASSCODE))
     assert suggested(first, CONF_PASSCODE) != suggested(second, CONF_PASSCODE)
     assert is_password(first, CONF_PASSCODE)
     assert suggested(first, CONF_REGION) == "cn"
@@ -413,7 +414,7 @@ async def test_reauth_register(
     result = await reauth_form(hass, config_entry)
     assert suggested(result, CONF_DID) is None
     generated = suggested(result, CONF_PASSCODE)
-    assert re.fullmatch(r"[0-9A-Za-z]{10}", generated)
+    assert re.fullmatch(r"[A-Z]{10}", generated)
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PASSCODE: "bad pass"}

@@ -32,6 +32,8 @@ VOLATILE = path_type(
         "entry.data.base_url": (str,),
         "connection.endpoint.port": (int,),
         "connection.stats.heartbeat_losses": (int,),
+        "local_network.service.tcp.port": (int,),
+        "local_network.service.udp.port": (int,),
     }
 )
 

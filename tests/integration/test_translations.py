@@ -56,6 +56,9 @@ EXCEPTION_PLACEHOLDERS = {
 ISSUE_PLACEHOLDERS = {
     "unreachable": {"title", "error"},
     "invalid_product": {"title", "error"},
+    "lan_port_in_use": {"transport", "port", "error"},
+    "lan_bind_failed": {"transport", "port", "error"},
+    "lan_duplicate_passcode": {"title", "other"},
 }
 
 
@@ -117,7 +120,7 @@ def test_every_form_field_has_a_description() -> None:
 
 def test_entity_translation_keys() -> None:
     used: set[tuple[str, str]] = set()
-    for platform in ("binary_sensor", "sensor", "update", "event"):
+    for platform in ("binary_sensor", "button", "sensor", "update", "event"):
         for key in re.findall(r'translation_key="([a-z_]+)"', source(f"{platform}.py")):
             if key not in STRINGS["exceptions"]:  # raised errors use translation_key too
                 used.add((platform, key))

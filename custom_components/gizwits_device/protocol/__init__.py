@@ -10,9 +10,12 @@ library's own tests and tools.
   answered by one `set_command_handler()` callback, frames for listeners.
 - `P0Codec` over a `ProductModel`: the data-point payloads apps send and receive.
 - `download_firmware`: size-capped, MD5-checked firmware download.
+- `lan`: the device's side towards apps on the local network (its own namespace: discovery,
+  binding window, TCP server for several devices).
 Every error is a `GizwitsError`.
 """
 
+from . import lan
 from .commands import AppCommand, CommandHandler, CommandSource
 from .errors import GizwitsError, GizwitsValueError
 from .firmware import DownloadedFirmware, FirmwareError, download_firmware
@@ -136,6 +139,7 @@ __all__ = [
     "StatusReport",
     "Value",
     "download_firmware",
+    "lan",
     "normalize_base_url",
     "normalize_mac",
     "normalize_version",

@@ -1,0 +1,132 @@
+"""One config entry's device on the shared LAN service (lan.py): identity, binding, state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from yarl import URL
+
+from .const import (
+    BINDING_DURATION,
+    CONF_BASE_URL,
+    CONF_DID,
+    CONF_LAN_ENABLED,
+    CONF_LAN_INTERFACES,
+    CONF_MAC,
+    CONF_MCU_HARD_VERSION,
+    CONF_MCU_SOFT_VERSION,
+    CONF_PASSCODE,
+    CONF_PRODUCT_KEY,
+    CONF_WIFI_HARD_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    DEFAULT_LAN_ENABLED,
+    DOMAIN,
+    LOGGER,
+)
+from .coordinator import GizwitsDeviceCoordinator, LanState
+from .issues import ISSUE_LAN_DUPLICATE_PASSCODE, async_clear_issues, async_raise_issue
+from .lan import GizwitsLanService, async_get_lan_service, async_lan_interfaces
+from .protocol import FrameError, lan as gizwits_lan
+
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
+
+
+@dataclass(slots=True)
+class GizwitsLanDevice:
+    """The entry's device as LAN apps see it (runtime_data.lan while LAN is on)."""
+
+    service: GizwitsLanService
+    device: gizwits_lan.LanDevice
+    # False when the service refused the device (its passcode is another entry's).
+    served: bool
+
+    @callback
+    def allow_binding(self) -> None:
+        """Open the binding window: LAN apps may fetch the passcode for BINDING_DURATION."""
+        if self.served:
+            self.device.binding.open()
+
+
+def lan_options(options: Mapping[str, Any]) -> tuple[bool, tuple[str, ...]]:
+    """The LAN options as set up (a change reloads the entry)."""
+    return (
+        bool(options.get(CONF_LAN_ENABLED, DEFAULT_LAN_ENABLED)),
+        tuple(sorted(options.get(CONF_LAN_INTERFACES, ()))),
+    )
+
+
+def lan_device_for(
+    entry: GizwitsConfigEntry, coordinator: GizwitsDeviceCoordinator
+) -> gizwits_lan.LanDevice:
+    """The gizwits_lan.LanDevice of an entry: its commands run through the M2M session's runner."""
+    data = entry.data
+    url = URL(data[CONF_BASE_URL])
+    announcement = gizwits_lan.DeviceAnnouncement(
+        did=data[CONF_DID],
+        mac=bytes.fromhex(data[CONF_MAC].replace(":", "").replace("-", "")),
+        product_key=data[CONF_PRODUCT_KEY],
+        api_server=f"{url.host}:{url.port}",
+    )
+    try:
+        module_info = gizwits_lan.ModuleInfo(
+            data[CONF_PRODUCT_KEY],
+            wifi_hard_version=data[CONF_WIFI_HARD_VERSION],
+            wifi_soft_version=data[CONF_WIFI_SOFT_VERSION],
+            mcu_hard_version=data[CONF_MCU_HARD_VERSION],
+            mcu_soft_version=data[CONF_MCU_SOFT_VERSION],
+        )
+    except FrameError:  # versions stored before they were normalised to 8 characters
+        module_info = gizwits_lan.ModuleInfo(data[CONF_PRODUCT_KEY])
+    return gizwits_lan.LanDevice(
+        announcement,
+        data[CONF_PASSCODE],
+        commands=coordinator.session.commands,
+        module_info=module_info,
+        binding=gizwits_lan.BindingWindow(BINDING_DURATION),
+    )
+
+
+async def async_setup_lan(
+    hass: HomeAssistant, entry: GizwitsConfigEntry, coordinator: GizwitsDeviceCoordinator
+) -> GizwitsLanDevice | None:
+    """Add the entry's device to the LAN service (None when the options turn LAN off)."""
+    enabled, interface_names = lan_options(entry.options)
+    if not enabled:
+        async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
+        return None
+    device = lan_device_for(entry, coordinator)
+    service = async_get_lan_service(hass)
+    interfaces = await async_lan_interfaces(hass, interface_names)
+    try:
+        await service.async_add(entry.entry_id, device, interfaces, coordinator.async_set_lan_state)
+    except gizwits_lan.LanConfigError as err:
+        other = next(
+            (
+                other.title
+                for other in hass.config_entries.async_entries(DOMAIN)
+                if other.entry_id != entry.entry_id
+                and other.data.get(CONF_PASSCODE) == entry.data[CONF_PASSCODE]
+            ),
+            "?",
+        )
+        LOGGER.warning("%s does not answer on the local network: %s", entry.title, err)
+        async_raise_issue(
+            hass, entry, ISSUE_LAN_DUPLICATE_PASSCODE, ir.IssueSeverity.WARNING, other=other
+        )
+        coordinator.async_set_lan_state(LanState(error=str(err)))
+        return GizwitsLanDevice(service, device, served=False)
+    async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
+    coordinator.lan_sender = partial(service.send_to_all, device.did)
+
+    async def _async_remove() -> None:
+        coordinator.lan_sender = None
+        await service.async_remove(entry.entry_id)
+
+    entry.async_on_unload(_async_remove)
+    return GizwitsLanDevice(service, device, served=True)

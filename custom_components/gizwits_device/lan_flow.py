@@ -1,0 +1,63 @@
+"""Options step: answer apps on the local network, and on which interfaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components import network
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
+import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
+
+from .const import CONF_LAN_ENABLED, CONF_LAN_INTERFACES, DEFAULT_LAN_ENABLED
+
+
+class LanOptionsMixin(OptionsFlow):
+    """The "local_network" step of the options flow (a change reloads the entry)."""
+
+    async def async_step_local_network(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Turn the LAN side on or off and pick its interfaces (none: HA's network settings)."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    **self.config_entry.options,
+                    CONF_LAN_ENABLED: bool(user_input[CONF_LAN_ENABLED]),
+                    CONF_LAN_INTERFACES: sorted(user_input.get(CONF_LAN_INTERFACES, [])),
+                }
+            )
+        adapters = await network.async_get_adapters(self.hass)
+        choices = [
+            SelectOptionDict(
+                value=adapter["name"],
+                label=f"{adapter['name']} ({', '.join(ip['address'] for ip in adapter['ipv4'])})",
+            )
+            for adapter in adapters
+            if adapter["ipv4"]
+        ]
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_LAN_ENABLED): BooleanSelector(),
+                vol.Optional(CONF_LAN_INTERFACES): SelectSelector(
+                    SelectSelectorConfig(
+                        options=choices, multiple=True, mode=SelectSelectorMode.LIST
+                    )
+                ),
+            }
+        )
+        suggested = {
+            CONF_LAN_ENABLED: options.get(CONF_LAN_ENABLED, DEFAULT_LAN_ENABLED),
+            CONF_LAN_INTERFACES: list(options.get(CONF_LAN_INTERFACES, [])),
+        }
+        return self.async_show_form(
+            step_id="local_network",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+        )
