@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import async_test_home_assista
 
 from benchmarks.ha_probe import Probe
 from benchmarks.ha_process import ANSWER_LIMIT as LINE_LIMIT
+from custom_components.gizwits_device import lan
 from emulator.broker import free_port
 
 HELPERS: dict[str, dict[str, Any]] = {
@@ -43,6 +44,14 @@ async def main(port: int, config_dir: str) -> None:
         # EVENT_HOMEASSISTANT_START, so http never listens; loopback all the same.
         http = {"server_host": ["127.0.0.1"], "server_port": free_port()}
         assert await async_setup_component(hass, "http", {"http": http})
+        # The LAN side on loopback only, free ports, no broadcast (nothing leaves the machine).
+        lan.LAN_PORTS = lan.LanPorts(
+            discovery=0,
+            tcp=0,
+            discovery_host="127.0.0.1",
+            broadcast_count=0,
+            interfaces=("127.0.0.1/8",),
+        )
         for domain, config in HELPERS.items():
             assert await async_setup_component(hass, domain, {domain: config})
         probe = Probe(hass)

@@ -47,6 +47,9 @@ class LanPorts:
     discovery_host: str = "0.0.0.0"  # noqa: S104
     broadcast_count: int = 30
     broadcast_interval: float = 1.0
+    # "address/prefix" interfaces to use instead of HA's network settings and the options
+    # (None: those); a harness without HA's network integration pins loopback here.
+    interfaces: tuple[str, ...] | None = None
 
 
 LAN_PORTS = LanPorts()
@@ -56,6 +59,8 @@ async def async_lan_interfaces(
     hass: HomeAssistant, names: Iterable[str] = ()
 ) -> dict[str, IPv4Interface]:
     """IPv4 address -> interface of the chosen adapters (none chosen: the enabled ones)."""
+    if LAN_PORTS.interfaces is not None:
+        return {str(i.ip): i for i in map(IPv4Interface, LAN_PORTS.interfaces)}
     chosen = set(names)
     return {
         ip["address"]: IPv4Interface(f"{ip['address']}/{ip['network_prefix']}")

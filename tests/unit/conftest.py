@@ -8,6 +8,8 @@ nor GService. MQTT itself is tested with the real broker (tests/protocol, tests/
   the listeners and command handler the integration registers and lets a test push frames
   and status changes through them, as the library would.
 - `mock_gservice`: the patched `GServiceClient` instance (no firmware offered by default).
+- `lan_off_by_default` (autouse): the local network (LAN side) is off unless an entry's options
+  turn it on: these tests open no sockets (tests/integration covers the LAN side).
 - `config_entry`: a MockConfigEntry, added to hass, not set up.
 - `init_integration`: `config_entry` set up (LOADED) on the fake session.
 """
@@ -22,6 +24,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.gizwits_device import lan_entry
 from custom_components.gizwits_device.const import (
     CONF_BASE_URL,
     CONF_DID,
@@ -37,6 +40,7 @@ from custom_components.gizwits_device.const import (
     DOMAIN,
 )
 from custom_components.gizwits_device.protocol import ConnectionState, ConnectionStatus, DeviceLog
+from custom_components.gizwits_device.protocol.commands import CommandRunner
 from custom_components.gizwits_device.protocol.session_state import SessionStats
 
 from .fake_session import FakeSessionControl, registrar
@@ -49,6 +53,12 @@ DID = "fakeDid0123456789abcde"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load the integration from custom_components/."""
+
+
+@pytest.fixture(autouse=True)
+def lan_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LAN service (no sockets) unless a test's options turn the local network on."""
+    monkeypatch.setattr(lan_entry, "DEFAULT_LAN_ENABLED", False)
 
 
 @pytest.fixture
@@ -73,6 +83,8 @@ def mock_session(mock_gservice: MagicMock) -> Iterator[FakeSessionControl]:
         session.status = ConnectionStatus(ConnectionState.CONNECTED)
         session.connected = True
         session.stats = SessionStats()
+        # The real runner: the coordinator listens to it for the app-command event.
+        session.commands = CommandRunner()
         session.add_frame_listener.side_effect = registrar(control.frame_listeners)
         session.add_status_listener.side_effect = registrar(control.status_listeners)
         session.set_command_handler.side_effect = registrar(control.command_handlers)
