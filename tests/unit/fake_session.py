@@ -10,7 +10,10 @@ from unittest.mock import MagicMock
 from homeassistant.core import callback
 
 from custom_components.gizwits_device.protocol import (
+    AckedPassthrough,
     AppCommand,
+    AppPassthrough,
+    CommandSource,
     ConnectionState,
     ConnectionStatus,
     ReceivedFrame,
@@ -36,7 +39,13 @@ class FakeSessionControl:
     def push_frame(
         self, frame: Frame, app_client_id: str | None = APP, *, acked: bool = False
     ) -> None:
-        """Deliver a frame as the session does after decoding it."""
+        """Deliver a frame as the session does after decoding it: an app's passthrough goes
+        to the command runner (its listeners and handler) first, then to the frame listeners."""
+        if isinstance(frame, AppPassthrough | AckedPassthrough) and app_client_id is not None:
+            sn = frame.sn if isinstance(frame, AckedPassthrough) else None
+            self.session.commands.submit(
+                AppCommand(CommandSource.CLOUD, app_client_id, sn, frame.payload)
+            )
         kind = TopicKind.APP if app_client_id else TopicKind.CLOUD_RESPONSE
         received = ReceivedFrame(kind, app_client_id, frame, acked)
         for listener in list(self.frame_listeners):

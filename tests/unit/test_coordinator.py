@@ -140,6 +140,7 @@ async def test_app_commands_fire_the_event_entity(
     assert fired.attributes["payload"] == "0102ff"
     assert fired.attributes["payload_base64"] == "AQL/"
     assert fired.attributes["app_client_id"] == APP
+    assert fired.attributes["source"] == "cloud"
     first = fired.state
 
     mock_session.push_frame(OnlineAppCount(3))
