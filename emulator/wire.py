@@ -21,6 +21,9 @@ from urllib.parse import quote
 
 HEADER = b"\x00\x00\x00\x03"
 SHORT_FORM_COMMANDS = frozenset({0x020E, 0x020F, 0x0210, 0x0211})
+# Cloud → device short forms: a device reads them at fixed offsets (GAgent) and skips whatever
+# follows the last field, e.g. the id the cloud appends to a 0x0211 push.
+TAIL_ALLOWED = frozenset({0x020E, 0x0210, 0x0211})
 
 
 class WireError(ValueError):
@@ -264,7 +267,7 @@ def _read_text(body: bytes, pos: int, limit: str) -> tuple[str, int]:
         raise WireError(f"{limit} is not UTF-8") from err
 
 
-def _decode_body(command: int, body: bytes) -> Frame:
+def _decode_body(command: int, body: bytes, short: bool) -> Frame:
     if command in _PAYLOAD:
         return _PAYLOAD[command](body)
     if command in _SN_PAYLOAD:
@@ -272,17 +275,19 @@ def _decode_body(command: int, body: bytes) -> Frame:
             raise WireError("truncated sn")
         (sn,) = struct.unpack_from(">I", body)
         return _SN_PAYLOAD[command](sn, body[4:])
+    tail_allowed = short and command in TAIL_ALLOWED
     if command in _FIXED:
         kind, layout = _FIXED[command]
-        if len(body) != struct.calcsize(layout):
+        size = struct.calcsize(layout)
+        if len(body) < size or (len(body) > size and not tail_allowed):
             raise WireError(f"0x{command:04X}: body of {len(body)} bytes")
-        return kind(*struct.unpack(layout, body))
+        return kind(*struct.unpack_from(layout, body))
     if command == 0x020E:
         if len(body) < 5:
             raise WireError("truncated 0x020E")
         firmware_type, fid = struct.unpack_from(">BI", body)
         url, end = _read_text(body, 5, "url")
-        if end != len(body):
+        if end != len(body) and not tail_allowed:
             raise WireError("bytes after the 0x020E URL")
         return OtaNotification(firmware_type, fid, url)
     if command == 0x0012:
@@ -299,8 +304,8 @@ def _decode_body(command: int, body: bytes) -> Frame:
 
 def decode(data: bytes) -> Frame:
     """One frame, either form; anything malformed raises WireError."""
-    command, body = split(data)[:2]
-    return _decode_body(command, body)
+    command, body, short = split(data)
+    return _decode_body(command, body, short)
 
 
 def is_short_form(data: bytes) -> bool:

@@ -73,7 +73,8 @@ def test_both_forms_are_accepted() -> None:
         "00000003 04 01 0090 01",  # flag not 00
         "00000003 03 00 7777",  # unknown command
         "00000003 0090 01",  # 0x0090 has no short form
-        "00000003 0210 000102",  # short form longer than its table
+        "00000003 020f 00",  # device → cloud short form longer than its table
+        "00000003 06 00 0210 000102",  # long form: its fields must fill its length
         "00000003 0210 00",  # short form cut short
         "00000003 05 00 0094 0000",  # truncated sn
         "00000003 0c 00 0012 01 0002 fffe 0000 0000",  # tag not UTF-8
@@ -83,6 +84,20 @@ def test_both_forms_are_accepted() -> None:
 def test_malformed_frames_are_refused(hex_bytes: str) -> None:
     with pytest.raises(wire.WireError):
         wire.decode(bytes.fromhex(hex_bytes))
+
+
+@pytest.mark.parametrize(
+    ("hex_bytes", "frame"),
+    [
+        # §3: a device reads the cloud's short forms at fixed offsets and skips the rest; real
+        # 0x0211 pushes carry a u16 length and a 22-character id after the firmware type.
+        ("00000003 0211 01 0016" + b"sMuYsDb4kenk9xUYFwowNT".hex(), wire.OtaCheckNotification(1)),
+        ("00000003 0210 000102", wire.OnlineAppCount(1)),
+        ("00000003 020e 02 00000007 0001 61 ff", wire.OtaNotification(2, 7, "a")),
+    ],
+)
+def test_cloud_short_forms_skip_a_tail(hex_bytes: str, frame: wire.Frame) -> None:
+    assert wire.decode(bytes.fromhex(hex_bytes)) == frame
 
 
 def test_url_over_512_bytes_is_refused_both_ways() -> None:

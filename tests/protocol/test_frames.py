@@ -319,16 +319,18 @@ def test_device_log_rejects_non_text() -> None:
         ("00000003 020e 03 00000001 0000", FieldError),
         ("00000003 0012 00 0000 0000 0000", FieldError),
         ("00000003 0012 04 0000 0000 0000", FieldError),
-        # trailing bytes after the last field: short form, and inside a long form's length
+        # trailing bytes after the last field: short form (all but the cloud -> device
+        # 0x020E/0x0210/0x0211, test_cloud_short_forms_ignore_trailing_bytes), and inside a long
+        # form's length, 0x020E/0x0210/0x0211 included
         ("00000003 0011 00", LengthError),
         ("00000003 0010 000100", LengthError),
         ("00000003 020f 00", LengthError),
-        ("00000003 0210 000100", LengthError),
-        ("00000003 0211 0100", LengthError),
-        ("00000003 020e 01 00000001 0001 61 62", LengthError),
         ("00000003 0012 01 0000 0000 0000 00", LengthError),
         ("00000003 04 00 020f 00", LengthError),
         ("00000003 0b 00 0012 01 0000 0000 0000 00", LengthError),
+        ("00000003 06 00 0210 0001 00", LengthError),
+        ("00000003 05 00 0211 01 00", LengthError),
+        ("00000003 0e 00 020e 01 00000001 0001 61 62", LengthError),
         # strings that are not UTF-8: invalid byte, lone surrogate, cut multibyte char
         ("00000003 020e 01 00000001 0001 ff", FieldError),
         ("00000003 020e 01 00000001 0003 eda080", FieldError),
@@ -340,6 +342,27 @@ def test_device_log_rejects_non_text() -> None:
 def test_malformed(hex_data: str, error: type[FrameError]) -> None:
     with pytest.raises(error):
         decode_frame(h(hex_data))
+
+
+@pytest.mark.parametrize(
+    ("hex_data", "frame"),
+    [
+        # protocol.md §3: GAgent reads these at fixed offsets and ignores what follows; real
+        # 0x0211 pushes carry a u16 length + 22-character id after the firmware type (the
+        # cloud's own bytes are in tests/vectors/frames.json).
+        (
+            "00000003 0211 01 0016 " + b"uNMdYrcV3YN6DZhQPc5ugW".hex(),
+            OtaCheckNotification(FirmwareType.WIFI),
+        ),
+        ("00000003 0211 02 ff", OtaCheckNotification(FirmwareType.MCU)),
+        ("00000003 0210 0102 0000", OnlineAppCount(0x0102)),
+        ("00000003 020e 01 00000001 0001 61 62", OtaNotification(FirmwareType.WIFI, 1, "a")),
+    ],
+)
+def test_cloud_short_forms_ignore_trailing_bytes(hex_data: str, frame: Frame) -> None:
+    assert decode_frame(h(hex_data)) == frame
+    # What is kept is the fields: the frame re-encodes without the ignored bytes.
+    assert h(hex_data).startswith(encode_frame(frame))
 
 
 def _long(body_hex: str) -> bytes:

@@ -40,6 +40,7 @@ from emulator import wire
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 from tests.gservice_servers import closed_port
+from tests.vectors import frame_vectors
 
 FAST = SessionTiming(
     keepalive=1,
@@ -312,6 +313,21 @@ async def test_ota_notifications_are_dispatched(
     )
     assert run.of_type(OtaNotification)[0].target_fid == 77
     assert run.of_type(OtaCheckNotification)[0].firmware_type == 1
+
+
+async def test_the_clouds_real_ota_check_push_with_its_id_tail_is_not_dropped(
+    start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
+) -> None:
+    """§3: the cloud's 0x0211 with a u16 length + 22-character id after the firmware type
+    (tests/vectors/frames.json) is an OTA check, as GAgent reads it, not a malformed frame."""
+    pushes = [v.data for v in frame_vectors() if "ignored" in v.expected]
+    assert pushes
+    run = await start()
+    for push in pushes:
+        await emulator.cloud.send_raw(wire.ser2cli_res(did), push)
+    await wait_until(lambda: len(run.of_type(OtaCheckNotification)) == len(pushes))
+    assert {f.firmware_type for f in run.of_type(OtaCheckNotification)} == {1}
+    assert run.session.stats.frames_dropped == 0
 
 
 async def test_send_while_disconnected_raises(gservice: CountingGService, did: str) -> None:

@@ -57,7 +57,7 @@ def codec(product: str) -> P0Codec:
 
 def _fields(frame: Frame) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for name in ("sn", "count", "payload"):
+    for name in ("sn", "count", "firmware_type", "payload"):
         if hasattr(frame, name):
             value = getattr(frame, name)
             fields[name] = value.hex() if isinstance(value, bytes) else value
@@ -95,7 +95,48 @@ def test_frame_vector_decodes_to_its_fields(vector: Vector) -> None:
 
 @pytest.mark.parametrize("vector", FRAMES, ids=_ids(FRAMES))
 def test_frame_vector_reencodes_byte_for_byte(vector: Vector) -> None:
-    assert encode_frame(decode_frame(vector.data)) == vector.data
+    # Byte for byte, less the tail a cloud -> device short form may carry (protocol.md §3).
+    assert encode_frame(decode_frame(vector.data)) == vector.canonical
+
+
+CLOUD_PUSHES_WITH_TAIL = [v for v in FRAMES if "ignored" in v.expected]
+
+
+@pytest.mark.parametrize("vector", CLOUD_PUSHES_WITH_TAIL, ids=_ids(CLOUD_PUSHES_WITH_TAIL))
+def test_real_ota_check_push_with_a_tail_is_read(vector: Vector) -> None:
+    # protocol.md §3: real 0x0211 pushes carry a u16 length + 22 characters after the firmware
+    # type; GAgent (04020006, Mqtt_DispatchPublishPacket) reads only byte 6. Dropping the
+    # frame as malformed would lose the push, so the tail is read past.
+    assert vector.expected["frame"]["command"] == "0x0211"
+    tail = unhex(vector.expected["ignored"])
+    assert int.from_bytes(tail[:2]) == len(tail) - 2 == 22
+    assert tail[2:].isascii()
+    frame = decode_frame(vector.data)
+    assert frame.command == 0x0211
+    with pytest.raises(LengthError):  # a long form must still fill its length exactly
+        decode_frame(_long_form(vector.data))
+
+
+def _long_form(short: bytes) -> bytes:
+    body = short[4:]
+    return short[:4] + bytes([len(body) + 1, 0]) + body
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [v for v in FRAMES if "mqtt_publish" in v.expected],
+    ids=_ids([v for v in FRAMES if "mqtt_publish" in v.expected]),
+)
+def test_vector_is_the_payload_of_its_mqtt_publish(vector: Vector) -> None:
+    # The source's whole PUBLISH packet frames the vector: type 3 QoS 0, a one-byte remaining
+    # length covering topic length + topic + payload, the topic the vector names.
+    packet = unhex(vector.expected["mqtt_publish"])
+    assert packet[0] == 0x30
+    assert packet[1] == len(packet) - 2
+    topic_len = int.from_bytes(packet[2:4])
+    topic = packet[4 : 4 + topic_len].decode()
+    assert topic.startswith(vector.expected["topic"].removesuffix("<DID>"))
+    assert packet[4 + topic_len :] == vector.data
 
 
 @pytest.mark.parametrize(

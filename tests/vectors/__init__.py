@@ -33,6 +33,18 @@ class Vector:
     source: dict[str, str]
     expected: dict[str, Any]
 
+    @property
+    def canonical(self) -> bytes:
+        """The bytes a codec writes back: ``data`` without the "ignored" tail, if any.
+
+        Only cloud -> device short forms have one: bytes after the last field that a device
+        reads past (protocol.md §3).
+        """
+        ignored = unhex(self.expected.get("ignored", ""))
+        if not self.data.endswith(ignored):
+            raise ValueError(f"{self.name}: 'ignored' is not the end of 'hex'")
+        return self.data[: len(self.data) - len(ignored)]
+
 
 def _load(file_name: str) -> list[Vector]:
     doc = json.loads((VECTORS_DIR / file_name).read_text(encoding="utf-8"))

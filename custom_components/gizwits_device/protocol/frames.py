@@ -16,8 +16,14 @@ bit. Over-long (non-minimal) encodings are rejected: MQTT 5.0 §1.5.5 requires t
 of bytes, MQTT 3.1/3.1.1 only ever produce the minimal form, and rejecting them keeps every
 accepted long-form frame byte-identical to its re-encoding.
 
-A short-form frame ends where its command's last field ends (protocol.md §3). For the
-passthrough commands that field is the payload, so it runs to the end of the message.
+A frame ends where its command's last field ends (protocol.md §3). For the passthrough
+commands that field is the payload, so it runs to the end of the message. One exception, for
+what the cloud really sends: the short-form cloud -> device frames (0x020E, 0x0210, 0x0211) may
+carry bytes after their last field, which are ignored. GAgent reads those frames at fixed
+offsets (the command at bytes 4-5, 0x0211's firmware type at byte 6, 0x0210's count at bytes
+6-7; 0x020E is not read at all) and never looks at the rest, and real 0x0211 pushes carry a
+u16 length and a 22-character id after the firmware type (protocol.md §3). A long form stays
+strict: its length must match the message and its fields must fill that length exactly.
 """
 
 from collections.abc import Callable
@@ -137,6 +143,12 @@ class FieldError(FrameError):
     """A field value outside its §4 limit, bad UTF-8, bad enum value or bad flag."""
 
 
+# Short-form frames whose trailing bytes after the last field are ignored (module docstring).
+_TRAILING_IGNORED = frozenset(
+    {Command.OTA_NOTIFICATION, Command.OTA_CHECK_NOTIFICATION, Command.ONLINE_APP_COUNT}
+)
+
+
 # --- validation helpers ----------------------------------------------------------------------
 
 
@@ -199,11 +211,6 @@ def _utf8_decode(data: bytes, pos: int, end: int, what: str) -> str:
         raise FieldError(f"{what} is not valid UTF-8") from err
 
 
-def _no_trailing(data: bytes, pos: int) -> None:
-    if pos != len(data):
-        raise LengthError(f"{len(data) - pos} trailing byte(s) after the last field")
-
-
 # --- frames ------------------------------------------------------------------------------------
 
 
@@ -220,9 +227,9 @@ class _PayloadOnly:
         return (self.payload,)
 
     @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
+    def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
         _check_payload_len(len(data) - pos)
-        return cls(data[pos:])  # type: ignore[call-arg]  # subclasses are dataclasses
+        return cls(data[pos:]), len(data)  # type: ignore[call-arg]  # subclasses are dataclasses
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,10 +263,10 @@ class _SnAndPayload:
         return (self.sn.to_bytes(4), self.payload)
 
     @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
+    def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
         end = _need(data, pos, 4, "sn")
         _check_payload_len(len(data) - end)
-        return cls(int.from_bytes(data[pos:end]), data[end:])  # type: ignore[call-arg]
+        return cls(int.from_bytes(data[pos:end]), data[end:]), len(data)  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,10 +301,8 @@ class SetLogLevel:
         return (self.value.to_bytes(2),)
 
     @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
-        value = _u16(data, pos, "log level value")
-        _no_trailing(data, pos + 2)
-        return cls(value)
+    def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
+        return cls(_u16(data, pos, "log level value")), pos + 2
 
 
 class _EmptyBody:
@@ -309,9 +314,8 @@ class _EmptyBody:
         return ()
 
     @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
-        _no_trailing(data, pos)
-        return cls()
+    def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
+        return cls(), pos
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +360,7 @@ class DeviceLog:
         )
 
     @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
+    def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
         _need(data, pos, 1, "log level")
         level = _enum(LogLevel, "level", data[pos])
         pos += 1
@@ -369,8 +373,7 @@ class DeviceLog:
             end = _need(data, pos, size, what)
             strings.append(_utf8_decode(data, pos, end, what))
             pos = end
-        _no_trailing(data, pos)
-        return cls(level, strings[0], strings[1], strings[2])
+        return cls(level, strings[0], strings[1], strings[2]), pos
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +404,7 @@ class OtaNotification:
         )
 
     @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
+    def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
         _need(data, pos, 1, "firmware type")
         fw_type = _enum(FirmwareType, "firmware type", data[pos])
         end = _need(data, pos + 1, 4, "target fid")
@@ -412,8 +415,7 @@ class OtaNotification:
         pos = end + 2
         end = _need(data, pos, size, "url")
         url = _utf8_decode(data, pos, end, "url")
-        _no_trailing(data, end)
-        return cls(fw_type, target_fid, url)
+        return cls(fw_type, target_fid, url), end
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,11 +434,9 @@ class OtaCheckNotification:
         return (self.firmware_type.to_bytes(1),)
 
     @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
+    def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
         _need(data, pos, 1, "firmware type")
-        fw_type = _enum(FirmwareType, "firmware type", data[pos])
-        _no_trailing(data, pos + 1)
-        return cls(fw_type)
+        return cls(_enum(FirmwareType, "firmware type", data[pos])), pos + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,10 +460,8 @@ class OnlineAppCount:
         return (self.count.to_bytes(2),)
 
     @classmethod
-    def _decode(cls, data: bytes, pos: int) -> Self:
-        count = _u16(data, pos, "online app count")
-        _no_trailing(data, pos + 2)
-        return cls(count)
+    def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
+        return cls(_u16(data, pos, "online app count")), pos + 2
 
 
 type Frame = (
@@ -486,7 +484,8 @@ def _check_payload_len(size: int) -> None:
         raise FieldError(f"payload is {size} bytes, limit {MAX_PAYLOAD}")
 
 
-_DECODERS: dict[int, Callable[[bytes, int], Frame]] = {
+# Each decoder returns the frame and the position after its last field.
+_DECODERS: dict[int, Callable[[bytes, int], tuple[Frame, int]]] = {
     cls.command: cls._decode
     for cls in (
         AppPassthrough,
@@ -551,7 +550,8 @@ def decode_frame(data: bytes) -> Frame:
         raise HeaderError(f"bad header {data[:_HEADER_LEN].hex(' ')}")
     if len(data) == _HEADER_LEN:
         raise TruncatedError("data ends after the header")
-    if data[_HEADER_LEN] <= 2:  # short form: see the module docstring
+    short_form = data[_HEADER_LEN] <= 2  # see the module docstring
+    if short_form:
         pos = _HEADER_LEN
     else:
         length, pos = _decode_varint(data)
@@ -567,7 +567,10 @@ def decode_frame(data: bytes) -> Frame:
     decoder = _DECODERS.get(code)
     if decoder is None:
         raise UnknownCommandError(f"unknown command 0x{code:04x}")
-    return decoder(data, end)
+    frame, end = decoder(data, end)
+    if end != len(data) and not (short_form and code in _TRAILING_IGNORED):
+        raise LengthError(f"{len(data) - end} trailing byte(s) after the last field")
+    return frame
 
 
 def encode_frame(frame: Frame, *, short_form: bool | None = None) -> bytes:
