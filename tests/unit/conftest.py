@@ -43,11 +43,7 @@ from custom_components.gizwits_device.protocol import ConnectionState, Connectio
 from custom_components.gizwits_device.protocol.commands import CommandRunner
 from custom_components.gizwits_device.protocol.session_state import SessionStats
 
-from .fake_session import FakeSessionControl, registrar
-
-PRODUCT_KEY = "0123456789abcdef0123456789abcdef"
-MAC = "A0B1C2D3E4F5"
-DID = "fakeDid0123456789abcde"
+from .fake_session import DID, MAC, PRODUCT_KEY, FakeSessionControl, registrar
 
 
 @pytest.fixture(autouse=True)
@@ -67,10 +63,12 @@ def mock_gservice() -> Iterator[MagicMock]:
     with (
         patch("custom_components.gizwits_device.coordinator.GServiceClient", autospec=True) as cls,
         patch("custom_components.gizwits_device.GServiceClient", new=cls),
+        patch("custom_components.gizwits_device.config_flow.GServiceClient", new=cls),
     ):
         gservice = cls.return_value
         gservice.ota_update_and_check.return_value = None
         gservice.ota_target_fid.return_value = None
+        gservice.register.return_value = DID
         yield gservice
 
 
@@ -89,6 +87,7 @@ def mock_session(mock_gservice: MagicMock) -> Iterator[FakeSessionControl]:
         session.add_status_listener.side_effect = registrar(control.status_listeners)
         session.set_command_handler.side_effect = registrar(control.command_handlers)
         session.run = AsyncMock(return_value=None)
+        session.connect.side_effect = control.connect
         session.send_log.side_effect = DeviceLog  # the frame as sent
         yield control
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 from unittest.mock import MagicMock
@@ -21,6 +22,9 @@ from custom_components.gizwits_device.protocol import (
 from custom_components.gizwits_device.protocol.frames import Frame
 from custom_components.gizwits_device.protocol.topics import TopicKind
 
+PRODUCT_KEY = "0123456789abcdef0123456789abcdef"
+MAC = "A0B1C2D3E4F5"
+DID = "fakeDid0123456789abcde"
 APP = "app-client-1"
 
 
@@ -34,6 +38,15 @@ class FakeSessionControl:
     command_handlers: list[Callable[[AppCommand], Awaitable[bytes | None]]] = field(
         default_factory=list
     )
+    # What the next `connect()` (the config flow's login) raises; None: it logs in.
+    connect_error: BaseException | None = None
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[None]:
+        """The library's one-shot login: raises `connect_error`, or logs in and out."""
+        if self.connect_error is not None:
+            raise self.connect_error
+        yield
 
     @callback
     def push_frame(
