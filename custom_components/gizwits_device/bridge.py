@@ -27,13 +27,15 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.storage import Store
 import probatio as vol
 
+from .bridge_targets import (
+    attribute_choices,
+    default_attribute,
+)
 from .bridge_values import (
     ConversionError,
     ServiceCall,
     Target,
-    attribute_choices,
     check_value,
-    default_attribute,
     default_value,
     from_json_value,
     read_value,

@@ -26,14 +26,16 @@ from homeassistant.helpers.selector import (
 import probatio as vol
 
 from .bridge import parse_mapping
-from .bridge_values import (
-    STATE,
-    Target,
+from .bridge_targets import (
     attribute_choices,
     attribute_problem,
     default_attribute,
     selector_domains,
     suggest,
+)
+from .bridge_values import (
+    STATE,
+    Target,
 )
 from .const import CONF_MAPPING, CONF_PRODUCT, CONF_PRODUCT_KEY
 from .product_source import (

@@ -11,7 +11,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.bridge import parse_mapping
-from custom_components.gizwits_device.bridge_values import Target
+from custom_components.gizwits_device.bridge_values import (
+    Target,
+)
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, DOMAIN
 from custom_components.gizwits_device.protocol import P0Codec, P0Error, ProductModel
 from tests.integration.bridge_helpers import LIGHT, PLUG, P0App, setup_bridge

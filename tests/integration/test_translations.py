@@ -19,10 +19,12 @@ from custom_components.gizwits_device.bridge_flow import (
     EXAMPLE_NONE,
     EXAMPLE_REMOVE,
 )
-from custom_components.gizwits_device.bridge_values import (
-    STATE,
+from custom_components.gizwits_device.bridge_targets import (
     attribute_choices,
     selector_domains,
+)
+from custom_components.gizwits_device.bridge_values import (
+    STATE,
 )
 from custom_components.gizwits_device.const import DOMAIN
 from custom_components.gizwits_device.product_source import EXAMPLES
@@ -172,7 +174,7 @@ async def test_home_assistant_loads_translations(hass: HomeAssistant) -> None:
 
 def test_bridge_flow_errors_and_attribute_options_are_translated() -> None:
     """Every error the product/attribute steps set, and every attribute offered, has text."""
-    code = source("bridge_flow.py") + source("bridge_values.py") + source("product_source.py")
+    code = source("bridge_flow.py") + source("bridge_targets.py") + source("product_source.py")
     used = set(re.findall(r'ProductFileError\("([a-z_]+)"', code))
     used |= set(re.findall(r'return "(attribute_[a-z_]+)"', code))
     used |= set(re.findall(r'errors\[[a-z_.]+\] = "([a-z_]+)"', code))

@@ -7,16 +7,18 @@ from typing import Any
 from homeassistant.core import State
 import pytest
 
+from custom_components.gizwits_device.bridge_targets import (
+    attribute_choices,
+    attribute_problem,
+    default_attribute,
+    suggest,
+)
 from custom_components.gizwits_device.bridge_values import (
     ConversionError,
     ServiceCall,
     Target,
-    attribute_choices,
-    attribute_problem,
     brightness_to_point,
-    default_attribute,
     read_value,
-    suggest,
     write_call,
 )
 from custom_components.gizwits_device.protocol import DataPoint, ProductModel

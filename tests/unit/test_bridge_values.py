@@ -8,17 +8,19 @@ from typing import Any
 from homeassistant.core import State
 import pytest
 
+from custom_components.gizwits_device.bridge_targets import (
+    default_attribute,
+    selector_domains,
+    suggest,
+)
 from custom_components.gizwits_device.bridge_values import (
     ConversionError,
     ServiceCall,
     Target,
     check_value,
-    default_attribute,
     default_value,
     from_json_value,
     read_value,
-    selector_domains,
-    suggest,
     to_json_value,
     write_call,
 )

@@ -10,7 +10,12 @@ from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower, UnitOfTim
 from homeassistant.core import State
 import pytest
 
-from custom_components.gizwits_device.bridge_values import Target, suggest
+from custom_components.gizwits_device.bridge_targets import (
+    suggest,
+)
+from custom_components.gizwits_device.bridge_values import (
+    Target,
+)
 from custom_components.gizwits_device.protocol import ProductModel
 from custom_components.gizwits_device.units import (
     NO_UNIT,

@@ -1,0 +1,159 @@
+"""Which entity and attribute a data point can follow, and what the options flow suggests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import re
+
+from homeassistant.core import State, split_entity_id
+
+from .bridge_values import (
+    BOOL_DOMAINS,
+    BRIGHTNESS,
+    ENUM_CHOICES,
+    ENUM_DOMAINS,
+    READ_ONLY_ATTRIBUTES,
+    UINT_DOMAINS,
+    Target,
+    known_state,
+)
+from .protocol import DataPoint, DataType
+
+# What a point can follow on an entity, per (domain, point kind); None is the entity's state.
+# Pairs not listed follow the state only.
+_ATTRIBUTES: dict[tuple[str, str], tuple[str | None, ...]] = {
+    ("light", "uint"): ("brightness", "color_temp_kelvin"),
+    ("climate", "uint"): ("temperature", "current_temperature", "humidity", "current_humidity"),
+    ("fan", "uint"): ("percentage",),
+    ("cover", "uint"): ("current_position", "current_tilt_position"),
+    ("media_player", "uint"): ("volume_level",),
+    ("media_player", "bool"): (None, "is_volume_muted"),
+    ("climate", "enum"): (None, "preset_mode", "fan_mode", "swing_mode"),
+    ("fan", "enum"): ("preset_mode",),
+    ("light", "enum"): ("effect",),
+    ("media_player", "enum"): ("source", "sound_mode"),
+}
+
+
+def selector_domains(point: DataPoint) -> list[str]:
+    """Domains an entity selector offers for this point."""
+    if point.data_type is DataType.BOOL:
+        domains = BOOL_DOMAINS if point.writable else BOOL_DOMAINS | {"sensor"}
+    elif point.is_uint:
+        domains = UINT_DOMAINS
+    elif point.data_type is DataType.ENUM:
+        domains = ENUM_DOMAINS
+    else:
+        return []
+    return sorted(domains)
+
+
+def _kind(point: DataPoint) -> str | None:
+    if point.data_type is DataType.BOOL:
+        return "bool"
+    if point.is_uint:
+        return "uint"
+    return "enum" if point.data_type is DataType.ENUM else None
+
+
+def attribute_choices(domain: str, point: DataPoint) -> tuple[str | None, ...]:
+    """What a point can follow on an entity of ``domain`` (None: the state; empty: nothing)."""
+    kind = _kind(point)
+    if kind is None:
+        return ()
+    return _ATTRIBUTES.get((domain, kind), (None,))
+
+
+def default_attribute(domain: str, point: DataPoint) -> str | None:
+    """The attribute a point maps to on an entity of ``domain`` unless the user picks one."""
+    text = f"{point.name} {point.display_name} {point.description}".lower()
+    if point.is_uint:
+        if domain == "light":
+            return "color_temp_kelvin" if ("temp" in text or "kelvin" in text) else BRIGHTNESS
+        if domain == "climate":
+            if "humid" in text:
+                return "humidity" if point.writable else "current_humidity"
+            return "temperature" if point.writable else "current_temperature"
+        if domain == "cover":
+            return "current_tilt_position" if "tilt" in text else "current_position"
+    if point.data_type is DataType.ENUM and domain == "climate":
+        words = {"preset_mode": "preset", "fan_mode": "fan", "swing_mode": "swing"}
+        return next((attribute for attribute, word in words.items() if word in text), None)
+    if point.data_type is DataType.ENUM and domain == "media_player" and "sound" in text:
+        return "sound_mode"
+    choices = attribute_choices(domain, point)
+    return choices[0] if choices else None
+
+
+def attribute_problem(point: DataPoint, target: Target, state: State | None) -> str | None:
+    """Why ``point`` cannot follow ``target`` (an error key), or None when it can."""
+    if target.attribute not in attribute_choices(target.domain, point):
+        return "attribute_invalid"
+    if point.writable and target.attribute in READ_ONLY_ATTRIBUTES:
+        return "attribute_read_only"
+    known = known_state(state)
+    if known is None:
+        return None  # nothing to check against yet; reads keep the last value meanwhile
+    choices_key = ENUM_CHOICES.get((target.domain, target.attribute))
+    if point.data_type is DataType.ENUM and choices_key and choices_key not in known.attributes:
+        return "attribute_unsupported"
+    modes = known.attributes.get("supported_color_modes")
+    if target.domain == "light" and point.is_uint and isinstance(modes, list | tuple | set):
+        needed = {"color_temp"} if target.attribute == "color_temp_kelvin" else None
+        dimmable = {str(mode) for mode in modes} - {"onoff", "unknown"}
+        if not (dimmable & needed if needed else dimmable):
+            return "attribute_unsupported"
+    return None
+
+
+def _tokens(text: str) -> set[str]:
+    words = re.split(r"[^0-9a-z\u4e00-\u9fff]+", text.lower())
+    return {t for t in words if len(t) > 1 and t not in _STOPWORDS}
+
+
+# Words of a description that say nothing about which entity is meant.
+_STOPWORDS = frozenset({"the", "on", "off", "of", "and", "or", "to", "in", "at", "for", "is"})
+# Domains a point the apps can set should not be suggested (a write would be refused).
+_READ_ONLY_DOMAINS = frozenset({"binary_sensor", "sensor"})
+# For an on/off point with no entity named alike: the one switch there is, if only one.
+_PLAIN_TOGGLES = frozenset({"input_boolean", "switch"})
+
+
+def suggest(point: DataPoint, states: Iterable[State]) -> Target | None:
+    """The best-named compatible entity for a point (None: leave it native, or ambiguous).
+
+    Words of the point's name and display name count twice, words of its description once;
+    an entity's words include its domain (a point called "switch" finds switch.kitchen_relay).
+    """
+    if point.data_type is DataType.BINARY:
+        return None
+    states = list(states)
+    wanted = _tokens(f"{point.name} {point.display_name}")
+    described = _tokens(point.description) - wanted
+    domains = set(selector_domains(point))
+    if point.writable:
+        domains -= _READ_ONLY_DOMAINS
+    scores: dict[str, int] = {}
+    for state in states:
+        if state.domain not in domains:
+            continue
+        have = _tokens(f"{state.domain} {state.object_id} {state.name}")
+        score = 2 * len(wanted & have) + len(described & have)
+        if point.is_uint and state.domain == "light" and (wanted & {"brightness", "dim"}):
+            score += 1
+        if score:
+            scores[state.entity_id] = score
+    if scores:
+        top = max(scores.values())
+        best = [entity_id for entity_id, score in scores.items() if score == top]
+    elif point.data_type is DataType.BOOL and point.writable:
+        best = [s.entity_id for s in states if s.domain in _PLAIN_TOGGLES]
+    else:
+        best = []
+    if len(best) != 1:
+        return None
+    target = best[0]
+    return Target(target, default_attribute(split_entity_id(target)[0], point))
+
+
+# -- reading ---------------------------------------------------------------------------------
