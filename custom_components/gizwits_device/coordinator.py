@@ -35,6 +35,7 @@ from .const import (
     STORAGE_VERSION,
     UNREACHABLE_REPAIR_AFTER,
 )
+from .device import async_register_device
 from .issues import (
     CONNECTION_ISSUES,
     ISSUE_UNREACHABLE,
@@ -185,6 +186,7 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
             changed=self.async_update_listeners,
             save=self._save,
             downloaded=self._on_download,
+            installed=self._on_installed,
         )
         self.apply_options(entry.options)
 
@@ -206,6 +208,11 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
                 if str(key) in ("1", "2")
             }
         )
+        for key, raw in stored.get("pending", {}).items():
+            if str(key) in ("1", "2"):
+                firmware_type = FirmwareType(int(key))
+                if download := FirmwareDownload.from_stored(firmware_type, raw):
+                    self.data.firmware.pending[firmware_type] = download
         self._unsubscribe = [
             self.session.add_frame_listener(self._on_frame),
             self.session.add_status_listener(self._on_status),
@@ -258,6 +265,11 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
     @callback
     def _on_download(self, download: FirmwareDownload) -> None:
         self._fire(BUS_EVENT_FIRMWARE_DOWNLOADED, download.as_event_data())
+
+    @callback
+    def _on_installed(self) -> None:
+        """The device card shows the firmware versions: follow them without a reload."""
+        async_register_device(self.hass, self.config_entry)
 
     @callback
     def _on_status(self, status: ConnectionStatus) -> None:
@@ -323,10 +335,11 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
     @callback
     def _save(self) -> None:
         # Saved at once (not delayed) so nothing is pending when the entry unloads.
-        current_fid = self.data.firmware.current_fid
+        firmware = self.data.firmware
         data = {
             "log_level": self.data.log_level,
-            "current_fid": {str(int(k)): v for k, v in current_fid.items()},
+            "current_fid": {str(int(k)): v for k, v in firmware.current_fid.items()},
+            "pending": {str(int(k)): v.as_stored() for k, v in firmware.pending.items()},
         }
         self.config_entry.async_create_task(
             self.hass, self._store.async_save(data), "gizwits_device save"

@@ -1,8 +1,13 @@
-"""Firmware updates of one entry: the OTA v4.1 / v4.0 checks and the download (§2.4, §7).
+"""Firmware updates of one entry: the OTA v4.1 / v4.0 checks, download and confirmation.
 
 The coordinator owns one FirmwareUpdater and tells it when to check (after each login, on a
 0x0210) and what the cloud pushed (0x0211); the updater changes the shared FirmwareState and
 calls back so the coordinator pushes the new state to the entities.
+
+Installing only downloads: Home Assistant cannot flash the user's hardware. The firmware then
+waits to be flashed, and the installed version changes only when the user (or the flashing
+automation) confirms it; that is when GService hears of it (the v4.1 call reports the version,
+a v4.0 target's fid is recorded, §7).
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ class FirmwareDownload:
     size: int
     md5: str
     verified: bool  # False when the cloud sent no Firmware-MD5 to check against
+    target_fid: int | None = None  # the v4.0 target it came from
 
     def as_event_data(self) -> dict[str, Any]:
         """What the firmware event entity and the device trigger's bus event carry."""
@@ -82,6 +88,27 @@ class FirmwareDownload:
             "verified": self.verified,
         }
 
+    def as_stored(self) -> dict[str, Any]:
+        """The download as kept in the entry's Store while it waits to be flashed."""
+        return {**self.as_event_data(), "target_fid": self.target_fid}
+
+    @classmethod
+    def from_stored(cls, firmware_type: FirmwareType, raw: Any) -> FirmwareDownload | None:
+        """A stored download (None when the record is unusable)."""
+        try:
+            fid = raw.get("target_fid")
+            return cls(
+                firmware_type,
+                str(raw["version"]),
+                Path(str(raw["path"])),
+                int(raw["size"]),
+                str(raw["md5"]),
+                bool(raw["verified"]),
+                None if fid is None else int(fid),
+            )
+        except AttributeError, KeyError, TypeError, ValueError:
+            return None
+
 
 @dataclass(slots=True)
 class FirmwareState:
@@ -90,6 +117,8 @@ class FirmwareState:
     offers: dict[FirmwareType, FirmwareOffer] = field(default_factory=dict)
     current_fid: dict[FirmwareType, int] = field(default_factory=dict)
     last_download: FirmwareDownload | None = None
+    # Downloaded, waiting to be flashed and confirmed (kept across restarts).
+    pending: dict[FirmwareType, FirmwareDownload] = field(default_factory=dict)
 
 
 def _already_installed(offered_version: str | None, installed: str) -> bool:
@@ -116,6 +145,7 @@ class FirmwareUpdater:
         changed: Callable[[], None],
         save: Callable[[], None],
         downloaded: Callable[[FirmwareDownload], None],
+        installed: Callable[[], None],
     ) -> None:
         self._hass = hass
         self._entry = entry
@@ -124,6 +154,7 @@ class FirmwareUpdater:
         self._changed = changed
         self._save = save
         self._downloaded = downloaded
+        self._installed = installed
         self._task: asyncio.Task[None] | None = None
 
     def installed_version(self, firmware_type: FirmwareType) -> str:
@@ -221,19 +252,47 @@ class FirmwareUpdater:
             downloaded.size,
             downloaded.md5,
             downloaded.verified,
+            offer.target_fid,
         )
-        self.state.offers.pop(firmware_type, None)
-        if offer.target_fid is not None:
-            self.state.current_fid[firmware_type] = offer.target_fid
-            self._save()
-        else:
-            new_data = {**self._entry.data, SOFT_VERSION_KEYS[firmware_type]: offer.version}
-            self._hass.config_entries.async_update_entry(self._entry, data=new_data)
-            await self._report_version(firmware_type, offer.version)
+        # Not installed yet: the offer stays until the flashing is confirmed.
+        self.state.pending[firmware_type] = result
         self.state.last_download = result
+        self._save()
         self._changed()
         self._downloaded(result)
         return result
+
+    async def async_confirm(self, firmware_type: FirmwareType, version: str | None) -> str:
+        """The user's hardware runs this firmware now: record it and tell GService.
+
+        ``version`` defaults to the downloaded firmware's; a v4.0 download ("fid N") records its
+        fid. Raises LookupError with nothing downloaded and no version, GizwitsValueError for a
+        version that is not one (1-8 of 0-9 A-Z a-z . _ -).
+        """
+        pending = self.state.pending.get(firmware_type)
+        if version is None:
+            if pending is None:
+                raise LookupError("no firmware is waiting to be flashed")
+            version = pending.version
+        fid = None if pending is None else pending.target_fid
+        # A v4.0 target has no version string ("fid N"): only a version the user gives is one.
+        if fid is None or version != f"fid {fid}":
+            version = normalize_version(version)
+            new_data = {**self._entry.data, SOFT_VERSION_KEYS[firmware_type]: version}
+            self._hass.config_entries.async_update_entry(self._entry, data=new_data)
+            await self._report_version(firmware_type, version)
+        if fid is not None:
+            self.state.current_fid[firmware_type] = fid
+        offer = self.state.offers.get(firmware_type)
+        if offer is not None and (
+            offer.version == version or (fid is not None and offer.target_fid == fid)
+        ):
+            del self.state.offers[firmware_type]
+        self.state.pending.pop(firmware_type, None)
+        self._save()
+        self._changed()
+        self._installed()
+        return self.installed_version(firmware_type)
 
     async def _report_version(self, firmware_type: FirmwareType, version: str) -> None:
         """Tell GService the version now installed (the v4.1 call reports it, §7)."""

@@ -20,7 +20,14 @@ import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.
 
 from .const import DOMAIN
 from .coordinator import GizwitsDeviceCoordinator
-from .protocol import MAX_PAYLOAD, AckTimeoutError, LogLevel, M2MError
+from .protocol import (
+    MAX_PAYLOAD,
+    AckTimeoutError,
+    FirmwareType,
+    GizwitsValueError,
+    LogLevel,
+    M2MError,
+)
 from .runtime import GizwitsConfigEntry
 
 ATTR_DEVICE_ID = "device_id"
@@ -36,6 +43,10 @@ ATTR_CONTENT = "content"
 
 SERVICE_SEND_PASSTHROUGH = "send_passthrough"
 SERVICE_SEND_LOG = "send_log"
+SERVICE_CONFIRM_FIRMWARE = "confirm_firmware_installed"
+ATTR_FIRMWARE_TYPE = "firmware_type"
+ATTR_VERSION = "version"
+FIRMWARE_TYPES = {"wifi": FirmwareType.WIFI, "mcu": FirmwareType.MCU}
 
 # One MQTT topic level: no separators or wildcards (protocol.md §4 topics).
 _APP_CLIENT_ID = vol.All(cv.string, vol.Match(r"^[^/+#]{1,64}$"))
@@ -62,6 +73,15 @@ SEND_LOG_SCHEMA = vol.Schema(
         vol.Required(ATTR_CONTENT): cv.string,
         vol.Optional(ATTR_TAG, default=""): cv.string,
         vol.Optional(ATTR_SOURCE, default="homeassistant"): cv.string,
+    }
+)
+
+
+CONFIRM_FIRMWARE_SCHEMA = vol.Schema(
+    {
+        **_SENDER,
+        vol.Required(ATTR_FIRMWARE_TYPE): vol.In(list(FIRMWARE_TYPES)),
+        vol.Optional(ATTR_VERSION): cv.string,
     }
 )
 
@@ -163,6 +183,29 @@ async def _send_log(call: ServiceCall) -> None:
         raise _send_failed(err) from err
 
 
+async def _confirm_firmware(call: ServiceCall) -> None:
+    """The user's hardware was flashed: the installed version changes and GService hears of it."""
+    coordinator = _coordinator(call)
+    firmware_type = FIRMWARE_TYPES[call.data[ATTR_FIRMWARE_TYPE]]
+    version = call.data.get(ATTR_VERSION)
+    try:
+        await coordinator.firmware.async_confirm(
+            firmware_type, version.strip() if version else None
+        )
+    except LookupError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="nothing_downloaded",
+            translation_placeholders={"firmware_type": call.data[ATTR_FIRMWARE_TYPE]},
+        ) from err
+    except GizwitsValueError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_version",
+            translation_placeholders={"version": str(version)},
+        ) from err
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's service actions."""
@@ -174,3 +217,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(DOMAIN, SERVICE_SEND_LOG, _send_log, schema=SEND_LOG_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, SERVICE_CONFIRM_FIRMWARE, _confirm_firmware, schema=CONFIRM_FIRMWARE_SCHEMA
+    )

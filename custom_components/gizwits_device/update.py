@@ -12,14 +12,20 @@ from homeassistant.components.update import (
     UpdateEntityFeature,
 )
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.translation import async_get_cached_translations
 
 from .const import DOMAIN
 from .coordinator import GizwitsDeviceCoordinator
 from .entity import GizwitsEntity, entry_platform
+from .ota import FirmwareDownload
 from .protocol import FirmwareError, FirmwareType
 from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 1
+
+# firmware_state: the last download waits to be flashed, or was confirmed as flashed.
+FIRMWARE_WAITING = "waiting_to_be_flashed"
+FIRMWARE_FLASHED = "flashed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,29 +64,57 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
         return self.coordinator.firmware.installed_version(self.entity_description.firmware_type)
 
     @property
+    def _pending(self) -> FirmwareDownload | None:
+        return self.coordinator.data.firmware.pending.get(self.entity_description.firmware_type)
+
+    @property
     def latest_version(self) -> str:
-        """The offered version, or the installed one when nothing is offered."""
+        """The offered (or downloaded) version, or the installed one when there is none."""
         offer = self.coordinator.data.firmware.offers.get(self.entity_description.firmware_type)
-        return self.installed_version if offer is None else offer.version
+        if offer is not None:
+            return offer.version
+        pending = self._pending
+        return self.installed_version if pending is None else pending.version
+
+    @property
+    def release_summary(self) -> str | None:
+        """Downloaded but not flashed yet: say so (in Home Assistant's language)."""
+        if self._pending is None:
+            return None
+        key = self.entity_description.translation_key
+        translations = async_get_cached_translations(
+            self.hass, self.hass.config.language, "entity", DOMAIN
+        )
+        text = translations.get(
+            f"component.{DOMAIN}.entity.update.{key}.state_attributes"
+            f".firmware_state.state.{FIRMWARE_WAITING}"
+        )
+        return text or "Downloaded, waiting to be flashed"
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """This firmware's last download and whether its MD5 was verified (protocol.md §7)."""
-        download = self.coordinator.data.firmware.last_download
-        if download is None or download.firmware_type != self.entity_description.firmware_type:
+        """This firmware's last download, whether its MD5 was verified (protocol.md §7), and
+        whether it waits to be flashed."""
+        firmware_type = self.entity_description.firmware_type
+        download = self._pending or self.coordinator.data.firmware.last_download
+        if download is None or download.firmware_type != firmware_type:
             return None
         return {
+            "firmware_state": FIRMWARE_WAITING if self._pending is not None else FIRMWARE_FLASHED,
             "firmware_path": str(download.path),
             "firmware_md5": download.md5,
             "checksum_verified": download.verified,
         }
 
     def version_is_newer(self, latest_version: str, installed_version: str) -> bool:
-        """An offer is only kept when the cloud says it is newer (§7), so any offer is."""
-        return self.entity_description.firmware_type in self.coordinator.data.firmware.offers
+        """An offer is only kept when the cloud says it is newer (§7), so any offer is; a
+        download waiting to be flashed is newer too."""
+        firmware = self.coordinator.data.firmware
+        firmware_type = self.entity_description.firmware_type
+        return firmware_type in firmware.offers or firmware_type in firmware.pending
 
     async def async_install(self, version: str | None, backup: bool, **kwargs: Any) -> None:
-        """Download, verify and store the firmware, then announce it."""
+        """Download, verify and store the firmware, then announce it (it is not flashed)."""
         self._attr_in_progress = True
         self._attr_update_percentage = None
         self.async_write_ha_state()

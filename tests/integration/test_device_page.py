@@ -118,7 +118,7 @@ async def test_credentials_are_shown_only_where_asked(
     await _setup(hass, config_entry)
     options = dict(config_entry.options)
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
-    assert result["menu_options"] == ["product", "settings", "credentials"]
+    assert result["menu_options"] == ["product", "settings", "local_network", "credentials"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "credentials"}
     )

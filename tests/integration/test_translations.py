@@ -52,6 +52,8 @@ EXCEPTION_PLACEHOLDERS = {
     "not_connected_send": {"error"},
     "no_update": set(),
     "firmware_failed": {"error"},
+    "nothing_downloaded": {"firmware_type"},
+    "invalid_version": {"version"},
     "point_is_mapped": {"point", "entity_id"},
     "invalid_point_value": {"point", "value"},
 }

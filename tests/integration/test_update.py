@@ -20,6 +20,7 @@ from homeassistant.components.update.const import DATA_COMPONENT
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -69,6 +70,17 @@ async def _install(hass: HomeAssistant, entity: str) -> None:
     await hass.services.async_call(
         UPDATE_DOMAIN, SERVICE_INSTALL, {ATTR_ENTITY_ID: entity}, blocking=True
     )
+
+
+async def _confirm(hass: HomeAssistant, entry: MockConfigEntry, firmware: str, **data: Any) -> None:
+    """The flashing automation's last step: the hardware runs the downloaded firmware now."""
+    await hass.services.async_call(
+        DOMAIN,
+        "confirm_firmware_installed",
+        {"config_entry_id": entry.entry_id, "firmware_type": firmware, **data},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
 
 
 async def _offer_wifi_via_0x0211(
@@ -122,15 +134,36 @@ async def test_install_v41_offer(
     assert fired["md5"] == offer.md5 == hashlib.md5(FIRMWARE).hexdigest()
     assert fired["verified"] is True  # against the download's Firmware-MD5 (protocol.md §7)
 
+    # Downloaded is not installed (issue 8.6): nothing changes until the flashing is confirmed.
     current = state(hass, wifi)
     assert current.attributes["checksum_verified"] is True
     assert current.attributes["firmware_path"] == str(path)
+    assert current.attributes["firmware_state"] == "waiting_to_be_flashed"
+    assert current.attributes["release_summary"].startswith("Downloaded, waiting to be flashed")
+    assert current.state == "on"
+    assert current.attributes[ATTR_INSTALLED_VERSION] == "00000001"
+    assert current.attributes[ATTR_IN_PROGRESS] is False
+    assert entry.data[CONF_WIFI_SOFT_VERSION] == "00000001"
+    assert emulator.state.devices[device.did].versions[1] == ("00000001", "00000001")
+    page = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, str(entry.unique_id)), entry.entry_id
+    )
+    assert page is not None
+    assert page.sw_version == "WiFi 00000001 / MCU 00000001"
+
+    await _confirm(hass, entry, "wifi")
+    current = state(hass, wifi)
     assert current.state == "off"
     assert current.attributes[ATTR_INSTALLED_VERSION] == NEW_VERSION
-    assert current.attributes[ATTR_IN_PROGRESS] is False
+    assert current.attributes["firmware_state"] == "flashed"
+    assert current.attributes["release_summary"] is None
     assert entry.data[CONF_WIFI_SOFT_VERSION] == NEW_VERSION
     # The v4.1 call reported the version now installed (protocol.md §7).
     assert emulator.state.devices[device.did].versions[1] == ("00000001", NEW_VERSION)
+    # The device card follows without a reload.
+    page = dr.async_get(hass).async_get(page.id)
+    assert page is not None
+    assert page.sw_version == f"WiFi {NEW_VERSION} / MCU 00000001"
 
     assert any(s.attributes[ATTR_IN_PROGRESS] for s in progress.states)
     percentages = [p for p in progress.attributes(ATTR_UPDATE_PERCENTAGE) if p is not None]
@@ -166,6 +199,12 @@ async def test_install_v40_push(
     path = _firmware_dir(config_dir, entry) / f"mcu-fid_{offer.target_fid}.bin"
     assert path.read_bytes() == b"mcu image"
     coordinator = entry.runtime_data.coordinator
+    # Downloaded only: the fid is recorded once the flashing is confirmed.
+    assert coordinator.data.firmware.current_fid == {}
+    assert state(hass, mcu).state == "on"
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
+    assert stored["pending"]["2"]["target_fid"] == offer.target_fid
+    await _confirm(hass, entry, "mcu")
     assert coordinator.data.firmware.current_fid == {FirmwareType.MCU: offer.target_fid}
     stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
     assert stored["current_fid"] == {"2": offer.target_fid}
@@ -308,11 +347,12 @@ async def test_report_failure_still_installs(
     config_dir: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """GService failing the version report only logs a warning; the download stands."""
+    """GService failing the version report only logs a warning; the confirmation stands."""
     wifi, _ = await _offer_wifi_via_0x0211(hass, emulator, device, loaded)
+    await _install(hass, wifi)
     emulator.state.inject_fault("ota_update_and_check", "status")
     with caplog.at_level(logging.WARNING):
-        await _install(hass, wifi)
+        await _confirm(hass, loaded, "wifi")
     assert "Could not report the new firmware version" in caplog.text
     assert state(hass, wifi).attributes[ATTR_INSTALLED_VERSION] == NEW_VERSION
     assert (_firmware_dir(config_dir, loaded) / f"wifi-{NEW_VERSION}.bin").exists()
@@ -364,6 +404,7 @@ async def test_installed_v41_firmware_is_not_offered_again_by_v40(
     wifi, offer = await _offer_wifi_via_0x0211(hass, emulator, device, entry)
     await _install(hass, wifi)
     await hass.async_block_till_done()
+    await _confirm(hass, entry, "wifi")
     assert state(hass, wifi).state == "off"
 
     assert await hass.config_entries.async_reload(entry.entry_id)
