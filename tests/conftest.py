@@ -8,7 +8,9 @@ while connections stay limited to 127.0.0.1. Neither depends on `hass`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+import ipaddress
+import socket
+from typing import TYPE_CHECKING, Any
 from unittest.mock import PropertyMock, patch
 
 import pytest
@@ -26,6 +28,45 @@ PRODUCT_KEY = "0123456789abcdef0123456789abcdef"
 # The one user of the bare `mosquitto_broker` fixture; it may read and write every topic.
 BROKER_USER = "tester"
 BROKER_PASSWORD = "tester-password"
+
+
+def _loopback_only(address: object) -> None:
+    """Refuse an IP destination outside 127.0.0.0/8 / ::1 (a test must never leave the machine)."""
+    if not isinstance(address, tuple) or not address:
+        return  # AF_UNIX paths and the like
+    host = address[0]
+    if host in ("localhost", ""):
+        return
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise AssertionError(f"a test sent to the host name {host!r}") from None
+    if not ip.is_loopback:
+        raise AssertionError(f"a test sent to {host}, outside the loopback range")
+
+
+@pytest.fixture(autouse=True)
+def no_traffic_off_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every UDP datagram and TCP connect of every test goes to loopback (no broadcast leaves)."""
+    original_sendto = socket.socket.sendto
+    original_connect = socket.socket.connect
+    original_connect_ex = socket.socket.connect_ex
+
+    def sendto(sock: socket.socket, data: Any, *args: Any) -> int:
+        _loopback_only(args[-1])
+        return original_sendto(sock, data, *args)
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        _loopback_only(address)
+        original_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        _loopback_only(address)
+        return original_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "sendto", sendto)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
 @pytest.fixture

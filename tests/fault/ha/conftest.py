@@ -2,7 +2,8 @@
 
 The fixtures are the integration tests' own (fast session timings, a device registered in the
 emulator, a config entry, the smart plug bridged to HA helpers); see
-tests/integration/conftest.py.
+tests/integration/conftest.py. `lan_loopback` (autouse there) keeps the LAN service on loopback
+here too: no socket on a real interface, no start-up broadcast.
 """
 
 from tests.integration.conftest import (
@@ -10,6 +11,7 @@ from tests.integration.conftest import (
     config_entry,
     device,
     fast_timing,
+    lan_loopback,
     setup_integration,
     unload_entries,
 )
@@ -19,6 +21,7 @@ __all__ = [
     "config_entry",
     "device",
     "fast_timing",
+    "lan_loopback",
     "setup_integration",
     "unload_entries",
 ]
