@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
@@ -129,31 +128,6 @@ async def test_failing_service_call_rejects_the_control(
         assert report["countdown"] == 20
         assert bridge.stats.rejected == 1
         assert "app control failed: climate.set_temperature" in caplog.text
-    finally:
-        await app.app.close()
-
-
-async def test_report_while_disconnected_is_dropped(
-    hass: HomeAssistant,
-    config_entry: MockConfigEntry,
-    emulator: Emulator,
-    device: TestDevice,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """A report that cannot be sent is dropped; the reconnect's full report carries the value."""
-    caplog.set_level(logging.DEBUG, "custom_components.gizwits_device")
-    bridge = await setup_bridge(hass, config_entry, PLUG, {})
-    emulator.broker.pause()
-    try:
-        await wait_until(lambda: not bridge.coordinator.connected)
-        await bridge.async_set_native("countdown", 7)
-        await wait_until(lambda: "Could not send a Gizwits status" in caplog.text)
-    finally:
-        emulator.broker.resume()
-    await wait_until(lambda: bridge.coordinator.connected)
-    app = await _app(emulator, device, PLUG)
-    try:
-        assert (await app.read())["countdown"] == 7
     finally:
         await app.app.close()
 

@@ -327,28 +327,6 @@ async def test_unknown_and_unloaded_entries(
     assert err.value.translation_key == "entry_not_loaded"
 
 
-async def test_send_while_disconnected(
-    hass: HomeAssistant, emulator: Emulator, setup_integration: MockConfigEntry
-) -> None:
-    """Sending while the M2M session is down is an error, not a silent drop."""
-    connectivity = entity_id(hass, setup_integration, "binary_sensor", "connectivity")
-    entry_id = setup_integration.entry_id
-    emulator.broker.pause()
-    try:
-        await wait_state(hass, connectivity, lambda s: s.state == "off")
-        with pytest.raises(HomeAssistantError) as err:
-            await _call(hass, "send_passthrough", {"config_entry_id": entry_id, "payload": "01"})
-        assert err.value.translation_key == "not_connected_send"
-        with pytest.raises(HomeAssistantError) as err:
-            await _call(
-                hass, "send_log", {"config_entry_id": entry_id, "level": "info", "content": "x"}
-            )
-        assert err.value.translation_key == "not_connected_send"
-    finally:
-        emulator.broker.resume()
-    await wait_state(hass, connectivity, lambda s: s.state == "on")
-
-
 async def test_send_log(
     hass: HomeAssistant,
     emulator: Emulator,
