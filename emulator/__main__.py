@@ -28,7 +28,8 @@ from typing import Any
 
 import aiohttp
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec, P0Error
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import P0Error
 from emulator.app import AppSimulator, Received, decode_p0
 from emulator.brokerlog import PublishEvent
 from emulator.lancli import LanCliError, add_lan_parser, lan_main

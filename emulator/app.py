@@ -25,9 +25,9 @@ import secrets
 from types import TracebackType
 from typing import Self
 
-from custom_components.gizwits_device.protocol.p0 import (
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import (
     Control,
-    P0Codec,
     P0Error,
     P0Message,
     ReadReply,

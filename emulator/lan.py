@@ -16,9 +16,9 @@ import contextlib
 from dataclasses import dataclass
 import socket
 
-from custom_components.gizwits_device.protocol.p0 import (
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import (
     Control,
-    P0Codec,
     P0Error,
     P0Message,
     ReadReply,

@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 from typing import Any
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec, P0Error
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import P0Error
 from emulator.lan import DISCOVERY_PORT, TCP_PORT, LanApp, LanAppError, discover
 from emulator.p0cli import P0CliError, format_message, load_codec, parse_assignments
 

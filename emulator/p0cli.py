@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from custom_components.gizwits_device.protocol.p0 import (
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import (
     Control,
-    P0Codec,
     P0Message,
     ReadReply,
     ReadRequest,

@@ -14,7 +14,8 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec, ReadReply, ReadRequest
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import ReadReply, ReadRequest
 from custom_components.gizwits_device.protocol.product import ProductModel
 from emulator import wire
 from emulator.app import AckError, AppSimulator

@@ -21,9 +21,9 @@ from custom_components.gizwits_device.protocol.lan import (
     LanDevice,
     LanServer,
 )
-from custom_components.gizwits_device.protocol.p0 import (
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import (
     Control,
-    P0Codec,
     ReadReply,
     ReadRequest,
     StatusReport,

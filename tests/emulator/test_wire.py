@@ -141,6 +141,7 @@ def test_emulator_imports_only_the_integrations_p0_codec() -> None:
     golden vectors) but never the integration's frames, topics or GService code."""
     allowed = {
         "custom_components.gizwits_device.protocol.p0",
+        "custom_components.gizwits_device.protocol.p0_messages",
         "custom_components.gizwits_device.protocol.product",
     }
     emulator_dir = Path(__file__).parents[2] / "emulator"

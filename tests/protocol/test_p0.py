@@ -20,12 +20,12 @@ import math
 
 import pytest
 
-from custom_components.gizwits_device.protocol.p0 import (
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import (
     Control,
     Direction,
     P0Action,
     P0ActionMismatchError,
-    P0Codec,
     P0Error,
     P0FlagError,
     P0LengthError,

@@ -4,10 +4,10 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from custom_components.gizwits_device.protocol.p0 import (
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import (
     Control,
     Direction,
-    P0Codec,
     P0Error,
     P0Message,
     ReadReply,

@@ -23,12 +23,8 @@ from collections.abc import Iterable
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.gizwits_device.protocol.p0 import (
-    Control,
-    P0Codec,
-    StatusReport,
-    Value,
-)
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import Control, StatusReport, Value
 from custom_components.gizwits_device.protocol.product import DataPoint, DataType, ProductModel
 
 from .p0_models import WIDE_BITS, load_public

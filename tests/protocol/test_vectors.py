@@ -27,9 +27,9 @@ from custom_components.gizwits_device.protocol.lan import (
     decode_lan_frame,
     encode_lan_frame,
 )
-from custom_components.gizwits_device.protocol.p0 import (
+from custom_components.gizwits_device.protocol.p0 import P0Codec
+from custom_components.gizwits_device.protocol.p0_messages import (
     Control,
-    P0Codec,
     P0Message,
     ReadReply,
     ReadRequest,

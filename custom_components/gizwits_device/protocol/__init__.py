@@ -51,10 +51,10 @@ from .gservice import (
     validate_passcode,
     validate_product_key,
 )
-from .p0 import (
+from .p0 import P0Codec
+from .p0_messages import (
     Control,
     P0Action,
-    P0Codec,
     P0Error,
     P0FlagError,
     P0Message,
