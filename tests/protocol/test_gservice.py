@@ -16,11 +16,11 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.gizwits_device.protocol.gservice import (
+from custom_components.gizwits_device.protocol.gservice import GServiceClient
+from custom_components.gizwits_device.protocol.gservice_wire import (
     REGIONS,
     FirmwareUpdate,
     GServiceCannotConnect,
-    GServiceClient,
     GServiceError,
     GServiceInvalidCredentials,
     GServiceMalformedResponse,

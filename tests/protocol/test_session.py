@@ -34,7 +34,8 @@ from custom_components.gizwits_device.protocol import (
 )
 from custom_components.gizwits_device.protocol.commands import DEDUP_MAX_ENTRIES, CommandRunner
 from custom_components.gizwits_device.protocol.frames import PassthroughAck, encode_frame
-from custom_components.gizwits_device.protocol.gservice import GServiceClient, M2MEndpoint
+from custom_components.gizwits_device.protocol.gservice import GServiceClient
+from custom_components.gizwits_device.protocol.gservice_wire import M2MEndpoint
 from custom_components.gizwits_device.protocol.topics import TopicKind
 from emulator import wire
 from emulator.server import Emulator

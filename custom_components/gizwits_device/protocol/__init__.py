@@ -32,10 +32,10 @@ from .frames import (
     OtaNotification,
     SetLogLevel,
 )
-from .gservice import (
+from .gservice import GServiceClient
+from .gservice_wire import (
     REGIONS,
     GServiceCannotConnect,
-    GServiceClient,
     GServiceError,
     GServiceInvalidCredentials,
     GServiceMalformedResponse,

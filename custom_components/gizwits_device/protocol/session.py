@@ -40,7 +40,8 @@ from .frames import (
     decode_frame,
     encode_frame,
 )
-from .gservice import GServiceClient, GServiceError, GServiceInvalidCredentials, M2MEndpoint
+from .gservice import GServiceClient
+from .gservice_wire import GServiceError, GServiceInvalidCredentials, M2MEndpoint
 from .mqtt_client import MqttClient
 from .session_state import (
     AckTimeoutError,

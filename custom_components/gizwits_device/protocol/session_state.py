@@ -10,7 +10,7 @@ import random
 
 from .errors import GizwitsError
 from .frames import Frame
-from .gservice import M2MEndpoint
+from .gservice_wire import M2MEndpoint
 from .topics import TopicKind
 
 
