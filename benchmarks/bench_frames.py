@@ -16,6 +16,7 @@ import struct
 import timeit
 from typing import Any
 
+from custom_components.gizwits_device.protocol.frame_codec import decode_frame, encode_frame
 from custom_components.gizwits_device.protocol.frames import (
     AckedPassthrough,
     DevicePassthrough,
@@ -23,8 +24,6 @@ from custom_components.gizwits_device.protocol.frames import (
     OnlineAppCount,
     PassthroughAck,
     SetLogLevel,
-    decode_frame,
-    encode_frame,
 )
 
 

@@ -31,11 +31,8 @@ import aiomqtt
 
 from benchmarks.common import NO_DELAY
 from custom_components.gizwits_device.protocol import AckedPassthrough, M2MSession, SessionTiming
-from custom_components.gizwits_device.protocol.frames import (
-    PassthroughAck,
-    decode_frame,
-    encode_frame,
-)
+from custom_components.gizwits_device.protocol.frame_codec import decode_frame, encode_frame
+from custom_components.gizwits_device.protocol.frames import PassthroughAck
 from custom_components.gizwits_device.protocol.gservice import GServiceClient
 from emulator.app import new_app_client_id
 from emulator.broker import app_acl

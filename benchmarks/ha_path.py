@@ -48,12 +48,8 @@ from custom_components.gizwits_device.protocol import (
     StatusReport,
     Value,
 )
-from custom_components.gizwits_device.protocol.frames import (
-    DevicePassthrough,
-    PassthroughAck,
-    decode_frame,
-    encode_frame,
-)
+from custom_components.gizwits_device.protocol.frame_codec import decode_frame, encode_frame
+from custom_components.gizwits_device.protocol.frames import DevicePassthrough, PassthroughAck
 from emulator.app import new_app_client_id
 from emulator.broker import app_acl
 from emulator.server import Emulator

@@ -29,7 +29,13 @@ from benchmarks.common import client
 
 GIZWITS = "gizwits_device"
 # Source files whose functions count as "the codec" in a profile.
-CODEC_FILES = ("protocol/frames.py", "protocol/p0.py")
+CODEC_FILES = (
+    "protocol/frames.py",
+    "protocol/frame_codec.py",
+    "protocol/frame_fields.py",
+    "protocol/p0.py",
+    "protocol/p0_messages.py",
+)
 # The event loop waiting for I/O: idle time, not CPU.
 IDLE_FUNCTIONS = ("<method 'poll' of 'select.epoll' objects>", "<built-in method select.")
 

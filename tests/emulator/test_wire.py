@@ -11,10 +11,7 @@ from pathlib import Path
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.gizwits_device.protocol.frames import (
-    decode_frame,
-    encode_frame,
-)
+from custom_components.gizwits_device.protocol.frame_codec import decode_frame, encode_frame
 from emulator import wire
 from tests.protocol.frame_strategies import frames
 

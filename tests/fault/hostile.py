@@ -14,13 +14,11 @@ from enum import StrEnum
 
 from hypothesis import strategies as st
 
+from custom_components.gizwits_device.protocol.frame_codec import HEADER, encode_frame
+from custom_components.gizwits_device.protocol.frame_fields import MAX_PAYLOAD, MAX_URL, Command
 from custom_components.gizwits_device.protocol.frames import (
-    HEADER,
-    MAX_PAYLOAD,
-    MAX_URL,
     AckedPassthrough,
     AppPassthrough,
-    Command,
     DevicePassthrough,
     Frame,
     LogLevelConfirm,
@@ -30,7 +28,6 @@ from custom_components.gizwits_device.protocol.frames import (
     OtaNotification,
     PassthroughAck,
     SetLogLevel,
-    encode_frame,
 )
 from tests.protocol.frame_strategies import FRAME_STRATEGIES, frames
 

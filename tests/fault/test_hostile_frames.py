@@ -18,13 +18,9 @@ import aiomqtt
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
-from custom_components.gizwits_device.protocol.frames import (
-    AppPassthrough,
-    FrameError,
-    OnlineAppCount,
-    decode_frame,
-    encode_frame,
-)
+from custom_components.gizwits_device.protocol.frame_codec import decode_frame, encode_frame
+from custom_components.gizwits_device.protocol.frame_fields import FrameError
+from custom_components.gizwits_device.protocol.frames import AppPassthrough, OnlineAppCount
 from custom_components.gizwits_device.protocol.session import SessionStats
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.const import DOMAIN
 from custom_components.gizwits_device.protocol import MAX_PAYLOAD, LogLevel
-from custom_components.gizwits_device.protocol.frames import MAX_CONTENT, MAX_SOURCE, MAX_TAG
+from custom_components.gizwits_device.protocol.frame_fields import MAX_CONTENT, MAX_SOURCE, MAX_TAG
 from emulator.wire import AckedPassthrough, DeviceLog, DevicePassthrough
 
 from .helpers import TestDevice, entity_id, state, wait_state

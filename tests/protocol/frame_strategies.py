@@ -2,15 +2,13 @@
 
 from hypothesis import strategies as st
 
+from custom_components.gizwits_device.protocol.frame_fields import MAX_URL, FirmwareType, LogLevel
 from custom_components.gizwits_device.protocol.frames import (
-    MAX_URL,
     AckedPassthrough,
     AppPassthrough,
     DeviceLog,
     DevicePassthrough,
-    FirmwareType,
     Frame,
-    LogLevel,
     LogLevelConfirm,
     OnlineAppCount,
     OnlineAppsRequest,

@@ -17,25 +17,25 @@ from custom_components.gizwits_device.protocol import (
     OtaNotification,
     SetLogLevel,
 )
-from custom_components.gizwits_device.protocol.frames import (
-    HEADER,
+from custom_components.gizwits_device.protocol.frame_codec import HEADER, decode_frame, encode_frame
+from custom_components.gizwits_device.protocol.frame_fields import (
     MAX_CONTENT,
     MAX_SOURCE,
     MAX_TAG,
     MAX_URL,
     Command,
-    DevicePassthrough,
     FieldError,
-    Frame,
     HeaderError,
     LengthError,
+    TruncatedError,
+    UnknownCommandError,
+)
+from custom_components.gizwits_device.protocol.frames import (
+    DevicePassthrough,
+    Frame,
     LogLevelConfirm,
     OnlineAppsRequest,
     PassthroughAck,
-    TruncatedError,
-    UnknownCommandError,
-    decode_frame,
-    encode_frame,
 )
 
 

@@ -4,14 +4,9 @@ from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.gizwits_device.protocol import DeviceLog, FrameError, LogLevel
-from custom_components.gizwits_device.protocol.frames import (
-    HEADER,
-    MAX_SOURCE,
-    MAX_TAG,
-    Frame,
-    decode_frame,
-    encode_frame,
-)
+from custom_components.gizwits_device.protocol.frame_codec import HEADER, decode_frame, encode_frame
+from custom_components.gizwits_device.protocol.frame_fields import MAX_SOURCE, MAX_TAG
+from custom_components.gizwits_device.protocol.frames import Frame
 
 from .frame_strategies import FRAME_STRATEGIES, frames, texts
 

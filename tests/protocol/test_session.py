@@ -33,7 +33,8 @@ from custom_components.gizwits_device.protocol import (
     SetLogLevel,
 )
 from custom_components.gizwits_device.protocol.commands import DEDUP_MAX_ENTRIES, CommandRunner
-from custom_components.gizwits_device.protocol.frames import PassthroughAck, encode_frame
+from custom_components.gizwits_device.protocol.frame_codec import encode_frame
+from custom_components.gizwits_device.protocol.frames import PassthroughAck
 from custom_components.gizwits_device.protocol.gservice import GServiceClient
 from custom_components.gizwits_device.protocol.gservice_wire import M2MEndpoint
 from custom_components.gizwits_device.protocol.topics import TopicKind

@@ -11,13 +11,9 @@ from typing import Any
 
 import pytest
 
-from custom_components.gizwits_device.protocol.frames import (
-    Frame,
-    LengthError,
-    UnknownCommandError,
-    decode_frame,
-    encode_frame,
-)
+from custom_components.gizwits_device.protocol.frame_codec import decode_frame, encode_frame
+from custom_components.gizwits_device.protocol.frame_fields import LengthError, UnknownCommandError
+from custom_components.gizwits_device.protocol.frames import Frame
 from custom_components.gizwits_device.protocol.lan import (
     DiscoveryReply,
     LanMessage,

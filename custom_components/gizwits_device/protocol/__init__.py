@@ -1,9 +1,11 @@
 """Gizwits device library: be a Gizwits device towards GService, M2M and apps.
 
-Pure asyncio, no Home Assistant imports. This module is the public API; the submodules
-(`frames`, `topics`, `p0`, `product`, `gservice`, `session`, `session_state`, `commands`,
-`firmware`, `lan`) hold the wire-level details and are imported directly only by the
-library's own tests and tools.
+Pure asyncio, no Home Assistant imports. This module is the public API; the submodules hold
+the wire-level details and are imported directly only by the library's own tests and tools:
+`frame_fields` / `frames` / `frame_codec` (cloud frames), `topics`, `p0_messages` / `p0`
+(data-point payloads), `product` / `product_import` (product definitions), `gservice_wire` /
+`gservice` (GService HTTP), `session` / `session_state` / `commands` / `mqtt_client` (M2M),
+`firmware`, `lan`.
 
 - `GServiceClient`: register / disable / provision / OTA checks over HTTP.
 - `M2MSession`: the MQTT session (`connect()` once, or `run()` with reconnects), app commands
@@ -19,14 +21,11 @@ from . import lan
 from .commands import AppCommand, CommandHandler, CommandSource
 from .errors import GizwitsError, GizwitsValueError
 from .firmware import DownloadedFirmware, FirmwareError, download_firmware
+from .frame_fields import MAX_PAYLOAD, FirmwareType, FrameError, LogLevel
 from .frames import (
-    MAX_PAYLOAD,
     AckedPassthrough,
     AppPassthrough,
     DeviceLog,
-    FirmwareType,
-    FrameError,
-    LogLevel,
     OnlineAppCount,
     OtaCheckNotification,
     OtaNotification,

@@ -22,14 +22,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from .commands import AppCommand, CommandHandler, CommandRunner, CommandSource
+from .frame_codec import decode_frame, encode_frame
+from .frame_fields import FrameError, LogLevel
 from .frames import (
     AckedPassthrough,
     AppPassthrough,
     DeviceLog,
     DevicePassthrough,
     Frame,
-    FrameError,
-    LogLevel,
     LogLevelConfirm,
     OnlineAppCount,
     OnlineAppsRequest,
@@ -37,8 +37,6 @@ from .frames import (
     OtaNotification,
     PassthroughAck,
     SetLogLevel,
-    decode_frame,
-    encode_frame,
 )
 from .gservice import GServiceClient
 from .gservice_wire import GServiceError, GServiceInvalidCredentials, M2MEndpoint

@@ -2,17 +2,19 @@
 
 import pytest
 
-from custom_components.gizwits_device.protocol.frames import (
-    AckedPassthrough,
-    AppPassthrough,
-    DevicePassthrough,
+from custom_components.gizwits_device.protocol.frame_fields import (
     FieldError,
     FrameError,
     HeaderError,
     LengthError,
-    PassthroughAck,
     TruncatedError,
     UnknownCommandError,
+)
+from custom_components.gizwits_device.protocol.frames import (
+    AckedPassthrough,
+    AppPassthrough,
+    DevicePassthrough,
+    PassthroughAck,
 )
 from custom_components.gizwits_device.protocol.lan import (
     MAX_LAN_FRAME,

@@ -6,7 +6,7 @@ import itertools
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.gizwits_device.protocol.frames import FrameError
+from custom_components.gizwits_device.protocol.frame_fields import FrameError
 from custom_components.gizwits_device.protocol.lan import (
     MAX_LAN_FRAME,
     LanStreamDecoder,

@@ -6,9 +6,7 @@ import asyncio
 
 import pytest
 
-from custom_components.gizwits_device.protocol.frames import (
-    AppPassthrough,
-)
+from custom_components.gizwits_device.protocol.frames import AppPassthrough
 from custom_components.gizwits_device.protocol.lan import (
     Heartbeat,
     LanServer,

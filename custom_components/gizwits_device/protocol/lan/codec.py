@@ -13,22 +13,17 @@ that one frame's error.
 
 from collections.abc import Callable
 
-from ..frames import (
-    HEADER,
+from ..frame_codec import HEADER, decode_frame, encode_frame
+from ..frame_fields import (
     MAX_PAYLOAD,
-    AckedPassthrough,
-    AppPassthrough,
-    DevicePassthrough,
     FieldError,
     FrameError,
     HeaderError,
     LengthError,
-    PassthroughAck,
     TruncatedError,
     UnknownCommandError,
-    decode_frame,
-    encode_frame,
 )
+from ..frames import AckedPassthrough, AppPassthrough, DevicePassthrough, PassthroughAck
 from .messages import (
     DiscoveryReply,
     DiscoveryRequest,

@@ -11,14 +11,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..commands import AppCommand, CommandSource
-from ..frames import (
-    MAX_PAYLOAD,
-    AckedPassthrough,
-    AppPassthrough,
-    DevicePassthrough,
-    FrameError,
-    PassthroughAck,
-)
+from ..frame_fields import MAX_PAYLOAD, FrameError
+from ..frames import AckedPassthrough, AppPassthrough, DevicePassthrough, PassthroughAck
 from .codec import LanMessage, LanStreamDecoder, decode_lan_frame, encode_lan_frame
 from .device import LanDevice
 from .messages import (

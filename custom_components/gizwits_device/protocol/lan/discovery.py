@@ -14,7 +14,7 @@ import errno
 import logging
 import socket
 
-from ..frames import FrameError
+from ..frame_fields import FrameError
 from .codec import decode_lan_frame, encode_lan_frame
 from .errors import LanBindError, LanPortInUseError
 from .messages import DeviceAnnouncement, DiscoveryReply, DiscoveryRequest, StartupBroadcast

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import ClassVar, Self
 
-from ..frames import FieldError, LengthError, TruncatedError
+from ..frame_fields import FieldError, LengthError, TruncatedError
 
 __all__ = [
     "DEFAULT_API_SERVER",
