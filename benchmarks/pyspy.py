@@ -85,7 +85,7 @@ def summarise(raw: str, top: int = 15) -> dict[str, Any]:
 def _part(leaf: str) -> str:
     """Which layer a leaf frame (where the time was spent) belongs to."""
     if "_sock_send" in leaf:
-        return "socket send (kernel loopback TCP)"
+        return "socket send (loopback TCP in the kernel, and waits for a CPU)"
     for marker, part in (
         ("gizwits_device/protocol/", "integration: protocol library"),
         ("gizwits_device/", "integration: HA layer"),
