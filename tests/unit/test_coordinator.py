@@ -63,6 +63,11 @@ async def test_status_reaches_connectivity_and_connection_state(
     assert details.attributes["failed_attempts"] == 2
     assert details.attributes["retry_in"] == 10.0
     assert details.attributes["last_error"] == "refused by broker"
+    # They change with every attempt: kept out of the recorder.
+    assert details.state_info is not None
+    assert {"failed_attempts", "retry_in", "last_error"} <= details.state_info[
+        "unrecorded_attributes"
+    ]
     assert _state(hass, online_apps) == STATE_UNAVAILABLE
 
     mock_session.push_status(ConnectionState.CONNECTED)
