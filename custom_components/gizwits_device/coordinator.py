@@ -175,8 +175,8 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         self.device_id = device_id
         # Whether a 0x0210 arrived since the last login (the first one is no "came online").
         self._counted_since_login = False
-        # Sends a 0x0091 to every LAN app logged in to this device (set while LAN is on).
-        self.lan_sender: Callable[[bytes], int] | None = None
+        # Sends a 0x0091 to every LAN app logged in to this device (while LAN is on).
+        self._lan_sender: Callable[[bytes], int] | None = None
         self.data = GizwitsDeviceData(status=session.status)
         self.firmware = FirmwareUpdater(
             hass,
@@ -357,12 +357,24 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         if app_client_id is not None:
             await self.session.send_passthrough(payload, app_client_id)
             return
-        local = self.lan_sender(payload) if self.lan_sender is not None else 0
+        local = self._lan_sender(payload) if self._lan_sender is not None else 0
         try:
             await self.session.send_passthrough(payload)
         except M2MError:
             if not local:
                 raise
+
+    @callback
+    def async_set_lan_sender(self, sender: Callable[[bytes], int]) -> Callable[[], None]:
+        """Let reports to every app reach the LAN apps too (`sender` returns how many got
+        it); returns its remover."""
+        self._lan_sender = sender
+
+        @callback
+        def remove() -> None:
+            self._lan_sender = None
+
+        return remove
 
     @callback
     def async_set_lan_state(self, state: LanState | None) -> None:

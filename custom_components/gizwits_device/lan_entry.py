@@ -122,10 +122,10 @@ async def async_setup_lan(
         coordinator.async_set_lan_state(LanState(error=str(err)))
         return GizwitsLanDevice(service, device, served=False)
     async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
-    coordinator.lan_sender = partial(service.send_to_all, device.did)
+    remove_sender = coordinator.async_set_lan_sender(partial(service.send_to_all, device.did))
 
     async def _async_remove() -> None:
-        coordinator.lan_sender = None
+        remove_sender()
         await service.async_remove(entry.entry_id)
 
     entry.async_on_unload(_async_remove)
