@@ -15,6 +15,7 @@ import argparse
 import asyncio
 from dataclasses import dataclass
 import logging
+import statistics
 import time
 from typing import Any
 
@@ -90,6 +91,7 @@ async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
     latency: dict[str, list[Run]] = {"echo": [], "mapped": []}
     rate: dict[str, list[Run]] = {"echo": [], "mapped": [], "raw": []}
     checks: list[dict[str, Any]] = []
+    echo_cpu: list[float] = []  # HA CPU ms per echoed message
     async with HaProcess() as ha:
         setup = Setup(emu, ha)
         await setup.start()
@@ -107,8 +109,12 @@ async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
                 echo, mapped = await measure_paired(setup, keys(sizes.latency))
                 latency["echo"].append(echo)
                 latency["mapped"].append(mapped)
+                before = setup.cpu_seconds()["home_assistant"]
                 rate["echo"].append(
                     await measure(apps["echo"], keys(sizes.throughput), WINDOW, setup.echo_payload)
+                )
+                echo_cpu.append(
+                    (setup.cpu_seconds()["home_assistant"] - before) / sizes.throughput * 1e3
                 )
                 for kind in ("mapped", "raw"):
                     result, check = await setup.checked(kind, sizes.throughput, WINDOW)
@@ -139,7 +145,10 @@ async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
             sampled = await _sampled(setup, sizes)
         finally:
             await setup.stop()
-    return {**_report(sizes, latency, rate, checks, profiles), "py_spy": sampled}
+    report = _report(sizes, latency, rate, checks, profiles)
+    report["echo_cpu_ms_per_message"] = statistics.median(echo_cpu)
+    print(f"  HA CPU ms per echoed message (floor): {report['echo_cpu_ms_per_message']:.2f}")
+    return {**report, "py_spy": sampled}
 
 
 async def _sampled(setup: Setup, sizes: Sizes) -> dict[str, Any] | None:
