@@ -130,7 +130,7 @@ async def test_setup_retries_until_gservice_is_back(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=2))
     await wait_until(lambda: entry.state is ConfigEntryState.LOADED)
     await hass.async_block_till_done()
-    assert entry.runtime_data.coordinator.connected
+    await wait_until(lambda: entry.runtime_data.coordinator.connected)
     assert data.items() <= entry.data.items()
 
 
