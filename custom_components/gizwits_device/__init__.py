@@ -11,7 +11,8 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .bridge import GizwitsBridge, bridge_config
+from .bridge import GizwitsBridge
+from .bridge_targets import bridge_config
 from .const import (
     CONF_BASE_URL,
     CONF_DID,

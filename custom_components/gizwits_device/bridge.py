@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-import json
 import math
 from typing import Any
 
@@ -27,10 +26,7 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.storage import Store
 import probatio as vol
 
-from .bridge_targets import (
-    attribute_choices,
-    default_attribute,
-)
+from .bridge_targets import bridge_config, parse_mapping
 from .bridge_values import (
     ConversionError,
     ServiceCall,
@@ -59,7 +55,6 @@ from .protocol import (
     ConnectionState,
     ConnectionStatus,
     Control,
-    DataType,
     M2MError,
     OnlineAppCount,
     P0Action,
@@ -75,7 +70,6 @@ from .protocol import (
     StatusReport,
     Value,
 )
-from .units import CONF_UNITS
 
 _CONTROL_ACTIONS = frozenset({P0Action.CONTROL, P0Action.VARLEN_CONTROL})
 
@@ -89,39 +83,6 @@ class BridgeStats:
     rejected: int = 0
     undecodable: int = 0
     reports_sent: int = 0
-
-
-def bridge_config(options: Mapping[str, Any]) -> str | None:
-    """A canonical text of the bridge's options (None: no product); changes mean rebuild."""
-    product = options.get(CONF_PRODUCT)
-    if not product:
-        return None
-    # Units are part of it: the native entities take theirs when they are created.
-    units = options.get(CONF_UNITS) or {}
-    return json.dumps([product, options.get(CONF_MAPPING) or {}, units], sort_keys=True)
-
-
-def parse_mapping(model: ProductModel, raw: object) -> dict[str, Target]:
-    """The usable part of the mapping option (unknown points and binary points are skipped).
-
-    A mapping stored without an attribute (older versions, or a bare entity ID) or with one
-    the point cannot follow gets the automatic choice (default_attribute).
-    """
-    mapping: dict[str, Target] = {}
-    if not isinstance(raw, Mapping):
-        return mapping
-    for name, value in raw.items():
-        target = Target.from_option(value)
-        if target is None or name not in model:
-            continue
-        point = model.point(name)
-        if point.data_type is DataType.BINARY:
-            continue
-        explicit = isinstance(value, Mapping) and "attribute" in value
-        if not explicit or target.attribute not in attribute_choices(target.domain, point):
-            target = Target(target.entity_id, default_attribute(target.domain, point))
-        mapping[name] = target
-    return mapping
 
 
 class GizwitsBridge:

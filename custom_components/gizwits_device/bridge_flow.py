@@ -25,11 +25,11 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
-from .bridge import parse_mapping
 from .bridge_targets import (
     attribute_choices,
     attribute_problem,
     default_attribute,
+    parse_mapping,
     selector_domains,
     suggest,
 )

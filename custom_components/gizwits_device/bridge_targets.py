@@ -1,9 +1,11 @@
-"""Which entity and attribute a data point can follow, and what the options flow suggests."""
+"""Which entity and attribute a data point follows: the stored mapping, its choices, suggestions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+import json
 import re
+from typing import Any
 
 from homeassistant.core import State, split_entity_id
 
@@ -17,7 +19,9 @@ from .bridge_values import (
     Target,
     known_state,
 )
-from .protocol import DataPoint, DataType
+from .const import CONF_MAPPING, CONF_PRODUCT
+from .protocol import DataPoint, DataType, ProductModel
+from .units import CONF_UNITS
 
 # What a point can follow on an entity, per (domain, point kind); None is the entity's state.
 # Pairs not listed follow the state only.
@@ -157,3 +161,36 @@ def suggest(point: DataPoint, states: Iterable[State]) -> Target | None:
 
 
 # -- reading ---------------------------------------------------------------------------------
+
+
+def bridge_config(options: Mapping[str, Any]) -> str | None:
+    """A canonical text of the bridge's options (None: no product); changes mean rebuild."""
+    product = options.get(CONF_PRODUCT)
+    if not product:
+        return None
+    # Units are part of it: the native entities take theirs when they are created.
+    units = options.get(CONF_UNITS) or {}
+    return json.dumps([product, options.get(CONF_MAPPING) or {}, units], sort_keys=True)
+
+
+def parse_mapping(model: ProductModel, raw: object) -> dict[str, Target]:
+    """The usable part of the mapping option (unknown points and binary points are skipped).
+
+    A mapping stored without an attribute (older versions, or a bare entity ID) or with one
+    the point cannot follow gets the automatic choice (default_attribute).
+    """
+    mapping: dict[str, Target] = {}
+    if not isinstance(raw, Mapping):
+        return mapping
+    for name, value in raw.items():
+        target = Target.from_option(value)
+        if target is None or name not in model:
+            continue
+        point = model.point(name)
+        if point.data_type is DataType.BINARY:
+            continue
+        explicit = isinstance(value, Mapping) and "attribute" in value
+        if not explicit or target.attribute not in attribute_choices(target.domain, point):
+            target = Target(target.entity_id, default_attribute(target.domain, point))
+        mapping[name] = target
+    return mapping

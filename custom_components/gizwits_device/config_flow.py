@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-import hashlib
-import secrets
-import string
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -43,11 +40,11 @@ from .const import (
     DEFAULT_HARD_VERSION,
     DEFAULT_SOFT_VERSION,
     DOMAIN,
-    LAN_PASSCODE_LENGTH,
     LOGGER,
     REGION_CUSTOM,
 )
 from .coordinator import create_session
+from .identity import derive_mac, generate_passcode, region_of
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import (
@@ -75,10 +72,6 @@ from .protocol import (
 # Per-request timeout of the flow's own GService calls (register, provision).
 GSERVICE_TIMEOUT = 10.0
 
-PASSCODE_LENGTH = LAN_PASSCODE_LENGTH
-# GAgent's passcodes are 10 capital letters; LAN apps expect exactly that shape.
-_PASSCODE_ALPHABET = string.ascii_uppercase
-
 VERSION_KEYS = (
     CONF_WIFI_HARD_VERSION,
     CONF_WIFI_SOFT_VERSION,
@@ -105,27 +98,6 @@ _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _CUSTOM_URL_SCHEMA = vol.Schema({vol.Required(CONF_BASE_URL): _URL})
 # Registration errors the user fixes in the first form, not in the custom URL step.
 IDENTITY_ERRORS = frozenset({"unknown_product", "invalid_auth", "unknown"})
-
-
-def generate_passcode() -> str:
-    """A fresh device passcode: 10 letters A-Z, as GAgent makes after every reset."""
-    return "".join(secrets.choice(_PASSCODE_ALPHABET) for _ in range(PASSCODE_LENGTH))
-
-
-def derive_mac(instance: str, index: int) -> str:
-    """A stable, locally administered unicast MAC for the `index`-th device of this HA."""
-    digest = bytearray(hashlib.sha256(f"{DOMAIN}:{instance}:{index}".encode()).digest()[:6])
-    # Locally administered (bit 1 set), unicast (bit 0 clear): never a vendor's address.
-    digest[0] = (digest[0] & 0xFC) | 0x02
-    return digest.hex().upper()
-
-
-def region_of(base_url: str) -> str:
-    """The region whose URL `base_url` is, else `custom`."""
-    for region, url in REGIONS.items():
-        if url == base_url:
-            return region
-    return REGION_CUSTOM
 
 
 @contextmanager

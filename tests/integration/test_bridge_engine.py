@@ -9,7 +9,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.gizwits_device.bridge import parse_mapping
+from custom_components.gizwits_device.bridge_targets import parse_mapping
 from custom_components.gizwits_device.bridge_values import (
     Target,
 )

@@ -21,7 +21,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device import config_flow
-from custom_components.gizwits_device.config_flow import derive_mac, region_of
 from custom_components.gizwits_device.const import (
     CONF_BASE_URL,
     CONF_DID,
@@ -38,6 +37,7 @@ from custom_components.gizwits_device.const import (
     CONF_WIFI_SOFT_VERSION,
     DOMAIN,
 )
+from custom_components.gizwits_device.identity import derive_mac, region_of
 from custom_components.gizwits_device.protocol import REGIONS, GServiceCannotConnect, GServiceClient
 from emulator.broker import device_acl
 from emulator.state import DeviceEvent
