@@ -49,7 +49,7 @@ from .product_source import (
     read_uploaded_product,
 )
 from .protocol import ProductDefinitionError, ProductModel
-from .units import CONF_UNITS, MAX_CUSTOM_UNIT, NO_UNIT, PRESETS, clean_unit, suggest_unit
+from .units import CONF_UNITS, NO_UNIT, PRESETS, suggest_unit
 
 CONF_EXAMPLE = "example"
 CONF_PRODUCT_JSON = "product_json"
@@ -327,39 +327,33 @@ class BridgeOptionsMixin(OptionsFlow):
             return self.async_abort(reason="no_product")
         targets = self._targets
         points = [p for p in model.points if p.is_uint and p.name not in targets]
-        errors: dict[str, str] = {}
         if user_input is not None:
-            units: dict[str, str] = {}
-            for point in points:
-                value = str(user_input.get(point.name) or NO_UNIT).strip()
-                if len(value) > MAX_CUSTOM_UNIT:
-                    errors[point.name] = "unit_too_long"
-                elif (unit := clean_unit(value)) is not None:
-                    units[point.name] = unit
-            if not errors:
-                return self._save_bridge(targets, units)
+            units = {
+                point.name: str(user_input[point.name])
+                for point in points
+                if user_input.get(point.name) in PRESETS
+            }
+            return self._save_bridge(targets, units)
         stored = self.config_entry.options.get(CONF_UNITS) or {}
         same_product = self._current_product() == self._stored_product()
         suggested = {
             p.name: (stored.get(p.name, NO_UNIT) if same_product else suggest_unit(p))
             for p in points
         }
+        # No typed units: with custom values the frontend shows the options' keys, untranslated.
         unit_select = SelectSelector(
             SelectSelectorConfig(
                 options=[NO_UNIT, *PRESETS],
                 translation_key="point_unit",
                 mode=SelectSelectorMode.DROPDOWN,
-                custom_value=True,
             )
         )
         lines = [f"- `{p.name}` ({p.display_name}): {p.description or '—'}" for p in points]
         return self.async_show_form(
             step_id="units",
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema({vol.Optional(p.name): unit_select for p in points}),
-                {**suggested, **(user_input or {})},
+                vol.Schema({vol.Optional(p.name): unit_select for p in points}), suggested
             ),
-            errors=errors,
             description_placeholders={"points": "\n".join(lines)},
         )
 

@@ -1,4 +1,4 @@
-"""Units of native number/sensor points: a preset (unit + device class) or a unit the user typed.
+"""Units of native number/sensor points: a preset of a unit and the device classes it implies.
 
 Gizwits product definitions carry no unit; makers write it into the point's name or description
 ("Active power, W", "功率"). The options flow suggests a preset from those words, in English and
@@ -30,7 +30,6 @@ from .protocol import DataPoint
 __all__ = ["CONF_UNITS", "PRESETS", "UnitPreset", "suggest_unit", "unit_of"]
 
 NO_UNIT = "none"
-MAX_CUSTOM_UNIT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +111,7 @@ def suggest_unit(point: DataPoint) -> str:
     return NO_UNIT
 
 
-def clean_unit(value: object) -> str | None:
-    """A stored choice as a preset key or a typed unit (None: no unit, or unusable)."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if not value or value == NO_UNIT or len(value) > MAX_CUSTOM_UNIT:
-        return None
-    return value
-
-
 def unit_of(units: Mapping[str, object] | None, point: DataPoint) -> UnitPreset | None:
-    """What a native point shows: its preset, a typed unit (no device class), or nothing."""
-    choice = clean_unit((units or {}).get(point.name))
-    if choice is None:
-        return None
-    return PRESETS.get(choice) or UnitPreset(choice, None, None)
+    """The preset a native point shows (None: no unit, or a choice that is not a preset)."""
+    choice = (units or {}).get(point.name)
+    return PRESETS.get(choice) if isinstance(choice, str) else None

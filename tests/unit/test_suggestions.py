@@ -17,13 +17,7 @@ from custom_components.gizwits_device.bridge_values import (
     Target,
 )
 from custom_components.gizwits_device.protocol import ProductModel
-from custom_components.gizwits_device.units import (
-    NO_UNIT,
-    PRESETS,
-    clean_unit,
-    suggest_unit,
-    unit_of,
-)
+from custom_components.gizwits_device.units import NO_UNIT, PRESETS, suggest_unit, unit_of
 
 PRODUCTS = Path(__file__).parents[2] / "custom_components" / "gizwits_device" / "products"
 PLUG = ProductModel.from_json((PRODUCTS / "smart_plug.json").read_text())
@@ -106,11 +100,5 @@ def test_unit_of() -> None:
     assert PRESETS["energy_kwh"].unit == UnitOfEnergy.KILO_WATT_HOUR
     assert PRESETS["duration_min"].unit == UnitOfTime.MINUTES
     assert PRESETS["percent"].unit == PERCENTAGE
-    typed = unit_of({"power": " rpm "}, power)
-    assert typed is not None
-    assert (typed.unit, typed.sensor_class, typed.number_class) == ("rpm", None, None)
-    assert unit_of({"power": NO_UNIT}, power) is None
-    assert unit_of({}, power) is None
-    assert unit_of(None, power) is None
-    assert clean_unit("x" * 17) is None
-    assert clean_unit(3) is None
+    for stored in ({"power": NO_UNIT}, {"power": "rpm"}, {"power": 3}, {}, None):
+        assert unit_of(stored, power) is None
