@@ -37,20 +37,7 @@ from .frame_fields import (
     UnknownCommandError,
     need,
 )
-from .frames import (
-    AckedPassthrough,
-    AppPassthrough,
-    DeviceLog,
-    DevicePassthrough,
-    Frame,
-    LogLevelConfirm,
-    OnlineAppCount,
-    OnlineAppsRequest,
-    OtaCheckNotification,
-    OtaNotification,
-    PassthroughAck,
-    SetLogLevel,
-)
+from .frames import FRAME_TYPES, Frame
 
 __all__ = ["HEADER", "decode_frame", "encode_frame"]
 
@@ -77,20 +64,7 @@ _TRAILING_IGNORED = frozenset(
 
 # Each decoder returns the frame and the position after its last field.
 _DECODERS: dict[int, Callable[[bytes, int], tuple[Frame, int]]] = {
-    cls.command: cls._decode
-    for cls in (
-        AppPassthrough,
-        DevicePassthrough,
-        AckedPassthrough,
-        PassthroughAck,
-        SetLogLevel,
-        LogLevelConfirm,
-        DeviceLog,
-        OtaNotification,
-        OtaCheckNotification,
-        OnlineAppsRequest,
-        OnlineAppCount,
-    )
+    cls.command: cls._decode for cls in FRAME_TYPES
 }
 
 _COMMAND_BYTES = {cmd: cmd.to_bytes(2) for cmd in Command}

@@ -27,7 +27,9 @@ __all__ = [
     "check_uint",
     "enum_value",
     "need",
+    "read_text",
     "read_u16",
+    "text_bytes",
     "truncate_utf8",
     "utf8_decode",
     "utf8_encode",
@@ -160,3 +162,18 @@ def utf8_decode(data: bytes, pos: int, end: int, what: str) -> str:
 def check_payload_len(size: int) -> None:
     if size > MAX_PAYLOAD:
         raise FieldError(f"payload is {size} bytes, limit {MAX_PAYLOAD}")
+
+
+def read_text(data: bytes, pos: int, what: str, limit: int) -> tuple[str, int]:
+    """A u16 length + that many bytes of UTF-8 at ``pos`` (at most ``limit``); text and end."""
+    size = read_u16(data, pos, f"{what} length")
+    if size > limit:
+        raise FieldError(f"{what} length {size} over the limit {limit}")
+    end = need(data, pos + 2, size, what)
+    return utf8_decode(data, pos + 2, end, what), end
+
+
+def text_bytes(value: str) -> tuple[bytes, bytes]:
+    """The u16 length and the UTF-8 bytes of a text field (checked on construction)."""
+    raw = value.encode()
+    return len(raw).to_bytes(2), raw

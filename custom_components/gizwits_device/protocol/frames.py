@@ -22,13 +22,15 @@ from .frame_fields import (
     check_uint,
     enum_value,
     need,
+    read_text,
     read_u16,
+    text_bytes,
     truncate_utf8,
-    utf8_decode,
     utf8_encode,
 )
 
 __all__ = [
+    "FRAME_TYPES",
     "AckedPassthrough",
     "AppPassthrough",
     "DeviceLog",
@@ -188,34 +190,21 @@ class DeviceLog:
         object.__setattr__(self, "content", truncate_utf8("content", self.content, MAX_CONTENT))
 
     def _body(self) -> tuple[bytes, ...]:
-        tag = self.tag.encode()
-        source = self.source.encode()
-        content = self.content.encode()
         return (
             self.level.to_bytes(1),
-            len(tag).to_bytes(2),
-            tag,
-            len(source).to_bytes(2),
-            source,
-            len(content).to_bytes(2),
-            content,
+            *text_bytes(self.tag),
+            *text_bytes(self.source),
+            *text_bytes(self.content),
         )
 
     @classmethod
     def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
         need(data, pos, 1, "log level")
         level = enum_value(LogLevel, "level", data[pos])
-        pos += 1
-        strings: list[str] = []
-        for what, limit in (("tag", MAX_TAG), ("source", MAX_SOURCE), ("content", MAX_CONTENT)):
-            size = read_u16(data, pos, f"{what} length")
-            if size > limit:
-                raise FieldError(f"{what} length {size} over the limit {limit}")
-            pos += 2
-            end = need(data, pos, size, what)
-            strings.append(utf8_decode(data, pos, end, what))
-            pos = end
-        return cls(level, strings[0], strings[1], strings[2]), pos
+        tag, pos = read_text(data, pos + 1, "tag", MAX_TAG)
+        source, pos = read_text(data, pos, "source", MAX_SOURCE)
+        content, pos = read_text(data, pos, "content", MAX_CONTENT)
+        return cls(level, tag, source, content), pos
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +226,7 @@ class OtaNotification:
             raise FieldError(f"url is {size} bytes, limit {MAX_URL}")
 
     def _body(self) -> tuple[bytes, ...]:
-        url = self.url.encode()
-        return (
-            self.firmware_type.to_bytes(1),
-            self.target_fid.to_bytes(4),
-            len(url).to_bytes(2),
-            url,
-        )
+        return (self.firmware_type.to_bytes(1), self.target_fid.to_bytes(4), *text_bytes(self.url))
 
     @classmethod
     def _decode(cls, data: bytes, pos: int) -> tuple[Self, int]:
@@ -251,12 +234,7 @@ class OtaNotification:
         fw_type = enum_value(FirmwareType, "firmware type", data[pos])
         end = need(data, pos + 1, 4, "target fid")
         target_fid = int.from_bytes(data[pos + 1 : end])
-        size = read_u16(data, end, "url length")
-        if size > MAX_URL:
-            raise FieldError(f"url length {size} over the limit {MAX_URL}")
-        pos = end + 2
-        end = need(data, pos, size, "url")
-        url = utf8_decode(data, pos, end, "url")
+        url, end = read_text(data, end, "url", MAX_URL)
         return cls(fw_type, target_fid, url), end
 
 
@@ -309,4 +287,19 @@ type Frame = (
     | OtaCheckNotification
     | OnlineAppsRequest
     | OnlineAppCount
+)
+
+# Every frame class, for the codec's command table.
+FRAME_TYPES: tuple[type[Frame], ...] = (
+    AppPassthrough,
+    DevicePassthrough,
+    AckedPassthrough,
+    PassthroughAck,
+    SetLogLevel,
+    LogLevelConfirm,
+    DeviceLog,
+    OtaNotification,
+    OtaCheckNotification,
+    OnlineAppsRequest,
+    OnlineAppCount,
 )
