@@ -33,7 +33,7 @@ from custom_components.gizwits_device.protocol.p0_messages import P0Error
 from emulator.app import AppSimulator, Received, decode_p0
 from emulator.brokerlog import PublishEvent
 from emulator.lancli import LanCliError, add_lan_parser, lan_main
-from emulator.p0cli import P0CliError, format_message, load_codec, parse_assignments
+from emulator.p0cli import P0CliError, format_message, optional_codec, parse_assignments
 from emulator.server import Emulator
 from emulator.state import DeviceEvent
 from emulator.wire import Frame, PassthroughAck
@@ -155,7 +155,7 @@ async def _as_app(args: argparse.Namespace, session: aiohttp.ClientSession) -> N
 
 
 async def _app_command(args: argparse.Namespace, app: AppSimulator) -> None:
-    codec = _codec(args)
+    codec = optional_codec(args)
     try:
         if args.command in ("control", "read"):
             if codec is None:
@@ -177,15 +177,6 @@ async def _app_command(args: argparse.Namespace, app: AppSimulator) -> None:
             await _listen(app, args.count, args.timeout, codec)
     except TimeoutError:
         raise CliError("timed out waiting for the device") from None
-
-
-def _codec(args: argparse.Namespace) -> P0Codec | None:
-    if getattr(args, "product", None) is None:
-        return None
-    try:
-        return load_codec(args.product)
-    except P0CliError as err:
-        raise CliError(str(err)) from err
 
 
 async def _p0_command(args: argparse.Namespace, app: AppSimulator, codec: P0Codec) -> None:
@@ -334,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(modes[args.mode](args))
     except KeyboardInterrupt:
         return 0
-    except (CliError, LanCliError) as err:
+    except (CliError, LanCliError, P0CliError) as err:  # P0CliError: a bad --product FILE
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

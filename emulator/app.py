@@ -22,8 +22,6 @@ from dataclasses import dataclass
 import itertools
 import logging
 import secrets
-from types import TracebackType
-from typing import Self
 
 from custom_components.gizwits_device.protocol.p0 import P0Codec
 from custom_components.gizwits_device.protocol.p0_messages import (
@@ -36,6 +34,7 @@ from custom_components.gizwits_device.protocol.p0_messages import (
     Value,
 )
 from emulator import wire
+from emulator.lifecycle import Service
 from emulator.mqtt import MqttLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -83,7 +82,7 @@ def decode_p0(codec: P0Codec, item: Received) -> P0Message | None:
         return None
 
 
-class AppSimulator:
+class AppSimulator(Service):
     """One app session bound to `did`; async context manager (or `start()` / `close()`)."""
 
     def __init__(
@@ -135,21 +134,13 @@ class AppSimulator:
         """The underlying MQTT link."""
         return self._link
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def start(self) -> None:
         """Connect and subscribe."""
         await self._link.start()
+
+    async def stop(self) -> None:
+        """Service's name for close()."""
+        await self.close()
 
     async def close(self) -> None:
         """Disconnect (idempotent); tells the emulator the app left."""
@@ -266,9 +257,7 @@ class AppSimulator:
                 raise AckError(f"0x0094 carries {type(reply).__name__}, not a read reply")
             return reply
         await self.send_p0(codec, ReadRequest(names))
-        _, message = await self.wait_p0(codec, ReadReply, timeout)
-        assert isinstance(message, ReadReply)
-        return message
+        return (await self.wait_p0(codec, ReadReply, timeout))[1]
 
     async def wait_report(
         self,
@@ -276,16 +265,14 @@ class AppSimulator:
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
     ) -> StatusReport:
         """The oldest not yet consumed P0 status report (0x04 / 0x14)."""
-        _, message = await self.wait_p0(codec, StatusReport, timeout)
-        assert isinstance(message, StatusReport)
-        return message
+        return (await self.wait_p0(codec, StatusReport, timeout))[1]
 
-    async def wait_p0(
+    async def wait_p0[M: P0Message](
         self,
         codec: P0Codec,
-        kind: type,
+        kind: type[M],
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> tuple[Received, P0Message]:
+    ) -> tuple[Received, M]:
         """Consume the oldest 0x0091/0x0093 whose payload decodes to a P0 message of `kind`."""
 
         def match(item: Received) -> bool:
@@ -294,7 +281,7 @@ class AppSimulator:
 
         item = await self.wait_for(match, timeout)
         message = decode_p0(codec, item)
-        assert message is not None
+        assert isinstance(message, kind)
         return item, message
 
     # -- receiving -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 from custom_components.gizwits_device.protocol.p0 import P0Codec
 from custom_components.gizwits_device.protocol.p0_messages import P0Error
 from emulator.lan import DISCOVERY_PORT, TCP_PORT, LanApp, LanAppError, discover
-from emulator.p0cli import P0CliError, format_message, load_codec, parse_assignments
+from emulator.p0cli import P0CliError, format_message, optional_codec, parse_assignments
 
 
 class LanCliError(Exception):
@@ -61,15 +61,6 @@ def add_lan_parser(sub: Any) -> None:
             cmd.add_argument("--seconds", type=float, help="stop after T seconds")
 
 
-def _codec(args: argparse.Namespace) -> P0Codec | None:
-    if getattr(args, "product", None) is None:
-        return None
-    try:
-        return load_codec(args.product)
-    except P0CliError as err:
-        raise LanCliError(str(err)) from err
-
-
 def _show(codec: P0Codec | None, payload: bytes) -> str:
     if codec is not None:
         with contextlib.suppress(P0Error):
@@ -89,7 +80,7 @@ async def lan_main(args: argparse.Namespace) -> None:
                     flush=True,
                 )
             return
-        codec = _codec(args)
+        codec = optional_codec(args)
         async with await LanApp.connect(args.host, args.port) as app:
             if args.command == "passcode":
                 passcode = await app.request_passcode(args.timeout)

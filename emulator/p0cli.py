@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from custom_components.gizwits_device.protocol.p0 import P0Codec
@@ -36,6 +37,12 @@ def load_codec(path: str) -> P0Codec:
         raise P0CliError(f"cannot read {path}: {err}") from err
     except ProductDefinitionError as err:
         raise P0CliError(f"{path}: {err}") from err
+
+
+def optional_codec(args: argparse.Namespace) -> P0Codec | None:
+    """The codec of the `--product FILE` given on the command line, or None without one."""
+    product: str | None = getattr(args, "product", None)
+    return None if product is None else load_codec(product)
 
 
 def parse_assignments(codec: P0Codec, items: list[str]) -> dict[str, Value]:
