@@ -53,11 +53,13 @@ async def _run(parts: list[str], quick: bool) -> dict[str, Any]:
         _title("1-2. app -> broker -> gizwits_device in Home Assistant -> app, vs a raw echo")
         async with Emulator(product_keys=[PLUG_KEY, RAW_KEY]) as emu:
             results["e2e"] = await bench_e2e.run(emu, quick)
-        share = results["e2e"]["profiles"][0]["codec_share"]
+        # Timed alone against HA's measured CPU per control: cProfile charges every call, which
+        # inflates code made of many small calls like the codec; py-spy samples too few here.
+        share = results["e2e"]["codec"]["share"]
         verdict = "above" if share > CODEC_SHARE_LIMIT else "below"
         print(
-            f"  5. codec share of HA's CPU in benchmark 1: {share:.1%} "
-            f"({verdict} {CODEC_SHARE_LIMIT:.0%}: {'optimise' if share > 0.05 else 'left as is'})"
+            f"  5. codec share of HA's CPU per control: {share:.1%} ({verdict} "
+            f"{CODEC_SHARE_LIMIT:.0%}: {'optimise' if share > CODEC_SHARE_LIMIT else 'left as is'})"
         )
     if "scale" in parts:
         _title("3-4. endpoints in one Home Assistant; reconnect after a broker restart")

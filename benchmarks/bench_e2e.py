@@ -17,12 +17,22 @@ from dataclasses import dataclass
 import logging
 import statistics
 import time
+import timeit
 from typing import Any
 
 from benchmarks import pyspy
 from benchmarks.common import PLUG_KEY, RAW_KEY
 from benchmarks.ha_path import Run, Setup, measure
 from benchmarks.ha_process import HaProcess
+from custom_components.gizwits_device.protocol import (
+    AckedPassthrough,
+    Control,
+    DataType,
+    P0Codec,
+    StatusReport,
+)
+from custom_components.gizwits_device.protocol.frame_codec import decode_frame, encode_frame
+from custom_components.gizwits_device.protocol.frames import DevicePassthrough, PassthroughAck
 from emulator.server import Emulator
 
 WINDOW = 32
@@ -148,7 +158,48 @@ async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
     report = _report(sizes, latency, rate, checks, profiles)
     report["echo_cpu_ms_per_message"] = statistics.median(echo_cpu)
     print(f"  HA CPU ms per echoed message (floor): {report['echo_cpu_ms_per_message']:.2f}")
+    codec_us = codec_us_per_control(setup.codec)
+    ha_us = (
+        statistics.median(
+            c["cpu_ms_per_command"]["home_assistant"] for c in checks if c["kind"] == "mapped"
+        )
+        * 1e3
+    )
+    report["codec"] = {
+        "us_per_control": codec_us,
+        "ha_us_per_control": ha_us,
+        "share": codec_us / ha_us,
+    }
+    print(
+        f"  codec work of one mapped control, timed alone: {codec_us:.1f} us = "
+        f"{codec_us / ha_us:.1%} of HA's {ha_us:.0f} us CPU per control"
+    )
     return {**report, "py_spy": sampled}
+
+
+def codec_us_per_control(codec: P0Codec) -> float:
+    """Microseconds of codec work HA does for one mapped control (best of 7 timings):
+    decode the 0x0093 and its P0 control, encode the 0x0094 and the 0x04 report in a 0x0091."""
+    control = codec.encode(Control({"countdown": 77}))
+    request = encode_frame(AckedPassthrough(1, control))
+    values: dict[str, Any] = {}
+    for point in codec.model.points:
+        if point.data_type is DataType.BOOL:
+            values[point.name] = False
+        elif point.data_type is DataType.ENUM:
+            values[point.name] = point.options[0]
+        else:
+            values[point.name] = point.to_shown(point.minimum or 0)
+    report = StatusReport(values)
+
+    def once() -> None:
+        decode_frame(request)
+        codec.decode(control)
+        encode_frame(PassthroughAck(1))
+        encode_frame(DevicePassthrough(codec.encode(report)))
+
+    number = 2000
+    return min(timeit.repeat(once, number=number, repeat=7)) / number * 1e6
 
 
 async def _sampled(setup: Setup, sizes: Sizes) -> dict[str, Any] | None:

@@ -38,12 +38,19 @@ def markdown(results: dict[str, Any]) -> str:
             f"| 2. Checked: {sent:,} sent | {'all' if ok else 'NOT all'} acked once, applied and "
             "reported in order once | | nothing lost, reordered, doubled |",
         ]
-        share = e2e["profiles"][0]["codec_share"]
+        profiled = e2e["profiles"][0]["codec_share"]
         sampled = (e2e.get("py_spy") or {}).get("latency", {}).get("codec_share")
-        also = "" if sampled is None else f", {sampled:.1%} sampled (py-spy)"
+        also = "" if sampled is None else f", py-spy {sampled:.1%}"
+        codec = e2e.get("codec") or {}
+        timed = (
+            f"{codec['share']:.1%} ({codec['us_per_control']:.0f} of "
+            f"{codec['ha_us_per_control']:.0f} us per control)"
+            if codec
+            else "-"
+        )
         rows.append(
-            f"| 5. Codec share of HA's CPU in 1 | {share:.1%} (cProfile){also} | | optimise "
-            "if > 5 % |"
+            f"| 5. Codec share of HA's CPU per control | {timed} | cProfile {profiled:.1%}"
+            f"{also} | optimise if > 5 % |"
         )
     for size in (results.get("scale") or {}).get("sizes", []):
         n = size["endpoints"]
