@@ -135,8 +135,10 @@ def test_form_body_keeps_download_url_raw() -> None:
 
 def test_emulator_imports_only_the_integrations_p0_codec() -> None:
     """Issue 12: the emulator is an independent witness. It may share the P0 codec (held to
-    golden vectors) but never the integration's frames, topics or GService code."""
+    golden vectors) but never the integration's frames, topics or GService code. The MQTT
+    transport fix (mqtt_client: aiomqtt's writer race) is no wire code and is shared too."""
     allowed = {
+        "custom_components.gizwits_device.protocol.mqtt_client",
         "custom_components.gizwits_device.protocol.p0",
         "custom_components.gizwits_device.protocol.p0_messages",
         "custom_components.gizwits_device.protocol.product",

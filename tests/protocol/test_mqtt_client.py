@@ -47,3 +47,19 @@ async def test_plain_aiomqtt_hands_the_loop_a_closed_fd() -> None:
     errors = await _register_then_close(aiomqtt.Client("127.0.0.1", 1), close=True)
     assert len(errors) == 1
     assert isinstance(errors[0]["exception"], OSError)
+
+
+async def test_the_fix_applies_to_the_installed_aiomqtt() -> None:
+    """An aiomqtt upgrade that renames the replaced internals turns the fix off (the stock
+    client runs); this test then says the fix needs a look."""
+    assert MqttClient("127.0.0.1", 1).race_fixed
+
+
+async def test_without_the_internals_the_stock_client_runs() -> None:
+    """After an aiomqtt upgrade without these internals MqttClient behaves as aiomqtt does."""
+    client = MqttClient("127.0.0.1", 1)
+    del client._disconnected
+    assert not client.race_fixed
+    errors = await _register_then_close(client, close=True)
+    assert len(errors) == 1
+    assert isinstance(errors[0]["exception"], OSError)

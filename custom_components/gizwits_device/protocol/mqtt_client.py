@@ -6,6 +6,11 @@ connection closes in between (the broker drops it, or a cancelled login closes i
 is handed a closed fd, which Home Assistant logs as an "Exception in callback … Bad file
 descriptor" error, or, were the number reused meanwhile, the fd of another socket. Here the fd
 is read when the registration runs, and a socket closed by then is skipped.
+
+This leans on aiomqtt internals (`_on_socket_register_write`, `_loop`, `_disconnected`), so it
+is applied only when the installed aiomqtt still has exactly those: after an upgrade that
+changes them the stock client runs unchanged (the race comes back as a logged error, the
+session keeps working), and tests/protocol/test_mqtt_client.py fails to say so.
 """
 
 from __future__ import annotations
@@ -16,9 +21,16 @@ import aiomqtt
 from aiomqtt.types import PahoSocket
 import paho.mqtt.client as mqtt
 
+_INTERNALS = ("_on_socket_register_write", "_loop", "_disconnected")
+
 
 class MqttClient(aiomqtt.Client):
     """`aiomqtt.Client` that never registers a writer for a closed socket."""
+
+    @property
+    def race_fixed(self) -> bool:
+        """True when the installed aiomqtt has the internals this fix replaces."""
+        return all(hasattr(self, name) for name in _INTERNALS)
 
     def _on_socket_register_write(
         self,
@@ -26,6 +38,10 @@ class MqttClient(aiomqtt.Client):
         userdata: Any,
         sock: PahoSocket,
     ) -> None:
+        if not self.race_fixed:
+            super()._on_socket_register_write(client, userdata, sock)
+            return
+
         def write() -> None:
             # As aiomqtt: a failed write means the connection broke.
             try:
