@@ -15,6 +15,7 @@ import base64
 import itertools
 import json
 from pathlib import Path
+import secrets
 import subprocess
 import sys
 import time
@@ -23,7 +24,8 @@ from typing import Any
 import aiohttp
 
 PLUG = Path(__file__).parents[1] / "custom_components/gizwits_device/products/smart_plug.json"
-PASSWORD = "walkthrough-password"  # a throw-away HA in a temporary directory
+# The owner of a throw-away Home Assistant in a temporary directory.
+PASSWORD = secrets.token_urlsafe(16)
 
 # Deep DOM helpers injected into every page: the frontend is shadow roots all the way down.
 HELPERS = r"""
@@ -38,7 +40,10 @@ window.__deep = (root = document) => {
   }
   return out;
 };
-window.__visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+window.__visible = (el) => {
+  const r = el.getBoundingClientRect();
+  return r.width > 0 && r.height > 0;
+};
 window.__clickText = (texts) => {
   const wanted = new Set(texts);
   const hits = __deep().filter((el) => wanted.has((el.textContent || "").trim()) && __visible(el));
@@ -65,7 +70,8 @@ window.__setForm = (data) => {
   const haForm = form && __deep(form.shadowRoot).find((el) => el.localName === "ha-form");
   if (!haForm) return false;
   const value = { ...(haForm.data || {}), ...data };
-  haForm.dispatchEvent(new CustomEvent("value-changed", { detail: { value }, bubbles: true, composed: true }));
+  const changed = { detail: { value }, bubbles: true, composed: true };
+  haForm.dispatchEvent(new CustomEvent("value-changed", changed));
   return true;
 };
 """
@@ -95,8 +101,8 @@ class Browser:
         )
         return result.get("result", {}).get("value")
 
-    async def wait(self, expression: str, timeout: float = 30) -> Any:
-        deadline = time.monotonic() + timeout
+    async def wait(self, expression: str, seconds: float = 30) -> Any:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if value := await self.js(f"(() => {{ {HELPERS}; return ({expression}); }})()"):
                 return value
@@ -173,7 +179,7 @@ async def api(
 
 
 def emulator_app(emulator: str, did: str, *args: str) -> None:
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - our own emulator CLI, arguments we built
         [sys.executable, "-m", "emulator", "app", "--url", emulator, "--did", did, *args],
         check=True,
         capture_output=True,
@@ -181,10 +187,8 @@ def emulator_app(emulator: str, did: str, *args: str) -> None:
     )
 
 
-async def walk(args: argparse.Namespace) -> None:
+async def walk(args: argparse.Namespace, product_key: str) -> None:
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    product_key = json.loads(PLUG.read_text())["product_key"]
     async with aiohttp.ClientSession() as http:
         tokens = await onboard(http, args.ha)
         async with http.get(f"http://127.0.0.1:{args.cdp_port}/json/list") as response:
@@ -192,16 +196,22 @@ async def walk(args: argparse.Namespace) -> None:
         async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
             browser = Browser(ws)
             await browser.send(
-                "Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1,
+                "Emulation.setDeviceMetricsOverride",
+                width=1280,
+                height=900,
+                deviceScaleFactor=1,
                 mobile=False,
             )
             # Logged in as the owner: the frontend reads its tokens from localStorage.
             await browser.send("Page.navigate", url=f"{args.ha}/onboarding.html")
             await asyncio.sleep(2)
-            await browser.js(f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))})")
+            await browser.js(
+                f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))})"
+            )
 
             print("set-up", flush=True)
             await browser.goto(f"{args.ha}/config/integrations/dashboard/add?domain=gizwits_device")
+            await browser.click("OK")  # "Do you want to set up Gizwits Device?"
             await browser.wait("__flowStep() === 'user'")
             await browser.do(
                 f"__setForm({json.dumps({'region': 'custom', 'product_key': product_key})})"
@@ -214,16 +224,14 @@ async def walk(args: argparse.Namespace) -> None:
             await browser.click("Submit", "Next")
             await browser.wait("__flowStep() === 'create_entry'", 60)
             await browser.shot(out, "03-setup-created")
-            await browser.click("Finish", "Skip and finish", "Close")
+            await browser.click("Skip and finish", "Finish")
 
             entries = await api(http, args.ha, tokens, "GET", "config/config_entries/entry")
             entry = next(e for e in entries if e["domain"] == "gizwits_device")
             print("options", flush=True)
-            await browser.goto(
-                f"{args.ha}/config/integrations/integration/gizwits_device"
-            )
+            await browser.goto(f"{args.ha}/config/integrations/integration/gizwits_device")
             await browser.shot(out, "04-integration-page")
-            await browser.click("Configure")
+            await browser.click_label("Configure")
             await browser.wait("__flowStep() === 'init'")
             await browser.shot(out, "05-options-menu")
             await browser.click("Product definition (data points)")
@@ -238,7 +246,6 @@ async def walk(args: argparse.Namespace) -> None:
             await browser.shot(out, "08-options-units")
             await browser.click("Submit", "Next")
             await browser.wait("__flowStep() === 'create_entry'")
-            await browser.click("Finish", "Close")
             await asyncio.sleep(8)  # the entry reloads with the product
 
             device = await device_over_ws(http, args.ha, tokens, entry["entry_id"])
@@ -262,40 +269,59 @@ async def walk(args: argparse.Namespace) -> None:
                 "actions": [],
             }
             await api(
-                http, args.ha, tokens, "POST", "config/automation/config/walkthrough",
+                http,
+                args.ha,
+                tokens,
+                "POST",
+                "config/automation/config/walkthrough",
                 json=automation,
             )
             await browser.goto(f"{args.ha}/config/automation/edit/walkthrough")
+            await browser.click("Gizwits app sent a command")
             await browser.shot(out, "10-automation-device-trigger")
 
             print("firmware waiting to be flashed", flush=True)
             firmware = out / "firmware.bin"
-            firmware.write_bytes(bytes(range(256)) * 16)
+            await asyncio.to_thread(firmware.write_bytes, bytes(range(256)) * 16)
             emulator_app(
-                args.emulator, did, "add-firmware", "--type", "2", "--soft-version",
-                "00000002", str(firmware),
+                args.emulator,
+                did,
+                "add-firmware",
+                "--type",
+                "2",
+                "--soft-version",
+                "00000002",
+                str(firmware),
             )
             emulator_app(args.emulator, did, "ota-check", "--type", "2")
             states = await api(http, args.ha, tokens, "GET", "states")
             mcu = next(
-                s["entity_id"] for s in states
+                s["entity_id"]
+                for s in states
                 if s["entity_id"].startswith("update.") and s["entity_id"].endswith("mcu_firmware")
             )
             await asyncio.sleep(3)
             await api(
-                http, args.ha, tokens, "POST", "services/update/install",
+                http,
+                args.ha,
+                tokens,
+                "POST",
+                "services/update/install",
                 json={"entity_id": mcu},
             )
+            await asyncio.sleep(3)
             await browser.goto(f"{args.ha}/config/devices/device/{device['id']}")
-            await browser.click("MCU firmware")
+            await browser.do(
+                "document.querySelector('home-assistant').dispatchEvent(new CustomEvent("
+                f"'hass-more-info', {{detail: {{entityId: '{mcu}'}}, bubbles: true, "
+                "composed: true}))"
+            )
             await browser.shot(out, "11-firmware-waiting")
 
             print("Chinese", flush=True)
             await browser.js("localStorage.setItem('selectedLanguage', '\"zh-Hans\"')")
-            await browser.goto(
-                f"{args.ha}/config/integrations/integration/gizwits_device"
-            )
-            await browser.click("配置", "Configure")
+            await browser.goto(f"{args.ha}/config/integrations/integration/gizwits_device")
+            await browser.click_label("配置", "Configure")
             await browser.wait("__flowStep() === 'init'")
             await browser.shot(out, "12-zh-options-menu")
             await browser.click("将数据点映射到实体")
@@ -303,7 +329,7 @@ async def walk(args: argparse.Namespace) -> None:
             await browser.click("提交", "下一步")
             await browser.wait("__flowStep() === 'units'")
             await browser.shot(out, "13-zh-units")
-            firmware.unlink()
+            await asyncio.to_thread(firmware.unlink)
 
 
 async def device_over_ws(
@@ -325,7 +351,9 @@ def main() -> None:
     parser.add_argument("--emulator", required=True, help="the emulator's GService URL")
     parser.add_argument("--cdp-port", type=int, required=True, help="Chromium's debugging port")
     parser.add_argument("--out", type=Path, required=True, help="where the screenshots go")
-    asyncio.run(walk(parser.parse_args()))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    asyncio.run(walk(args, json.loads(PLUG.read_text())["product_key"]))
 
 
 if __name__ == "__main__":

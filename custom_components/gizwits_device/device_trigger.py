@@ -61,16 +61,27 @@ def hex_payload(value: Any) -> str:
     return payload.hex()
 
 
-# The filters each trigger offers in the automation editor (all optional: empty = any).
+_SN = vol.All(vol.Coerce(int), vol.Range(min=0, max=0xFFFFFFFF))
+_FIRMWARE_TYPE = vol.In(["wifi", "mcu"])
+
+# The filters of each trigger (all optional: empty = any), as validated in a configuration.
 FILTERS: Final[dict[str, dict[Any, Any]]] = {
     TRIGGER_APP_COMMAND: {
         vol.Optional(CONF_PAYLOAD): hex_payload,
         vol.Optional(CONF_APP_CLIENT_ID): vol.All(cv.string, vol.Length(min=1, max=64)),
-        vol.Optional(CONF_SN): vol.All(vol.Coerce(int), vol.Range(min=0, max=0xFFFFFFFF)),
+        vol.Optional(CONF_SN): _SN,
     },
-    TRIGGER_FIRMWARE_DOWNLOADED: {
-        vol.Optional(CONF_FIRMWARE_TYPE): vol.In(["wifi", "mcu"]),
+    TRIGGER_FIRMWARE_DOWNLOADED: {vol.Optional(CONF_FIRMWARE_TYPE): _FIRMWARE_TYPE},
+    TRIGGER_APPS_ONLINE: {},
+}
+# The same filters as the automation editor draws them (plain types it can serialize).
+EDITOR_FIELDS: Final[dict[str, dict[Any, Any]]] = {
+    TRIGGER_APP_COMMAND: {
+        vol.Optional(CONF_PAYLOAD): str,
+        vol.Optional(CONF_APP_CLIENT_ID): str,
+        vol.Optional(CONF_SN): _SN,
     },
+    TRIGGER_FIRMWARE_DOWNLOADED: {vol.Optional(CONF_FIRMWARE_TYPE): _FIRMWARE_TYPE},
     TRIGGER_APPS_ONLINE: {},
 }
 
@@ -108,8 +119,8 @@ async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[s
 async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
 ) -> dict[str, vol.Schema]:
-    """The optional filters of a trigger type."""
-    fields = FILTERS.get(config[CONF_TYPE], {})
+    """The optional filters of a trigger type, for the automation editor."""
+    fields = EDITOR_FIELDS.get(config[CONF_TYPE], {})
     return {"extra_fields": vol.Schema(fields)} if fields else {}
 
 

@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import (
     async_get_device_automations,
     async_mock_service,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.gizwits_device import device_trigger
 from custom_components.gizwits_device.config_flow import VERSION_KEYS
@@ -137,6 +138,35 @@ async def test_get_triggers_and_capabilities(
         )
         == {}
     )
+
+
+async def test_the_editor_gets_the_filters(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """The automation editor asks over the websocket; the filters must serialize (a function
+    validator made the payload/sn/app fields vanish from the editor)."""
+    assert await async_setup_component(hass, "device_automation", {})
+    client = await hass_ws_client(hass)
+    device_id = _device_id(hass, setup_integration)
+    expected = {
+        "app_command": ["payload", "app_client_id", "sn"],
+        "firmware_downloaded": ["firmware_type"],
+        "apps_online": [],
+    }
+    for number, (trigger_type, names) in enumerate(expected.items(), start=1):
+        await client.send_json(
+            {
+                "id": number,
+                "type": "device_automation/trigger/capabilities",
+                "trigger": _device_trigger(device_id, trigger_type),
+            }
+        )
+        answer = await client.receive_json()
+        assert answer["success"], answer
+        fields = answer["result"].get("extra_fields", [])
+        assert [field["name"] for field in fields] == names
 
 
 async def test_validation(hass: HomeAssistant) -> None:
