@@ -7,17 +7,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.gizwits_device import lan_entry
 from custom_components.gizwits_device.bridge import GizwitsBridge
-from custom_components.gizwits_device.const import DOMAIN
+from custom_components.gizwits_device.const import DOMAIN, EVENT_APP_CONTROL
+from custom_components.gizwits_device.logbook import async_describe_events
 from custom_components.gizwits_device.protocol import (
     P0Codec,
     ProductModel,
@@ -259,3 +264,26 @@ async def test_full_report_every_600_s_while_only_lan_apps_are_online(
     await hass.async_block_till_done()
     assert bridge.stats.reports_sent == sent + 1
     await _lan_report(lan_app, False)
+
+
+async def test_lan_control_is_described_in_the_logbook(
+    hass: HomeAssistant, config_entry: MockConfigEntry, lan_app: LanApp
+) -> None:
+    """A LAN app's control is an app-control event with source lan; the logbook names the
+    app's address on the local network as what changed the entity."""
+    controls = async_capture_events(hass, EVENT_APP_CONTROL)
+    await lan_app.control(CODEC, {"switch": True}, acked=True)
+    await wait_state(hass, "input_boolean.plug", lambda s: s.state == "on")
+    port = lan_app._writer.get_extra_info("sockname")[1]
+    assert [(c.data["source"], c.data["app_client_id"]) for c in controls] == [
+        ("lan", f"127.0.0.1:{port}")
+    ]
+    assert state(hass, "input_boolean.plug").context.origin_event is controls[0]
+    described: dict[str, Any] = {}
+    async_describe_events(
+        hass, lambda domain, event_type, describe: described.update({event_type: describe})
+    )
+    assert described[EVENT_APP_CONTROL](controls[0]) == {
+        "name": config_entry.title,
+        "message": f"127.0.0.1:{port} (local network) set switch",
+    }
