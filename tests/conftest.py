@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator, Iterator
 import ipaddress
 import socket
 from typing import TYPE_CHECKING, Any
-from unittest.mock import PropertyMock, patch
+from unittest.mock import Mock, PropertyMock, patch
 
 import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.gizwits_device import lan
 from emulator.broker import MosquittoBroker
 
 if TYPE_CHECKING:
@@ -127,3 +128,43 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """HA's serializer (volatile ids and times as ANY); snapshots in ./snapshots."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+def _loopback_adapter(name: str, index: int, address: str) -> Mock:
+    """What ifaddr reports for one interface (read by HA's network integration)."""
+    adapter = Mock(nice_name=name, index=index)
+    adapter.ips = [Mock(is_IPv6=False, ip=address, network_prefix=8)]
+    return adapter
+
+
+@pytest.fixture
+def lan_loopback(
+    monkeypatch: pytest.MonkeyPatch, hass_storage: dict[str, Any]
+) -> Iterator[lan.LanPorts]:
+    """The LAN service bound to loopback on free ports; never a datagram off the machine."""
+    ports = lan.LanPorts(
+        discovery=0,
+        tcp=0,
+        discovery_host="127.0.0.1",
+        # No start-up broadcast unless a test listens for it (then on its own port).
+        broadcast_count=0,
+    )
+    monkeypatch.setattr(lan, "LAN_PORTS", ports)
+    # Home Assistant's network settings: "lo" enabled, "lo2" available.
+    hass_storage["core.network"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "core.network",
+        "data": {"configured_adapters": ["lo"]},
+    }
+    adapters = [
+        _loopback_adapter("lo", 1, "127.0.0.1"),
+        _loopback_adapter("lo2", 2, "127.0.0.2"),
+    ]
+    with (
+        patch("homeassistant.components.network.util.ifaddr.get_adapters", return_value=adapters),
+        patch(
+            "homeassistant.components.network.util.async_get_source_ip", return_value="127.0.0.1"
+        ),
+    ):
+        yield ports

@@ -12,8 +12,8 @@ nothing about MQTT is mocked. Fixtures:
 - `unload_entries`: at teardown, unloads every loaded gizwits_device entry (also ones a config
   flow created or a reload set up) before the emulator stops; use it in tests that create
   entries through a flow.
-- `lan_loopback` (autouse): the LAN service on loopback only: free TCP/UDP ports, discovery
-  bound to 127.0.0.1, and Home Assistant's network settings with two loopback adapters, "lo"
+- `auto_lan_loopback` (autouse): `lan_loopback` (tests/conftest.py), the LAN service on
+  loopback only: free TCP/UDP ports, discovery bound to 127.0.0.1, and Home Assistant's network settings with two loopback adapters, "lo"
   (127.0.0.1/8, enabled) and "lo2" (127.0.0.2/8); no start-up broadcast (a test that wants
   one sets a count and its own port: they go to 127.255.255.255).
 - `config_entry`: a `MockConfigEntry` for `device`, added to hass but NOT set up (uses
@@ -23,9 +23,8 @@ nothing about MQTT is mocked. Fixtures:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
-from unittest.mock import Mock, patch
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -86,44 +85,10 @@ def fast_timing(monkeypatch: pytest.MonkeyPatch) -> SessionTiming:
     return FAST_TIMING
 
 
-def _loopback_adapter(name: str, index: int, address: str) -> Mock:
-    """What ifaddr reports for one interface (read by HA's network integration)."""
-    adapter = Mock(nice_name=name, index=index)
-    adapter.ips = [Mock(is_IPv6=False, ip=address, network_prefix=8)]
-    return adapter
-
-
 @pytest.fixture(autouse=True)
-def lan_loopback(
-    monkeypatch: pytest.MonkeyPatch, hass_storage: dict[str, Any]
-) -> Iterator[lan.LanPorts]:
-    """The LAN service bound to loopback on free ports; never a datagram off the machine."""
-    ports = lan.LanPorts(
-        discovery=0,
-        tcp=0,
-        discovery_host="127.0.0.1",
-        # No start-up broadcast unless a test listens for it (then on its own port).
-        broadcast_count=0,
-    )
-    monkeypatch.setattr(lan, "LAN_PORTS", ports)
-    # Home Assistant's network settings: "lo" enabled, "lo2" available.
-    hass_storage["core.network"] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": "core.network",
-        "data": {"configured_adapters": ["lo"]},
-    }
-    adapters = [
-        _loopback_adapter("lo", 1, "127.0.0.1"),
-        _loopback_adapter("lo2", 2, "127.0.0.2"),
-    ]
-    with (
-        patch("homeassistant.components.network.util.ifaddr.get_adapters", return_value=adapters),
-        patch(
-            "homeassistant.components.network.util.async_get_source_ip", return_value="127.0.0.1"
-        ),
-    ):
-        yield ports
+def auto_lan_loopback(lan_loopback: lan.LanPorts) -> lan.LanPorts:
+    """Every HA test here runs the LAN service on loopback (see tests/conftest.py)."""
+    return lan_loopback
 
 
 @pytest.fixture
