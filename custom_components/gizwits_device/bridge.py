@@ -335,7 +335,7 @@ class GizwitsBridge:
             message = self.codec.decode(payload)
         except (P0PointError, P0FlagError) as err:
             if payload[0] in _CONTROL_ACTIONS:
-                self._reject(f"app control rejected: {err}")
+                self._reject(f"app control rejected: {err}", type(err).__name__)
                 return None
             self._undecodable(err)
             return None
@@ -356,13 +356,18 @@ class GizwitsBridge:
         LOGGER.debug("Dropped an undecodable P0 payload: %s", err)
 
     @callback
-    def _reject(self, reason: str) -> None:
-        """Ignore the control like the MCU SDK and tell the apps the (unchanged) status."""
+    def _reject(self, reason: str, key: str | None = None) -> None:
+        """Ignore the control like the MCU SDK and tell the apps the (unchanged) status.
+
+        Warned once per `key` (default: the reason). Where the reason quotes values an app
+        chose, the key leaves them out: an app must not flood the log or grow this set.
+        """
         self.stats.rejected += 1
-        if reason in self._warned:
+        key = reason if key is None else key
+        if key in self._warned:
             LOGGER.debug("%s", reason)
         else:
-            self._warned.add(reason)
+            self._warned.add(key)
             LOGGER.warning("%s", reason)
         self.report_now()
 
@@ -406,7 +411,10 @@ class GizwitsBridge:
                         call.domain, call.service, call.data, blocking=True, context=context
                     )
                 except (HomeAssistantError, vol.Invalid, ValueError) as err:
-                    self._reject(f"app control failed: {call.domain}.{call.service}: {err}")
+                    self._reject(
+                        f"app control failed: {call.domain}.{call.service}: {err}",
+                        f"{call.domain}.{call.service}",
+                    )
                     return
             self._refresh_mapped()
             self.report_now()
