@@ -95,6 +95,24 @@ def _timed_out(err: aiomqtt.MqttError) -> bool:
     return "timed out" in str(err).lower()
 
 
+async def _close_abandoned_login(client: aiomqtt.Client, login: asyncio.Future[Any]) -> None:
+    """Close what a login cancelled by our caller opened (the entry unloading meanwhile).
+
+    aiomqtt 2.5 cannot abort a login: cancelling its CONNACK wait leaves the socket open and
+    cancels a future that its disconnect callback reads later, raising CancelledError inside
+    an event loop callback. So the login runs on, shielded, to its own end (a CONNACK, a
+    refusal, or `connect_timeout`), and then logs out as any login does.
+    """
+    try:
+        await login
+    except aiomqtt.MqttError as err:
+        if not _timed_out(err):
+            return  # refused or unreachable: paho has closed the socket
+    # Connected, or TCP up without a CONNACK: aiomqtt's exit sends DISCONNECT and closes it.
+    with contextlib.suppress(aiomqtt.MqttError):
+        await client.__aexit__(None, None, None)
+
+
 class M2MSession:
     """Keeps one Gizwits device connected to M2M and speaks the frame protocol."""
 
@@ -244,8 +262,12 @@ class M2MSession:
             max_queued_incoming_messages=_INCOMING_QUEUE_LIMIT,
             socket_options=_SOCKET_OPTIONS,
         )
+        login = asyncio.ensure_future(client.__aenter__())
         try:
-            await client.__aenter__()
+            await asyncio.shield(login)
+        except asyncio.CancelledError:
+            await _close_abandoned_login(client, login)
+            raise
         except aiomqtt.MqttError as err:
             if isinstance(err, MqttConnectError) and _refused_credentials(err.rc):
                 raise M2MAuthenticationError(f"M2M broker refused the login: {err}") from err
