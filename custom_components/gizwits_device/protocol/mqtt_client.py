@@ -15,6 +15,7 @@ session keeps working), and tests/protocol/test_mqtt_client.py fails to say so.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiomqtt
@@ -59,4 +60,27 @@ class MqttClient(aiomqtt.Client):
         self._loop.call_soon_threadsafe(register)
 
 
-__all__ = ["MqttClient"]
+class RedactingLogger(logging.Logger):
+    """A logger for paho/aiomqtt that writes `secret` as **REDACTED**.
+
+    Paho's DEBUG log quotes the client id and every topic, and the client id and the topics
+    are the DID, which is a secret in logs. Records go to the registered logger of the same
+    name (its level and handlers decide), with the secret already replaced.
+    """
+
+    def __init__(self, name: str, secret: str) -> None:
+        super().__init__(name)
+        # Not registered with the logging manager: one per session, freed with it.
+        self.parent = logging.getLogger(name)
+        self._secret = secret
+
+    def makeRecord(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        """The record with its message formatted and the secret replaced."""
+        record = super().makeRecord(*args, **kwargs)
+        if self._secret:
+            record.msg = record.getMessage().replace(self._secret, "**REDACTED**")
+            record.args = None
+        return record
+
+
+__all__ = ["MqttClient", "RedactingLogger"]

@@ -40,7 +40,7 @@ from .frames import (
 )
 from .gservice import GServiceClient
 from .gservice_wire import GServiceError, GServiceInvalidCredentials, M2MEndpoint
-from .mqtt_client import MqttClient
+from .mqtt_client import MqttClient, RedactingLogger
 from .session_state import (
     AckTimeoutError,
     ConnectionState,
@@ -66,6 +66,8 @@ from .topics import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+# Paho's own log, with this device's DID redacted (see RedactingLogger).
+_MQTT_LOGGER_NAME = f"{__name__}.mqtt"
 
 SN_MODULUS = 2**32
 # CONNACK refusals that mean "these credentials will never work": MQTT 3.1 return codes 4/5
@@ -261,6 +263,7 @@ class M2MSession:
             tls_context=self._ssl_context if endpoint.port == 8883 else None,
             max_queued_incoming_messages=_INCOMING_QUEUE_LIMIT,
             socket_options=_SOCKET_OPTIONS,
+            logger=RedactingLogger(_MQTT_LOGGER_NAME, self._did),
         )
         login = asyncio.ensure_future(client.__aenter__())
         try:
