@@ -13,9 +13,10 @@ nothing about MQTT is mocked. Fixtures:
   flow created or a reload set up) before the emulator stops; use it in tests that create
   entries through a flow.
 - `auto_lan_loopback` (autouse): `lan_loopback` (tests/conftest.py), the LAN service on
-  loopback only: free TCP/UDP ports, discovery bound to 127.0.0.1, and Home Assistant's network settings with two loopback adapters, "lo"
-  (127.0.0.1/8, enabled) and "lo2" (127.0.0.2/8); no start-up broadcast (a test that wants
-  one sets a count and its own port: they go to 127.255.255.255).
+  loopback only: free TCP/UDP ports, discovery bound to 127.0.0.1, and Home Assistant's
+  network settings with two loopback adapters, "lo" (127.0.0.1/8, enabled) and "lo2"
+  (127.0.0.2/8); no start-up broadcast (a test that wants one sets a count and its own port:
+  they go to 127.255.255.255).
 - `config_entry`: a `MockConfigEntry` for `device`, added to hass but NOT set up (uses
   `unload_entries`, so whatever sets it up, no session outlives the emulator).
 - `setup_integration`: `config_entry` set up and LOADED (the M2M session is logged in).
