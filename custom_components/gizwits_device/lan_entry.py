@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from yarl import URL
 
 from .const import (
@@ -35,6 +36,16 @@ from .protocol import FrameError, lan as gizwits_lan
 
 if TYPE_CHECKING:
     from .runtime import GizwitsConfigEntry
+
+
+# The local network's entities (platform, description key): the options turning LAN off take
+# them out of the registry, else they would stay behind as "unavailable" ghosts.
+LAN_ENTITY_KEYS = (
+    (Platform.BUTTON, "allow_app_binding"),
+    (Platform.BINARY_SENSOR, "local_network"),
+    (Platform.BINARY_SENSOR, "app_binding"),
+    (Platform.SENSOR, "local_apps"),
+)
 
 
 @dataclass(slots=True)
@@ -92,6 +103,16 @@ def lan_device_for(
     )
 
 
+@callback
+def async_remove_lan_entities(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
+    """Remove the local network's entities from the registry (LAN turned off)."""
+    registry = er.async_get(hass)
+    for platform, key in LAN_ENTITY_KEYS:
+        found = registry.async_get_entity_id(platform, DOMAIN, f"{entry.unique_id}_{key}")
+        if found is not None:
+            registry.async_remove(found)
+
+
 async def async_setup_lan(
     hass: HomeAssistant, entry: GizwitsConfigEntry, coordinator: GizwitsDeviceCoordinator
 ) -> GizwitsLanDevice | None:
@@ -99,6 +120,7 @@ async def async_setup_lan(
     enabled, interface_names = lan_options(entry.options)
     if not enabled:
         async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
+        async_remove_lan_entities(hass, entry)
         return None
     device = lan_device_for(entry, coordinator)
     service = async_get_lan_service(hass)

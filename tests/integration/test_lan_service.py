@@ -12,16 +12,17 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.gizwits_device import lan
+from custom_components.gizwits_device import binary_sensor, button, lan, sensor
 from custom_components.gizwits_device.const import (
     CONF_LAN_ENABLED,
     CONF_LAN_INTERFACES,
     DOMAIN,
 )
+from custom_components.gizwits_device.lan_entry import LAN_ENTITY_KEYS
 from emulator.lan import DISCOVERED, LanApp, discover, parse_found, unpack
 from tests.conftest import PRODUCT_KEY
 
@@ -204,6 +205,50 @@ async def test_options_turn_lan_off_and_choose_interfaces(
     await configure({CONF_LAN_ENABLED: True, CONF_LAN_INTERFACES: []})
     app = await bound_app(hass, entry)
     await app.close()
+
+
+def test_lan_entity_keys_are_every_lan_entity() -> None:
+    """The registry clean-up knows every entity that exists only while LAN is on."""
+    flagged = {
+        *(("binary_sensor", d.key) for d in binary_sensor.DESCRIPTIONS if d.lan),
+        *(("sensor", d.key) for d in sensor.DESCRIPTIONS if d.lan),
+        ("button", button.ALLOW_APP_BINDING.key),
+    }
+    assert {(str(platform), key) for platform, key in LAN_ENTITY_KEYS} == flagged
+
+
+async def test_lan_off_removes_its_entities_from_the_registry(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """LAN off in the options: its button and sensors leave the registry (no "unavailable"
+    ghosts, as the native entities of a removed product); LAN on again brings them back."""
+    entry = setup_integration
+    registry = er.async_get(hass)
+
+    def lan_entities() -> set[str | None]:
+        return {
+            registry.async_get_entity_id(str(platform), DOMAIN, f"{entry.unique_id}_{key}")
+            for platform, key in LAN_ENTITY_KEYS
+        }
+
+    before = lan_entities()
+    assert None not in before
+    assert len(before) == len(LAN_ENTITY_KEYS)
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_LAN_ENABLED: False}
+    )
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.lan is None
+    assert lan_entities() == {None}
+    assert all(hass.states.get(entity) is None for entity in before if entity)
+    # The device's other entities stay.
+    assert state(hass, entity_id(hass, entry, "sensor", "online_apps"))
+
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_LAN_ENABLED: True})
+    await hass.async_block_till_done()
+    assert lan_entities() == before
+    assert state(hass, entity_id(hass, entry, "sensor", "local_apps")).state == "0"
 
 
 async def test_startup_broadcast_on_the_enabled_interface(
