@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from . import gservice_wire as wire
 from .errors import GizwitsValueError
 from .gservice_wire import (
     ERROR_DEVICE_DISABLED,
@@ -21,13 +22,6 @@ from .gservice_wire import (
     FORM_CONTENT_TYPE,
     MAX_RESPONSE_BYTES,
     FirmwareUpdate,
-    GServiceCannotConnect,
-    GServiceInvalidCredentials,
-    GServiceMalformedResponse,
-    GServiceRejected,
-    GServiceServerError,
-    GServiceTimeout,
-    GServiceUnknownProduct,
     M2MEndpoint,
     TargetFirmware,
     error_code,
@@ -86,15 +80,17 @@ class GServiceClient:
                 raw = await resp.content.read(MAX_RESPONSE_BYTES + 1)
                 status = resp.status
         except TimeoutError as err:
-            raise GServiceTimeout(f"{method} {path}: timed out") from err
+            raise wire.GServiceTimeout(f"{method} {path}: timed out") from err
         except aiohttp.ClientError as err:
-            raise GServiceCannotConnect(f"{method} {path}: {err}") from err
+            raise wire.GServiceCannotConnect(f"{method} {path}: {err}") from err
         if len(raw) > MAX_RESPONSE_BYTES:
-            raise GServiceMalformedResponse(f"{method} {path}: answer too large", status=status)
+            raise wire.GServiceMalformedResponse(
+                f"{method} {path}: answer too large", status=status
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise GServiceMalformedResponse(
+            raise wire.GServiceMalformedResponse(
                 f"{method} {path}: answer is not UTF-8", status=status
             ) from err
         return status, text
@@ -110,14 +106,14 @@ class GServiceClient:
         code = error_code(text)
         detail = f"{what}: HTTP {status}" + (f", error_code {code}" if code is not None else "")
         if status >= 500 or code == ERROR_SERVER_ERROR:
-            raise GServiceServerError(detail, status=status, error_code=code)
+            raise wire.GServiceServerError(detail, status=status, error_code=code)
         if code == ERROR_PRODUCT_KEY_INVALID:
-            raise GServiceUnknownProduct(detail, status=status, error_code=code)
+            raise wire.GServiceUnknownProduct(detail, status=status, error_code=code)
         if is_credential_error(code):
-            raise GServiceInvalidCredentials(detail, status=status, error_code=code)
+            raise wire.GServiceInvalidCredentials(detail, status=status, error_code=code)
         if code is None and status in (401, 403, 404):
-            raise GServiceCannotConnect(f"{detail} (not a Gizwits answer)", status=status)
-        raise GServiceRejected(detail, status=status, error_code=code)
+            raise wire.GServiceCannotConnect(f"{detail} (not a Gizwits answer)", status=status)
+        raise wire.GServiceRejected(detail, status=status, error_code=code)
 
     async def register(self, product_key: str, mac: str, passcode: str) -> str:
         """Register the device; return its DID (`POST /dev/devices` → 201 `did=...`)."""
@@ -134,7 +130,7 @@ class GServiceClient:
         try:
             return validate_did(did)
         except ValueError as err:
-            raise GServiceMalformedResponse(str(err), status=status) from err
+            raise wire.GServiceMalformedResponse(str(err), status=status) from err
 
     async def disable(self, did: str, passcode: str) -> None:
         """Disable (deregister) the DID (`DELETE /dev/devices` with `did=&passcode=`).
@@ -164,7 +160,7 @@ class GServiceClient:
         try:
             return M2MEndpoint(host, port, server_ts, MappingProxyType(extra))
         except ValueError as err:
-            raise GServiceMalformedResponse(str(err), status=status) from err
+            raise wire.GServiceMalformedResponse(str(err), status=status) from err
 
     def _resolve_url(self, url: str, status: int) -> str:
         """Make a download URL absolute (relative ones are against the base URL)."""
@@ -173,11 +169,11 @@ class GServiceClient:
             parts = urlsplit(absolute)
             host = parts.hostname
         except ValueError as err:  # e.g. an unclosed IPv6 bracket
-            raise GServiceMalformedResponse(
+            raise wire.GServiceMalformedResponse(
                 f"bad download URL {url[:80]!r}", status=status
             ) from err
         if parts.scheme not in ("http", "https") or not host:
-            raise GServiceMalformedResponse(f"bad download URL {url[:80]!r}", status=status)
+            raise wire.GServiceMalformedResponse(f"bad download URL {url[:80]!r}", status=status)
         return absolute
 
     async def ota_target_fid(
@@ -227,7 +223,7 @@ class GServiceClient:
         """OTA v4.1: `POST /dev/ota/v4.1/update_and_check/<did>`.
 
         200 `soft_ver=&download_url=` is an offer; any other status means "no update"
-        (protocol.md §7), except 5xx which raises `GServiceServerError` so callers can tell a
+        (protocol.md §7), except 5xx which raises `wire.GServiceServerError` so callers can tell a
         broken server from "nothing to do". An offer that is not newer is dropped.
         """
         current = normalize_version(soft_version)
@@ -249,12 +245,12 @@ class GServiceClient:
         answer = parse_form(rest) if rest.strip() else {}
         offered = require(answer, "soft_ver", status)
         if not raw_url:
-            raise GServiceMalformedResponse("answer lacks 'download_url'", status=status)
+            raise wire.GServiceMalformedResponse("answer lacks 'download_url'", status=status)
         url = self._resolve_url(raw_url, status)
         try:
             offered = normalize_version(offered)
         except ValueError as err:
-            raise GServiceMalformedResponse(str(err), status=status) from err
+            raise wire.GServiceMalformedResponse(str(err), status=status) from err
         # Same-length versions compare as strings (hex digits; upper-case sorts after digits).
         if offered.upper() <= current.upper():
             return None

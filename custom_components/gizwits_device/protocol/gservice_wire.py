@@ -22,40 +22,6 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .errors import GizwitsError, GizwitsValueError
 
-__all__ = [
-    "ERROR_DEVICE_DISABLED",
-    "ERROR_FIRMWARE_NOT_FOUND",
-    "ERROR_PRODUCT_KEY_INVALID",
-    "ERROR_SERVER_ERROR",
-    "FORM_CONTENT_TYPE",
-    "MAX_RESPONSE_BYTES",
-    "REGIONS",
-    "FirmwareUpdate",
-    "GServiceCannotConnect",
-    "GServiceError",
-    "GServiceInvalidCredentials",
-    "GServiceMalformedResponse",
-    "GServiceRejected",
-    "GServiceServerError",
-    "GServiceTimeout",
-    "GServiceUnknownProduct",
-    "M2MEndpoint",
-    "TargetFirmware",
-    "error_code",
-    "is_credential_error",
-    "normalize_base_url",
-    "normalize_mac",
-    "normalize_version",
-    "parse_form",
-    "parse_int",
-    "require",
-    "split_download_url",
-    "validate_did",
-    "validate_firmware_type",
-    "validate_passcode",
-    "validate_product_key",
-]
-
 # Public GService hosts. GAgent talks plain HTTP on port 80 (seed §3.2); the EU and US
 # clusters are separate (a DID registered in one region is unknown in the others).
 REGIONS: Final[Mapping[str, str]] = MappingProxyType(

@@ -24,19 +24,7 @@ from ..frame_fields import (
     UnknownCommandError,
 )
 from ..frames import AckedPassthrough, AppPassthrough, DevicePassthrough, PassthroughAck
-from .messages import (
-    DiscoveryReply,
-    DiscoveryRequest,
-    Heartbeat,
-    HeartbeatReply,
-    LoginReply,
-    LoginRequest,
-    ModuleInfo,
-    ModuleInfoRequest,
-    PasscodeReply,
-    PasscodeRequest,
-    StartupBroadcast,
-)
+from . import messages as msg
 
 __all__ = [
     "MAX_LAN_FRAME",
@@ -47,17 +35,17 @@ __all__ = [
 ]
 
 type LanMessage = (
-    DiscoveryRequest
-    | DiscoveryReply
-    | StartupBroadcast
-    | PasscodeRequest
-    | PasscodeReply
-    | LoginRequest
-    | LoginReply
-    | ModuleInfoRequest
-    | ModuleInfo
-    | Heartbeat
-    | HeartbeatReply
+    msg.DiscoveryRequest
+    | msg.DiscoveryReply
+    | msg.StartupBroadcast
+    | msg.PasscodeRequest
+    | msg.PasscodeReply
+    | msg.LoginRequest
+    | msg.LoginReply
+    | msg.ModuleInfoRequest
+    | msg.ModuleInfo
+    | msg.Heartbeat
+    | msg.HeartbeatReply
     | AppPassthrough
     | DevicePassthrough
     | AckedPassthrough
@@ -76,17 +64,17 @@ _PASSTHROUGH_COMMANDS = frozenset(cls.command for cls in _PASSTHROUGH)
 _DECODERS: dict[int, Callable[[bytes], LanMessage]] = {
     cls.command: cls._decode
     for cls in (
-        DiscoveryRequest,
-        DiscoveryReply,
-        StartupBroadcast,
-        PasscodeRequest,
-        PasscodeReply,
-        LoginRequest,
-        LoginReply,
-        ModuleInfoRequest,
-        ModuleInfo,
-        Heartbeat,
-        HeartbeatReply,
+        msg.DiscoveryRequest,
+        msg.DiscoveryReply,
+        msg.StartupBroadcast,
+        msg.PasscodeRequest,
+        msg.PasscodeReply,
+        msg.LoginRequest,
+        msg.LoginReply,
+        msg.ModuleInfoRequest,
+        msg.ModuleInfo,
+        msg.Heartbeat,
+        msg.HeartbeatReply,
     )
 }
 

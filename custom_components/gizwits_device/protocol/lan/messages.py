@@ -14,24 +14,6 @@ from typing import ClassVar, Self
 
 from ..frame_fields import FieldError, LengthError, TruncatedError
 
-__all__ = [
-    "DEFAULT_API_SERVER",
-    "DEFAULT_GAGENT_VERSION",
-    "DeviceAnnouncement",
-    "DiscoveryReply",
-    "DiscoveryRequest",
-    "Heartbeat",
-    "HeartbeatReply",
-    "LanCommand",
-    "LoginReply",
-    "LoginRequest",
-    "ModuleInfo",
-    "ModuleInfoRequest",
-    "PasscodeReply",
-    "PasscodeRequest",
-    "StartupBroadcast",
-]
-
 DEFAULT_API_SERVER = "api.gizwits.com:80"
 DEFAULT_GAGENT_VERSION = "4.0.8"
 MCU_ATTRIBUTES_LEN = 8
