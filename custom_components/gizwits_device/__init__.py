@@ -25,6 +25,7 @@ from .const import (
 )
 from .coordinator import GizwitsDeviceCoordinator, create_session
 from .device import async_register_device
+from .errors import translated
 from .issues import ENTRY_ISSUES, ISSUE_INVALID_PRODUCT, async_clear_issues, async_raise_issue
 from .lan_entry import async_setup_lan, lan_options
 from .log_forwarder import LogForwarder
@@ -83,14 +84,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await coordinator.async_wait_connected()
     except M2MAuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="auth_failed"
-        ) from err
+        raise translated(ConfigEntryAuthFailed, "auth_failed") from err
     except TimeoutError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="not_connected",
-            translation_placeholders={"error": session.status.last_error or "timeout"},
+        raise translated(
+            ConfigEntryNotReady, "not_connected", error=session.status.last_error or "timeout"
         ) from err
 
     log_forwarder = LogForwarder(hass, coordinator)

@@ -50,6 +50,7 @@ from .const import (
     STORAGE_VERSION,
 )
 from .coordinator import GizwitsDeviceCoordinator
+from .errors import translated
 from .protocol import (
     AppCommand,
     ConnectionState,
@@ -193,21 +194,17 @@ class GizwitsBridge:
         """An HA-side change of a native point (entity action): store it and report it."""
         point = self.model.point(name)
         if name in self.mapping:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="point_is_mapped",
-                translation_placeholders={
-                    "point": name,
-                    "entity_id": self.mapping[name].entity_id,
-                },
+            raise translated(
+                ServiceValidationError,
+                "point_is_mapped",
+                point=name,
+                entity_id=self.mapping[name].entity_id,
             )
         try:
             checked = check_value(point, value)
         except ConversionError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_point_value",
-                translation_placeholders={"point": name, "value": repr(value)},
+            raise translated(
+                ServiceValidationError, "invalid_point_value", point=name, value=repr(value)
             ) from err
         self._apply_native({name: checked})
         self._schedule_report()

@@ -20,6 +20,7 @@ import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.
 
 from .const import DOMAIN
 from .coordinator import GizwitsDeviceCoordinator
+from .errors import translated
 from .protocol import (
     MAX_PAYLOAD,
     AckTimeoutError,
@@ -92,34 +93,22 @@ def _entry_id(call: ServiceCall) -> str:
         return str(call.data[ATTR_CONFIG_ENTRY_ID])
     device_id = call.data.get(ATTR_DEVICE_ID)
     if device_id is None:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_device")
+        raise translated(ServiceValidationError, "no_device")
     device = dr.async_get(call.hass).async_get(device_id)
     for entry_id in device.config_entries if device is not None else ():
         entry = call.hass.config_entries.async_get_entry(entry_id)
         if entry is not None and entry.domain == DOMAIN:
             return entry_id
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_device",
-        translation_placeholders={"device_id": str(device_id)},
-    )
+    raise translated(ServiceValidationError, "unknown_device", device_id=str(device_id))
 
 
 def _coordinator(call: ServiceCall) -> GizwitsDeviceCoordinator:
     entry_id = _entry_id(call)
     entry = call.hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_entry",
-            translation_placeholders={"entry_id": entry_id},
-        )
+        raise translated(ServiceValidationError, "unknown_entry", entry_id=entry_id)
     if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_loaded",
-            translation_placeholders={"title": entry.title},
-        )
+        raise translated(ServiceValidationError, "entry_not_loaded", title=entry.title)
     return cast(GizwitsConfigEntry, entry).runtime_data.coordinator
 
 
@@ -131,25 +120,15 @@ def decode_payload(text: str, encoding: str) -> bytes:
         else:
             payload = base64.b64decode(text, validate=True)
     except (ValueError, binascii.Error) as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_payload",
-            translation_placeholders={"encoding": encoding},
-        ) from err
+        raise translated(ServiceValidationError, "invalid_payload", encoding=encoding) from err
     if len(payload) > MAX_PAYLOAD:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="payload_too_long",
-            translation_placeholders={"max": str(MAX_PAYLOAD)},
-        )
+        raise translated(ServiceValidationError, "payload_too_long", max=str(MAX_PAYLOAD))
     return payload
 
 
 def _send_failed(err: M2MError) -> HomeAssistantError:
     key = "ack_timeout" if isinstance(err, AckTimeoutError) else "not_connected_send"
-    return HomeAssistantError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders={"error": str(err)}
-    )
+    return translated(HomeAssistantError, key, error=str(err))
 
 
 async def _send_passthrough(call: ServiceCall) -> ServiceResponse:
@@ -193,17 +172,13 @@ async def _confirm_firmware(call: ServiceCall) -> None:
             firmware_type, version.strip() if version else None
         )
     except LookupError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="nothing_downloaded",
-            translation_placeholders={"firmware_type": call.data[ATTR_FIRMWARE_TYPE]},
+        raise translated(
+            ServiceValidationError,
+            "nothing_downloaded",
+            firmware_type=call.data[ATTR_FIRMWARE_TYPE],
         ) from err
     except GizwitsValueError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_version",
-            translation_placeholders={"version": str(version)},
-        ) from err
+        raise translated(ServiceValidationError, "invalid_version", version=str(version)) from err
 
 
 @callback

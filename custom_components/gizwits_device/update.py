@@ -17,6 +17,7 @@ from homeassistant.helpers.translation import async_get_cached_translations
 from .const import DOMAIN
 from .coordinator import GizwitsDeviceCoordinator
 from .entity import GizwitsEntity, entry_platform
+from .errors import translated
 from .ota import FirmwareDownload
 from .protocol import FirmwareError, FirmwareType
 from .runtime import GizwitsConfigEntry
@@ -129,15 +130,9 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
                 self.entity_description.firmware_type, progress
             )
         except LookupError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="no_update"
-            ) from err
+            raise translated(HomeAssistantError, "no_update") from err
         except FirmwareError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="firmware_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise translated(HomeAssistantError, "firmware_failed", error=str(err)) from err
         finally:
             self._attr_in_progress = False
             self._attr_update_percentage = None
