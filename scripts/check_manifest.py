@@ -131,31 +131,23 @@ class Checker:
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
 
-    def load_json(self, name: str) -> Any:
+    def load(self, name: str) -> Any:
+        """Parse a JSON or YAML file (by its suffix); None, and a problem, when that fails."""
         path = self.root / name
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            return yaml.safe_load(text) if path.suffix == ".yaml" else json.loads(text)
         except FileNotFoundError:
             self.fail(name, "missing")
-        except json.JSONDecodeError as err:
-            self.fail(name, f"invalid JSON: {err}")
-        return None
-
-    def load_yaml(self, name: str) -> Any:
-        path = self.root / name
-        try:
-            return yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            self.fail(name, "missing")
-        except yaml.YAMLError as err:
-            self.fail(name, f"invalid YAML: {err}")
+        except (json.JSONDecodeError, yaml.YAMLError) as err:
+            self.fail(name, f"invalid {path.suffix.removeprefix('.').upper()}: {err}")
         return None
 
     # -- manifest.json ---------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any] | None:
         where = "manifest.json"
-        data = self.load_json(where)
+        data = self.load(where)
         if data is None:
             return None
         if not isinstance(data, dict):
@@ -238,17 +230,17 @@ class Checker:
     # -- strings / translations ------------------------------------------------------------
 
     def translations(self) -> dict[str, Any] | None:
-        strings = self.load_json("strings.json")
+        strings = self.load("strings.json")
         if not isinstance(strings, dict):
             return None
         folder = self.root / "translations"
-        english = self.load_json("translations/en.json")
+        english = self.load("translations/en.json")
         if english is not None and english != strings:
             self.fail("translations/en.json", "differs from strings.json (copy it over)")
         reference = dict(_leaves(strings))
         for path in sorted(folder.glob("*.json")):
             where = f"translations/{path.name}"
-            data = self.load_json(where)
+            data = self.load(where)
             if not isinstance(data, dict):
                 continue
             leaves = dict(_leaves(data))
@@ -266,8 +258,8 @@ class Checker:
     # -- services --------------------------------------------------------------------------
 
     def services(self, strings: Mapping[str, Any]) -> None:
-        services = self.load_yaml("services.yaml")
-        icons = self.load_json("icons.json")
+        services = self.load("services.yaml")
+        icons = self.load("icons.json")
         if services is None:
             return
         if not isinstance(services, dict):
@@ -324,7 +316,7 @@ class Checker:
         where = "quality_scale.yaml"
         if not (self.root / where).exists():
             return
-        data = self.load_yaml(where)
+        data = self.load(where)
         if not isinstance(data, dict) or not isinstance(data.get("rules"), dict):
             self.fail(where, "must have a `rules:` mapping")
             return
