@@ -6,6 +6,8 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+from .protocol import FirmwareType
+
 DOMAIN: Final = "gizwits_device"
 LOGGER = logging.getLogger(__package__)
 
@@ -20,6 +22,15 @@ CONF_WIFI_HARD_VERSION: Final = "wifi_hard_version"
 CONF_WIFI_SOFT_VERSION: Final = "wifi_soft_version"
 CONF_MCU_HARD_VERSION: Final = "mcu_hard_version"
 CONF_MCU_SOFT_VERSION: Final = "mcu_soft_version"
+# The entry data keys of each firmware's versions.
+SOFT_VERSION_KEYS: Final = {
+    FirmwareType.WIFI: CONF_WIFI_SOFT_VERSION,
+    FirmwareType.MCU: CONF_MCU_SOFT_VERSION,
+}
+HARD_VERSION_KEYS: Final = {
+    FirmwareType.WIFI: CONF_WIFI_HARD_VERSION,
+    FirmwareType.MCU: CONF_MCU_HARD_VERSION,
+}
 REGION_CUSTOM: Final = "custom"
 
 # Options.

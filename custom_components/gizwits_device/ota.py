@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -24,16 +24,14 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
     CONF_DID,
-    CONF_MCU_HARD_VERSION,
-    CONF_MCU_SOFT_VERSION,
     CONF_PASSCODE,
     CONF_PRODUCT_KEY,
-    CONF_WIFI_HARD_VERSION,
-    CONF_WIFI_SOFT_VERSION,
     DOMAIN,
     FIRMWARE_DIR,
     FIRMWARE_MAX_SIZE,
+    HARD_VERSION_KEYS,
     LOGGER,
+    SOFT_VERSION_KEYS,
 )
 from .protocol import (
     FirmwareType,
@@ -45,14 +43,14 @@ from .protocol import (
     normalize_version,
 )
 
-SOFT_VERSION_KEYS = {
-    FirmwareType.WIFI: CONF_WIFI_SOFT_VERSION,
-    FirmwareType.MCU: CONF_MCU_SOFT_VERSION,
-}
-HARD_VERSION_KEYS = {
-    FirmwareType.WIFI: CONF_WIFI_HARD_VERSION,
-    FirmwareType.MCU: CONF_MCU_HARD_VERSION,
-}
+
+class _OtaQuery(TypedDict):
+    """What both OTA checks (v4.1 and v4.0) tell GService about the installed firmware."""
+
+    did: str
+    firmware_type: FirmwareType
+    hard_version: str
+    soft_version: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,15 +186,16 @@ class FirmwareUpdater:
         """Run the v4.1 and v4.0 OTA checks; a failure keeps what was known (§2.4)."""
         data = self._entry.data
         for firmware_type in firmware_types:
-            hard = str(data[HARD_VERSION_KEYS[firmware_type]])
             soft = self.installed_version(firmware_type)
+            query = _OtaQuery(
+                did=data[CONF_DID],
+                firmware_type=firmware_type,
+                hard_version=str(data[HARD_VERSION_KEYS[firmware_type]]),
+                soft_version=soft,
+            )
             try:
                 update = await self._gservice.ota_update_and_check(
-                    did=data[CONF_DID],
-                    passcode=data[CONF_PASSCODE],
-                    firmware_type=firmware_type,
-                    hard_version=hard,
-                    soft_version=soft,
+                    passcode=data[CONF_PASSCODE], **query
                 )
                 if update is not None:
                     self.state.offers[firmware_type] = FirmwareOffer(
@@ -204,12 +203,9 @@ class FirmwareUpdater:
                     )
                     continue
                 target = await self._gservice.ota_target_fid(
-                    did=data[CONF_DID],
                     product_key=data[CONF_PRODUCT_KEY],
-                    firmware_type=firmware_type,
-                    hard_version=hard,
-                    soft_version=soft,
                     current_fid=self.state.current_fid.get(firmware_type, 0),
+                    **query,
                 )
             except GizwitsError as err:  # GService errors and invalid stored versions
                 LOGGER.debug("OTA check for %s firmware failed: %s", firmware_type.name, err)
