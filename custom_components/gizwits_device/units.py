@@ -42,44 +42,29 @@ class UnitPreset:
     state_class: SensorStateClass = SensorStateClass.MEASUREMENT
 
 
+def _preset(
+    unit: str, kind: str | None, state_class: SensorStateClass = SensorStateClass.MEASUREMENT
+) -> UnitPreset:
+    """A preset whose sensor and number device classes are both `kind` (HA names them alike)."""
+    if kind is None:
+        return UnitPreset(unit, None, None, state_class)
+    return UnitPreset(unit, SensorDeviceClass(kind), NumberDeviceClass(kind), state_class)
+
+
 PRESETS: dict[str, UnitPreset] = {
-    "power_w": UnitPreset(UnitOfPower.WATT, SensorDeviceClass.POWER, NumberDeviceClass.POWER),
-    "power_kw": UnitPreset(UnitOfPower.KILO_WATT, SensorDeviceClass.POWER, NumberDeviceClass.POWER),
-    "energy_kwh": UnitPreset(
-        UnitOfEnergy.KILO_WATT_HOUR,
-        SensorDeviceClass.ENERGY,
-        NumberDeviceClass.ENERGY,
-        SensorStateClass.TOTAL_INCREASING,
-    ),
-    "energy_wh": UnitPreset(
-        UnitOfEnergy.WATT_HOUR,
-        SensorDeviceClass.ENERGY,
-        NumberDeviceClass.ENERGY,
-        SensorStateClass.TOTAL_INCREASING,
-    ),
-    "voltage_v": UnitPreset(
-        UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE, NumberDeviceClass.VOLTAGE
-    ),
-    "current_a": UnitPreset(
-        UnitOfElectricCurrent.AMPERE, SensorDeviceClass.CURRENT, NumberDeviceClass.CURRENT
-    ),
-    "temperature_c": UnitPreset(
-        UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE, NumberDeviceClass.TEMPERATURE
-    ),
-    "humidity": UnitPreset(PERCENTAGE, SensorDeviceClass.HUMIDITY, NumberDeviceClass.HUMIDITY),
-    "illuminance_lx": UnitPreset(
-        LIGHT_LUX, SensorDeviceClass.ILLUMINANCE, NumberDeviceClass.ILLUMINANCE
-    ),
-    "percent": UnitPreset(PERCENTAGE, None, None),
-    "duration_s": UnitPreset(
-        UnitOfTime.SECONDS, SensorDeviceClass.DURATION, NumberDeviceClass.DURATION
-    ),
-    "duration_min": UnitPreset(
-        UnitOfTime.MINUTES, SensorDeviceClass.DURATION, NumberDeviceClass.DURATION
-    ),
-    "duration_h": UnitPreset(
-        UnitOfTime.HOURS, SensorDeviceClass.DURATION, NumberDeviceClass.DURATION
-    ),
+    "power_w": _preset(UnitOfPower.WATT, "power"),
+    "power_kw": _preset(UnitOfPower.KILO_WATT, "power"),
+    "energy_kwh": _preset(UnitOfEnergy.KILO_WATT_HOUR, "energy", SensorStateClass.TOTAL_INCREASING),
+    "energy_wh": _preset(UnitOfEnergy.WATT_HOUR, "energy", SensorStateClass.TOTAL_INCREASING),
+    "voltage_v": _preset(UnitOfElectricPotential.VOLT, "voltage"),
+    "current_a": _preset(UnitOfElectricCurrent.AMPERE, "current"),
+    "temperature_c": _preset(UnitOfTemperature.CELSIUS, "temperature"),
+    "humidity": _preset(PERCENTAGE, "humidity"),
+    "illuminance_lx": _preset(LIGHT_LUX, "illuminance"),
+    "percent": _preset(PERCENTAGE, None),
+    "duration_s": _preset(UnitOfTime.SECONDS, "duration"),
+    "duration_min": _preset(UnitOfTime.MINUTES, "duration"),
+    "duration_h": _preset(UnitOfTime.HOURS, "duration"),
 }
 
 # First match wins: units named outright, then what a quantity is called (en, zh-Hans).
