@@ -11,17 +11,14 @@ the profile and the codec's share of HA's busy time.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 from dataclasses import dataclass
-import logging
 import statistics
 import time
 import timeit
 from typing import Any
 
 from benchmarks import pyspy
-from benchmarks.common import PLUG_KEY, RAW_KEY
+from benchmarks.common import PLUG_KEY, RAW_KEY, run_with_emulator
 from benchmarks.ha_path import Run, Setup, measure
 from benchmarks.ha_process import HaProcess
 from custom_components.gizwits_device.protocol import (
@@ -294,13 +291,5 @@ def _report(
     }
 
 
-async def _main(quick: bool) -> None:
-    async with Emulator(product_keys=[PLUG_KEY, RAW_KEY]) as emu:
-        await run(emu, quick)
-
-
 if __name__ == "__main__":
-    logging.getLogger("mqtt").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, one round")
-    asyncio.run(_main(parser.parse_args().quick))
+    run_with_emulator(__doc__, run, [PLUG_KEY, RAW_KEY], quick_help="small sizes, one round")

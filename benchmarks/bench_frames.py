@@ -123,14 +123,19 @@ def measure(seconds: float) -> list[dict[str, Any]]:
 HEADER = f"{'message':<26} {'op':<7} {'codec ops/s':>11} {'struct ops/s':>13} {'struct/codec':>12}"
 
 
-def main() -> None:
-    """Print one line per frame and direction."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def print_rates(doc: str, measure: Callable[[float], list[dict[str, Any]]]) -> None:
+    """The command line of this benchmark and bench_p0: one line per case and direction."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", maxsplit=1)[0])
     parser.add_argument("--seconds", type=float, default=0.2, help="length of one timing run")
     args = parser.parse_args()
     print(HEADER)
     for line in measure(args.seconds):
         print(line["text"])
+
+
+def main() -> None:
+    """Print one line per frame and direction."""
+    print_rates(__doc__, measure)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ scaling, range checks or names, so a floor rather than a competitor.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 import functools
 import struct
 from typing import Any
 
-from benchmarks.bench_frames import HEADER, rate
+from benchmarks.bench_frames import print_rates, rate
 from custom_components.gizwits_device.protocol import (
     Control,
     P0Codec,
@@ -121,12 +120,7 @@ def cases(model: ProductModel) -> list[Case]:
 
 def main() -> None:
     """Print one line per message and direction."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=0.2, help="length of one timing run")
-    args = parser.parse_args()
-    print(HEADER)
-    for line in measure(args.seconds):
-        print(line["text"])
+    print_rates(__doc__, measure)
 
 
 def measure(seconds: float) -> list[dict[str, Any]]:

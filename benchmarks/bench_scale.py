@@ -17,17 +17,23 @@ loss at a random 0..2 s, then 10 s, 20 s ... (§2.8 backoff).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import logging
 import secrets
 import time
 from typing import Any
 
 import aiomqtt
 
-from benchmarks.common import MIB, PLUG_KEY, client, plug_options, quantile, register
+from benchmarks.common import (
+    MIB,
+    PLUG_KEY,
+    client,
+    plug_options,
+    quantile,
+    register,
+    run_with_emulator,
+)
 from benchmarks.ha_process import HaProcess
 from emulator.server import Emulator
 
@@ -230,13 +236,5 @@ def _print(results: list[dict[str, Any]]) -> None:
             )
 
 
-async def _main(quick: bool) -> None:
-    async with Emulator(product_keys=[PLUG_KEY]) as emu:
-        await run(emu, quick)
-
-
 if __name__ == "__main__":
-    logging.getLogger("mqtt").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 and 10 endpoints, 5 s idle")
-    asyncio.run(_main(parser.parse_args().quick))
+    run_with_emulator(__doc__, run, [PLUG_KEY], quick_help="1 and 10 endpoints, 5 s idle")

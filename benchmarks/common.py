@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 import json
+import logging
 import math
 from pathlib import Path
 import secrets
@@ -112,3 +116,23 @@ def quantile(values: list[float], q: float) -> float:
     """The q-quantile (nearest rank) of `values`."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def run_with_emulator(
+    doc: str,
+    run: Callable[[Emulator, bool], Awaitable[Any]],
+    product_keys: list[str],
+    *,
+    quick_help: str,
+) -> None:
+    """The command line of a benchmark that runs against one emulator (`--quick`)."""
+    logging.getLogger("mqtt").setLevel(logging.ERROR)
+    parser = argparse.ArgumentParser(description=doc.split("\n", maxsplit=1)[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    quick: bool = parser.parse_args().quick
+
+    async def main() -> None:
+        async with Emulator(product_keys=product_keys) as emu:
+            await run(emu, quick)
+
+    asyncio.run(main())

@@ -15,12 +15,12 @@ import shutil
 import signal
 import sys
 import tempfile
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import psutil
 
 from emulator.broker import free_port
+from emulator.lifecycle import Service
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 120.0
@@ -34,8 +34,9 @@ class ProbeError(RuntimeError):
     """The probe answered with an error, or Home Assistant did not start."""
 
 
-class HaProcess:
-    """Start/stop Home Assistant and talk to its probe; async context manager."""
+class HaProcess(Service):
+    """Start/stop Home Assistant and talk to its probe; async context manager (a failed start
+    stops what it started)."""
 
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="gizwits-bench-ha-"))
@@ -45,27 +46,8 @@ class HaProcess:
         self._writer: asyncio.StreamWriter | None = None
         self.process: psutil.Process | None = None
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         """Start HA and wait until the probe answers (HA and the helpers are set up)."""
-        try:
-            await self._start()
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def _start(self) -> None:
         log = (self.dir / "ha.log").open("wb")
         self._proc = await asyncio.create_subprocess_exec(
             *_PDEATHSIG,
