@@ -35,7 +35,7 @@ from custom_components.gizwits_device.protocol.p0_messages import (
 )
 from emulator import wire
 from emulator.lifecycle import Service
-from emulator.mqtt import MqttLink
+from emulator.mqtt import BrokerLogin, MqttLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,10 +103,7 @@ class AppSimulator(Service):
         self.auto_ack = auto_ack
         self._on_close = on_close
         self._link = MqttLink(
-            host,
-            port,
-            username=username,
-            password=password,
+            BrokerLogin(host, port, username, password),
             client_id=self.client_id,
             topics=(f"dev2app/{did}", f"dev2app/{did}/{self.client_id}"),
             on_message=self._on_message,

@@ -25,7 +25,7 @@ import logging
 from emulator import wire
 from emulator.brokerlog import BrokerLog
 from emulator.lifecycle import Service
-from emulator.mqtt import MqttLink
+from emulator.mqtt import BrokerLogin, MqttLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,10 +68,7 @@ class CloudAgent(Service):
         self._broker_log = broker_log
         broker_log.watch(wire.CLI2SER_REQ, client_id)
         self._link = MqttLink(
-            host,
-            port,
-            username=username,
-            password=password,
+            BrokerLogin(host, port, username, password),
             client_id=client_id,
             topics=(wire.CLI2SER_REQ, "dev2app/#"),
             on_message=self._on_message,

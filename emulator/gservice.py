@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from .operator_http import Handler, OperatorError, json_errors, json_object
 from .state import (
     ERROR_DEVICE_NOT_FOUND,
     ERROR_FIRMWARE_NOT_FOUND,
@@ -47,8 +47,6 @@ _MAC_RE = re.compile(r"[0-9A-Fa-f]{12}")
 _VERSION_RE = re.compile(r"[0-9A-Za-z._\-]{8}")
 _GARBAGE = b"\xff\xfe<html>\x00 not a form \xc3\x28"
 _DOWNLOAD_CHUNK = 16 * 1024
-
-type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _form_response(
@@ -244,30 +242,6 @@ async def _download(request: web.Request) -> web.StreamResponse:
 # Operator API -----------------------------------------------------------------------------
 
 
-class _OperatorError(Exception):
-    pass
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as err:
-        raise _OperatorError("body must be JSON") from err
-    if not isinstance(body, dict):
-        raise _OperatorError("body must be a JSON object")
-    return body
-
-
-def _operator(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except (_OperatorError, ValueError, TypeError, KeyError) as err:
-            return web.json_response({"error": str(err)}, status=400)
-
-    return wrapped
-
-
 async def _op_list_devices(request: web.Request) -> web.StreamResponse:
     devices = [
         {
@@ -285,7 +259,7 @@ async def _op_list_devices(request: web.Request) -> web.StreamResponse:
 
 
 async def _op_add_product(request: web.Request) -> web.StreamResponse:
-    body = await _json_body(request)
+    body = await json_object(request)
     product_key = str(body["product_key"])
     request.app[GSERVICE_STATE].add_product(product_key, str(body.get("name", "")))
     return web.json_response({"product_key": product_key.lower()}, status=201)
@@ -296,12 +270,12 @@ def _offer_data(body: dict[str, Any]) -> bytes:
         try:
             return base64.b64decode(str(body["data_base64"]), validate=True)
         except binascii.Error as err:
-            raise _OperatorError("data_base64 is not base64") from err
+            raise OperatorError("data_base64 is not base64") from err
     return str(body.get("data", "")).encode("utf-8")
 
 
 async def _op_set_offer(request: web.Request) -> web.StreamResponse:
-    body = await _json_body(request)
+    body = await json_object(request)
     offer = FirmwareOffer(
         firmware_type=int(body["firmware_type"]),
         soft_version=str(body["soft_version"]),
@@ -328,7 +302,7 @@ async def _op_clear_offers(request: web.Request) -> web.StreamResponse:
 
 
 async def _op_inject_fault(request: web.Request) -> web.StreamResponse:
-    body = await _json_body(request)
+    body = await json_object(request)
     request.app[GSERVICE_STATE].inject_fault(
         str(body["endpoint"]),
         body["kind"],
@@ -344,7 +318,7 @@ async def _op_clear_faults(request: web.Request) -> web.StreamResponse:
 
 
 async def _op_set_m2m(request: web.Request) -> web.StreamResponse:
-    body = await _json_body(request)
+    body = await json_object(request)
     state = request.app[GSERVICE_STATE]
     state.m2m_host = str(body.get("host", state.m2m_host))
     state.m2m_port = int(body.get("port", state.m2m_port))
@@ -383,13 +357,13 @@ def create_gservice_app(state: CloudState) -> web.Application:
     for path in ("/dev/ota/download/{fid}", "/dev/ota/v4.1/download/{fid}", "/firmware/{fid}"):
         app.router.add_get(path, _download)
 
-    app.router.add_get("/emulator/devices", _operator(_op_list_devices))
-    app.router.add_post("/emulator/products", _operator(_op_add_product))
-    app.router.add_post("/emulator/offers", _operator(_op_set_offer))
-    app.router.add_delete("/emulator/offers", _operator(_op_clear_offers))
-    app.router.add_post("/emulator/faults", _operator(_op_inject_fault))
-    app.router.add_delete("/emulator/faults", _operator(_op_clear_faults))
-    app.router.add_put("/emulator/m2m", _operator(_op_set_m2m))
+    app.router.add_get("/emulator/devices", json_errors(_op_list_devices))
+    app.router.add_post("/emulator/products", json_errors(_op_add_product))
+    app.router.add_post("/emulator/offers", json_errors(_op_set_offer))
+    app.router.add_delete("/emulator/offers", json_errors(_op_clear_offers))
+    app.router.add_post("/emulator/faults", json_errors(_op_inject_fault))
+    app.router.add_delete("/emulator/faults", json_errors(_op_clear_faults))
+    app.router.add_put("/emulator/m2m", json_errors(_op_set_m2m))
     return app
 
 

@@ -17,15 +17,7 @@ from dataclasses import dataclass
 import socket
 
 from custom_components.gizwits_device.protocol.p0 import P0Codec
-from custom_components.gizwits_device.protocol.p0_messages import (
-    Control,
-    P0Error,
-    P0Message,
-    ReadReply,
-    ReadRequest,
-    StatusReport,
-    Value,
-)
+import custom_components.gizwits_device.protocol.p0_messages as p0msg
 
 HEADER = b"\x00\x00\x00\x03"
 DISCOVERY_PORT = 12414
@@ -326,23 +318,23 @@ class LanApp:
         *,
         acked: bool = False,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> ReadReply:
+    ) -> p0msg.ReadReply:
         """P0 read: over 0x0093 the reply is inside the 0x0094, over 0x0090 it is a 0x0091."""
-        request = codec.encode(ReadRequest())
+        request = codec.encode(p0msg.ReadRequest())
         if acked:
             message = codec.decode(await self.send_acked(request, timeout))
         else:
             await self.send(request)
-            message = await self.wait_p0(codec, ReadReply, timeout)
-        if not isinstance(message, ReadReply):
+            message = await self.wait_p0(codec, p0msg.ReadReply, timeout)
+        if not isinstance(message, p0msg.ReadReply):
             raise LanAppError(f"expected a read reply, got {message!r}")
         return message
 
     async def control(
-        self, codec: P0Codec, values: Mapping[str, Value], *, acked: bool = False
+        self, codec: P0Codec, values: Mapping[str, p0msg.Value], *, acked: bool = False
     ) -> None:
         """P0 control; with `acked`, returns once the device acked it."""
-        payload = codec.encode(Control(dict(values)))
+        payload = codec.encode(p0msg.Control(dict(values)))
         if acked:
             await self.send_acked(payload)
         else:
@@ -351,13 +343,13 @@ class LanApp:
     async def wait_p0(
         self,
         codec: P0Codec,
-        kind: type[P0Message],
+        kind: type[p0msg.P0Message],
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> P0Message:
+    ) -> p0msg.P0Message:
         """The next 0x0091 decoding to `kind` (others are skipped)."""
         async with asyncio.timeout(timeout):
             while True:
-                with contextlib.suppress(P0Error):
+                with contextlib.suppress(p0msg.P0Error):
                     message = codec.decode(await self.reports.get())
                     if isinstance(message, kind):
                         return message
@@ -366,8 +358,8 @@ class LanApp:
         self,
         codec: P0Codec,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> StatusReport:
+    ) -> p0msg.StatusReport:
         """The next P0 status report."""
-        message = await self.wait_p0(codec, StatusReport, timeout)
-        assert isinstance(message, StatusReport)
+        message = await self.wait_p0(codec, p0msg.StatusReport, timeout)
+        assert isinstance(message, p0msg.StatusReport)
         return message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
+from dataclasses import dataclass
 import logging
 
 import aiomqtt
@@ -22,26 +23,30 @@ class LinkError(RuntimeError):
     """The MQTT link is not connected (or was refused)."""
 
 
+@dataclass(slots=True)
+class BrokerLogin:
+    """Where a link connects and as whom (the port may be set once the broker has one)."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+
+
 class MqttLink:
     """Keeps one MQTT 3.1 session up, resubscribing after broker restarts, until `stop()`."""
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        login: BrokerLogin,
         *,
-        username: str,
-        password: str,
         client_id: str,
         topics: Sequence[str],
         on_message: MessageHandler,
         keepalive: int = 60,
     ) -> None:
         """Nothing connects before `start()`."""
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
+        self.login = login
         self.client_id = client_id
         self.topics = tuple(topics)
         self._on_message = on_message
@@ -73,8 +78,9 @@ class MqttLink:
             async with asyncio.timeout(CONNECT_TIMEOUT):
                 await self._connected.wait()
         except TimeoutError:
+            where = f"{self.login.host}:{self.login.port}"
             raise LinkError(
-                f"{self.client_id}: not connected to {self.host}:{self.port} ({self.last_error!r})"
+                f"{self.client_id}: not connected to {where} ({self.last_error!r})"
             ) from None
 
     async def stop(self) -> None:
@@ -99,10 +105,10 @@ class MqttLink:
         while True:
             try:
                 async with MqttClient(
-                    self.host,
-                    self.port,
-                    username=self.username,
-                    password=self.password,
+                    hostname=self.login.host,
+                    port=self.login.port,
+                    username=self.login.username,
+                    password=self.login.password,
                     identifier=self.client_id,
                     protocol=aiomqtt.ProtocolVersion.V31,
                     clean_session=True,

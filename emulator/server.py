@@ -20,13 +20,12 @@ Firmware upload is the GService app's own `POST /emulator/offers`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 import json
 import logging
 from pathlib import Path
 import secrets
 import socket
-from typing import Any
 
 from aiohttp import web
 
@@ -36,6 +35,7 @@ from emulator.brokerlog import PublishEvent
 from emulator.cloud import CloudAgent
 from emulator.gservice import create_gservice_app
 from emulator.lifecycle import Service
+from emulator.operator_http import Handler, json_errors, json_object
 from emulator.state import CloudState, Device, DeviceEvent
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,7 +43,10 @@ _LOGGER = logging.getLogger(__name__)
 CLOUD_USER = "gizwits-cloud"
 STATE_FILE = "devices.json"
 
-type _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+def _json_errors(handler: Handler) -> Handler:
+    """Operator errors as JSON; a KeyError here names an unknown device or app (404)."""
+    return json_errors(handler, unknown_status=404)
 
 
 class Emulator(Service):
@@ -101,7 +104,7 @@ class Emulator(Service):
         await self.broker.start()
         self.state.m2m_host = self.broker.host
         self.state.m2m_port = self.broker.port
-        self.cloud.link.port = self.broker.port
+        self.cloud.link.login.port = self.broker.port
         self._remove_listener = self.state.add_listener(self._on_device_event)
         await self.cloud.start()
 
@@ -215,7 +218,7 @@ class Emulator(Service):
 
     @web.middleware
     async def _settle_middleware(
-        self, request: web.Request, handler: _Handler
+        self, request: web.Request, handler: Handler
     ) -> web.StreamResponse:
         response = await handler(request)
         await self.settle()
@@ -294,14 +297,14 @@ class Emulator(Service):
 
     async def _op_online_apps(self, request: web.Request) -> web.StreamResponse:
         device = self._device(request)
-        body = await _json_object(request)
+        body = await json_object(request, empty_ok=True)
         count = body.get("count")
         await self.cloud.push_online_apps(device.did, None if count is None else int(count))
         return web.json_response({"did": device.did, "count": self.cloud.online_apps(device.did)})
 
     async def _op_ota_notify(self, request: web.Request) -> web.StreamResponse:
         device = self._device(request)
-        body = await _json_object(request)
+        body = await json_object(request, empty_ok=True)
         await self.cloud.notify_ota(
             device.did, int(body["firmware_type"]), int(body["target_fid"]), str(body["url"])
         )
@@ -309,13 +312,13 @@ class Emulator(Service):
 
     async def _op_ota_check(self, request: web.Request) -> web.StreamResponse:
         device = self._device(request)
-        body = await _json_object(request)
+        body = await json_object(request, empty_ok=True)
         await self.cloud.notify_ota_check(device.did, int(body["firmware_type"]))
         return web.json_response({"ok": True})
 
     async def _op_app_bind(self, request: web.Request) -> web.StreamResponse:
         device = self._device(request)
-        body = await _json_object(request)
+        body = await json_object(request, empty_ok=True)
         client_id = str(body.get("client_id") or new_app_client_id())
         password = secrets.token_hex(12)
         await self.broker.add_user(client_id, password, app_acl(device.did, client_id))
@@ -342,24 +345,3 @@ class Emulator(Service):
         await self.broker.remove_user(client_id)
         await self.cloud.app_unbound(did)
         return web.Response(status=204)
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise TypeError("body must be a JSON object")
-    return body
-
-
-def _json_errors(handler: _Handler) -> _Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except KeyError as err:
-            return web.json_response({"error": str(err)}, status=404)
-        except (ValueError, TypeError) as err:
-            return web.json_response({"error": str(err)}, status=400)
-
-    return wrapped

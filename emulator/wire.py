@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import struct
-from typing import ClassVar
+from typing import Any, ClassVar, dataclass_transform
 from urllib.parse import quote
 
 HEADER = b"\x00\x00\x00\x03"
@@ -30,115 +30,89 @@ class WireError(ValueError):
     """Bytes that are not a well-formed frame of a known command."""
 
 
-# -- frames ---------------------------------------------------------------------------------
+# -- frames ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AppPassthrough:
+@dataclass_transform(frozen_default=True)
+class Frame:
+    """One command's frame: a subclass names its `cmd`; its fields make a frozen dataclass."""
+
+    cmd: ClassVar[int]
+
+    def __init_subclass__(cls, *, cmd: int, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.cmd = cmd
+        dataclass(frozen=True)(cls)
+
+
+class AppPassthrough(Frame, cmd=0x0090):
     """0x0090 app → device: payload."""
 
-    cmd: ClassVar[int] = 0x0090
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class DevicePassthrough:
+class DevicePassthrough(Frame, cmd=0x0091):
     """0x0091 device → app(s): payload."""
 
-    cmd: ClassVar[int] = 0x0091
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class AckedPassthrough:
+class AckedPassthrough(Frame, cmd=0x0093):
     """0x0093 either way: sn + payload; the receiver answers 0x0094 with the same sn."""
 
-    cmd: ClassVar[int] = 0x0093
     sn: int
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class PassthroughAck:
+class PassthroughAck(Frame, cmd=0x0094):
     """0x0094 either way: sn of the acked 0x0093 + the receiver's answer (may be empty)."""
 
-    cmd: ClassVar[int] = 0x0094
     sn: int
     payload: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
-class SetLogLevel:
+class SetLogLevel(Frame, cmd=0x0010):
     """0x0010 app → device: the 16-bit setting (bits 8-15 first)."""
 
-    cmd: ClassVar[int] = 0x0010
     value: int
 
 
-@dataclass(frozen=True, slots=True)
-class LogLevelConfirm:
+class LogLevelConfirm(Frame, cmd=0x0011):
     """0x0011 device → app: confirms a 0x0010 (no body)."""
 
-    cmd: ClassVar[int] = 0x0011
 
-
-@dataclass(frozen=True, slots=True)
-class DeviceLog:
+class DeviceLog(Frame, cmd=0x0012):
     """0x0012 device → apps and cloud: level (1 error, 2 warning, 3 info), tag, source, text."""
 
-    cmd: ClassVar[int] = 0x0012
     level: int
     tag: str
     source: str
     content: str
 
 
-@dataclass(frozen=True, slots=True)
-class OtaNotification:
+class OtaNotification(Frame, cmd=0x020E):
     """0x020E cloud → device: firmware type (1 WiFi, 2 MCU), target fid, download URL."""
 
-    cmd: ClassVar[int] = 0x020E
     firmware_type: int
     target_fid: int
     url: str
 
 
-@dataclass(frozen=True, slots=True)
-class OnlineAppsRequest:
+class OnlineAppsRequest(Frame, cmd=0x020F):
     """0x020F device → cloud on `cli2ser_req`: how many apps are online (no body)."""
 
-    cmd: ClassVar[int] = 0x020F
 
-
-@dataclass(frozen=True, slots=True)
-class OnlineAppCount:
+class OnlineAppCount(Frame, cmd=0x0210):
     """0x0210 cloud → device: online app count (u16)."""
 
-    cmd: ClassVar[int] = 0x0210
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class OtaCheckNotification:
+class OtaCheckNotification(Frame, cmd=0x0211):
     """0x0211 cloud → device: run the v4.1 OTA check for this firmware type."""
 
-    cmd: ClassVar[int] = 0x0211
     firmware_type: int
 
-
-type Frame = (
-    AppPassthrough
-    | DevicePassthrough
-    | AckedPassthrough
-    | PassthroughAck
-    | SetLogLevel
-    | LogLevelConfirm
-    | DeviceLog
-    | OtaNotification
-    | OnlineAppsRequest
-    | OnlineAppCount
-    | OtaCheckNotification
-)
 
 # Bodies of the fixed-layout commands as struct formats (big-endian; seed §3.1).
 _FIXED: dict[int, tuple[type[Frame], str]] = {
