@@ -21,6 +21,7 @@ from aiomqtt.exceptions import MqttCodeError, MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
+from . import session_state
 from .commands import AppCommand, CommandHandler, CommandRunner, CommandSource
 from .frame_codec import decode_frame, encode_frame
 from .frame_fields import FrameError, LogLevel
@@ -40,18 +41,12 @@ from .frames import (
 )
 from .gservice import GServiceClient
 from .gservice_wire import GServiceError, GServiceInvalidCredentials, M2MEndpoint
+from .listeners import Listeners
 from .mqtt_client import MqttClient, RedactingLogger
 from .session_state import (
-    AckTimeoutError,
     ConnectionState,
     ConnectionStatus,
     FrameListener,
-    HeartbeatLostError,
-    M2MAuthenticationError,
-    M2MError,
-    M2MNotConnectedError,
-    M2MTimeoutError,
-    M2MUnreachableError,
     ReceivedFrame,
     SessionStats,
     SessionTiming,
@@ -136,8 +131,8 @@ class M2MSession:
         self._ssl_context = ssl_context
         self._client: aiomqtt.Client | None = None
         self._status = ConnectionStatus(ConnectionState.STOPPED)
-        self._frame_listeners: list[FrameListener] = []
-        self._status_listeners: list[StatusListener] = []
+        self._frame_listeners: Listeners[ReceivedFrame] = Listeners("Gizwits frame")
+        self._status_listeners: Listeners[ConnectionStatus] = Listeners("Gizwits status")
         self._pending_acks: dict[int, asyncio.Future[PassthroughAck]] = {}
         self.commands = CommandRunner(self.timing.dedup_window)
         self._replies: set[asyncio.Task[None]] = set()
@@ -159,13 +154,11 @@ class M2MSession:
 
     def add_frame_listener(self, listener: FrameListener) -> Callable[[], None]:
         """Call `listener` for every accepted frame; returns a function that removes it."""
-        self._frame_listeners.append(listener)
-        return lambda: self._frame_listeners.remove(listener)
+        return self._frame_listeners.add(listener)
 
     def add_status_listener(self, listener: StatusListener) -> Callable[[], None]:
         """Call `listener` on every status change; returns a function that removes it."""
-        self._status_listeners.append(listener)
-        return lambda: self._status_listeners.remove(listener)
+        return self._status_listeners.add(listener)
 
     def set_command_handler(self, handler: CommandHandler) -> Callable[[], None]:
         """Let `handler` answer every app command (0x0090/0x0093); returns its remover.
@@ -198,10 +191,10 @@ class M2MSession:
                 self._set_status(ConnectionState.CONNECTING, failures)
                 try:
                     await self._connect_once()
-                except M2MAuthenticationError as err:
+                except session_state.M2MAuthenticationError as err:
                     self._set_status(ConnectionState.AUTH_FAILED, failures, error=str(err))
                     raise
-                except (aiomqtt.MqttError, GServiceError, M2MError, OSError) as err:
+                except (aiomqtt.MqttError, GServiceError, session_state.M2MError, OSError) as err:
                     lost = self._status.state is ConnectionState.CONNECTED
                     failures = self._after_failure(failures, err)
                 finally:
@@ -246,9 +239,9 @@ class M2MSession:
         try:
             endpoint = await self._gservice.provision(self._did)
         except GServiceInvalidCredentials as err:
-            raise M2MAuthenticationError(f"GService refused the DID: {err}") from err
+            raise session_state.M2MAuthenticationError(f"GService refused the DID: {err}") from err
         except GServiceError as err:
-            raise M2MUnreachableError(f"provision failed: {err}") from err
+            raise session_state.M2MUnreachableError(f"provision failed: {err}") from err
         self._status = replace(self._status, endpoint=endpoint)
         client = MqttClient(
             endpoint.host,
@@ -273,14 +266,18 @@ class M2MSession:
             raise
         except aiomqtt.MqttError as err:
             if isinstance(err, MqttConnectError) and _refused_credentials(err.rc):
-                raise M2MAuthenticationError(f"M2M broker refused the login: {err}") from err
+                raise session_state.M2MAuthenticationError(
+                    f"M2M broker refused the login: {err}"
+                ) from err
             if _timed_out(err):
                 # TCP is up but no CONNACK came: aiomqtt leaves that socket open; its own
                 # exit sends DISCONNECT and closes it (paho closes it itself on a refusal).
                 with contextlib.suppress(aiomqtt.MqttError):
                     await client.__aexit__(None, None, None)
-                raise M2MTimeoutError(f"no CONNACK from the M2M broker: {err}") from err
-            raise M2MUnreachableError(f"M2M login failed: {err}") from err
+                raise session_state.M2MTimeoutError(
+                    f"no CONNACK from the M2M broker: {err}"
+                ) from err
+            raise session_state.M2MUnreachableError(f"M2M login failed: {err}") from err
         try:
             yield endpoint, client
         finally:
@@ -304,7 +301,7 @@ class M2MSession:
         await self.request_online_apps()
         # Paho keeps the heartbeat (see SessionTiming.keepalive); a lost link ends this loop.
         await self._receive(client)
-        raise M2MError("connection ended")  # pragma: no cover - the iterator never ends
+        raise session_state.M2MError("connection ended")  # pragma: no cover - never reached
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         try:
@@ -314,7 +311,7 @@ class M2MSession:
             cause = err.__cause__
             if isinstance(cause, MqttCodeError) and cause.rc == _KEEPALIVE_TIMEOUT:
                 self.stats.heartbeat_losses += 1
-                raise HeartbeatLostError("no PINGRESP within the keepalive") from err
+                raise session_state.HeartbeatLostError("no PINGRESP within the keepalive") from err
             raise
 
     # -- receiving -----------------------------------------------------------------------
@@ -386,11 +383,7 @@ class M2MSession:
             _LOGGER.exception("Could not send the answer to an app command")
 
     def _dispatch(self, received: ReceivedFrame) -> None:
-        for listener in list(self._frame_listeners):
-            try:
-                listener(received)
-            except Exception:
-                _LOGGER.exception("Error in a Gizwits frame listener")
+        self._frame_listeners.notify(received)
 
     def _set_status(
         self,
@@ -402,16 +395,12 @@ class M2MSession:
         self._status = ConnectionStatus(
             state, failures, retry_in, error or self._status.last_error, self._status.endpoint
         )
-        for listener in list(self._status_listeners):
-            try:
-                listener(self._status)
-            except Exception:
-                _LOGGER.exception("Error in a Gizwits status listener")
+        self._status_listeners.notify(self._status)
 
     def _fail_pending_acks(self) -> None:
         for future in self._pending_acks.values():
             if not future.done():
-                future.set_exception(M2MNotConnectedError("connection lost"))
+                future.set_exception(session_state.M2MNotConnectedError("connection lost"))
         self._pending_acks.clear()
 
     # -- sending -------------------------------------------------------------------------
@@ -419,19 +408,19 @@ class M2MSession:
     async def _publish(self, topic: str, frame: Frame) -> None:
         client = self._client
         if client is None:
-            raise M2MNotConnectedError("not connected to Gizwits M2M")
+            raise session_state.M2MNotConnectedError("not connected to Gizwits M2M")
         data = encode_frame(frame)
         try:
             await client.publish(topic, data, qos=0)
         except aiomqtt.MqttError as err:
-            raise M2MNotConnectedError(str(err)) from err
+            raise session_state.M2MNotConnectedError(str(err)) from err
         self.stats.frames_sent += 1
 
     async def _send_quietly(self, topic: str, frame: Frame) -> None:
         """Send a protocol reply; a lost connection is handled by the reconnect loop."""
         try:
             await self._publish(topic, frame)
-        except M2MNotConnectedError as err:
+        except session_state.M2MNotConnectedError as err:
             _LOGGER.debug("Could not send 0x%04X: %s", frame.command, err)
 
     async def send_passthrough(self, payload: bytes, app_client_id: str | None = None) -> None:
@@ -457,7 +446,7 @@ class M2MSession:
                 if done:
                     return future.result()
             self.stats.ack_timeouts += 1
-            raise AckTimeoutError(f"no 0x0094 for sn {sn}")
+            raise session_state.AckTimeoutError(f"no 0x0094 for sn {sn}")
         finally:
             self._pending_acks.pop(sn, None)
 

@@ -2,12 +2,12 @@
 
 import asyncio
 from collections.abc import Callable
-import logging
 import time
+
+from ..listeners import Listeners
 
 __all__ = ["DEFAULT_BINDING_DURATION", "BindingWindow"]
 
-_LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BINDING_DURATION = 180.0
 
@@ -21,7 +21,7 @@ class BindingWindow:
         self.duration = duration
         self._opened_at: float | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._listeners: list[BindingListener] = []
+        self._listeners: Listeners[bool] = Listeners("binding window")
 
     @property
     def is_open(self) -> bool:
@@ -43,7 +43,7 @@ class BindingWindow:
         was_open = self.is_open
         self._opened_at = time.monotonic()
         if not was_open:
-            self._notify(True)
+            self._listeners.notify(True)
 
     def close(self) -> None:
         """Close the window now (also called when it expires)."""
@@ -52,16 +52,8 @@ class BindingWindow:
             self._timer = None
         if self._opened_at is not None:
             self._opened_at = None
-            self._notify(False)
+            self._listeners.notify(False)
 
     def add_listener(self, listener: BindingListener) -> Callable[[], None]:
         """Call listener(is_open) on every change; returns a function that removes it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def _notify(self, is_open: bool) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(is_open)
-            except Exception:
-                _LOGGER.exception("Error in a binding window listener")
+        return self._listeners.add(listener)

@@ -15,6 +15,7 @@ import hmac
 import logging
 
 from ..frames import DevicePassthrough
+from ..listeners import Listeners
 from .codec import encode_lan_frame
 from .connection import LanConnection
 from .device import LanDevice
@@ -62,7 +63,7 @@ class LanServer:
         self._logged_in: dict[str, set[LanConnection]] = {}
         self._connections: set[LanConnection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._listeners: list[ClientsListener] = []
+        self._listeners: Listeners[str, int] = Listeners("LAN clients")
         self._server: asyncio.Server | None = None
 
     # -- devices -------------------------------------------------------------------------
@@ -121,8 +122,7 @@ class LanServer:
 
     def add_clients_listener(self, listener: ClientsListener) -> Callable[[], None]:
         """Call listener(did, count) whenever a device's logged-in count changes."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._listeners.add(listener)
 
     def send_to_all(self, did: str, payload: bytes) -> int:
         """0x0091 to every app logged in to this device; returns how many it went to."""
@@ -174,12 +174,7 @@ class LanServer:
             self._notify(device.did)
 
     def _notify(self, did: str) -> None:
-        count = self.logged_in_count(did)
-        for listener in list(self._listeners):
-            try:
-                listener(did, count)
-            except Exception:
-                _LOGGER.exception("Error in a LAN clients listener")
+        self._listeners.notify(did, self.logged_in_count(did))
 
     # -- listening -----------------------------------------------------------------------
 
