@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -15,7 +14,7 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory, Platform
 
 from .coordinator import GizwitsDeviceData
-from .entity import GizwitsEntity, entry_platform
+from .entity import DescribedEntity, GizwitsDescription, described_entities, entry_platform
 from .native import NativePointEntity, native_entities
 from .protocol import Access, DataPoint
 from .runtime import GizwitsConfigEntry
@@ -25,15 +24,10 @@ PROBLEM_ACCESS = (Access.ALERT, Access.FAULT)
 
 
 @dataclass(frozen=True, kw_only=True)
-class GizwitsBinarySensorDescription(BinarySensorEntityDescription):
+class GizwitsBinarySensorDescription(BinarySensorEntityDescription, GizwitsDescription):
     """How a binary sensor reads the coordinator's data."""
 
     value_fn: Callable[[GizwitsDeviceData], bool]
-    attributes_fn: Callable[[GizwitsDeviceData], dict[str, Any] | None] = lambda _: None
-    always_available: bool = False
-    # Created only while the entry answers apps on the local network; available then,
-    # whatever the cloud does.
-    lan: bool = False
 
 
 DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
@@ -75,7 +69,7 @@ DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
 )
 
 
-class GizwitsBinarySensor(GizwitsEntity, BinarySensorEntity):
+class GizwitsBinarySensor(DescribedEntity, BinarySensorEntity):
     """A binary sensor of the device endpoint."""
 
     entity_description: GizwitsBinarySensorDescription
@@ -85,11 +79,6 @@ class GizwitsBinarySensor(GizwitsEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """The value."""
         return self.entity_description.value_fn(self.coordinator.data)
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Details (why the LAN service is not listening)."""
-        return self.entity_description.attributes_fn(self.coordinator.data)
 
 
 class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
@@ -109,14 +98,8 @@ class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
 
 def _entities(entry: GizwitsConfigEntry) -> list[BinarySensorEntity]:
     """The device's own binary sensors, and one per native read-only bool point."""
-    coordinator = entry.runtime_data.coordinator
-    lan = entry.runtime_data.lan is not None
     return [
-        *(
-            GizwitsBinarySensor(coordinator, description)
-            for description in DESCRIPTIONS
-            if lan or not description.lan
-        ),
+        *described_entities(entry, DESCRIPTIONS, GizwitsBinarySensor),
         *native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor),
     ]
 

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .coordinator import GizwitsDeviceCoordinator
+from .coordinator import GizwitsDeviceCoordinator, GizwitsDeviceData
 from .device import device_info
 from .runtime import GizwitsConfigEntry
+
+
+@dataclass(frozen=True, kw_only=True)
+class GizwitsDescription(EntityDescription):
+    """What the descriptions of the device's own sensors and binary sensors share."""
+
+    attributes_fn: Callable[[GizwitsDeviceData], dict[str, Any] | None] = lambda _: None
+    always_available: bool = False
+    # Created only while the entry answers apps on the local network; available then,
+    # whatever the cloud does.
+    lan: bool = False
 
 
 class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
@@ -60,6 +73,28 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
             return
         self.async_write_ha_state()
         self._written = (shown, self.hass.states.get(self.entity_id))
+
+
+class DescribedEntity(GizwitsEntity):
+    """An entity of the device's own data, read through its GizwitsDescription."""
+
+    entity_description: GizwitsDescription
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details, e.g. why the LAN service is not listening."""
+        return self.entity_description.attributes_fn(self.coordinator.data)
+
+
+def described_entities[D: GizwitsDescription, E: Entity](
+    entry: GizwitsConfigEntry,
+    descriptions: Iterable[D],
+    entity: Callable[[GizwitsDeviceCoordinator, D], E],
+) -> list[E]:
+    """One `entity` per description; the local network's only while the entry answers apps."""
+    lan = entry.runtime_data.lan is not None
+    coordinator = entry.runtime_data.coordinator
+    return [entity(coordinator, d) for d in descriptions if lan or not d.lan]
 
 
 type PlatformSetup = Callable[

@@ -17,7 +17,7 @@ from homeassistant.const import EntityCategory, Platform
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import GizwitsDeviceData
-from .entity import GizwitsEntity, entry_platform
+from .entity import DescribedEntity, GizwitsDescription, described_entities, entry_platform
 from .native import NativePointEntity, native_entities
 from .protocol import ConnectionState, DataPoint, DataType
 from .runtime import GizwitsConfigEntry
@@ -67,15 +67,10 @@ def last_log_attributes(data: GizwitsDeviceData) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GizwitsSensorDescription(SensorEntityDescription):
+class GizwitsSensorDescription(SensorEntityDescription, GizwitsDescription):
     """How a sensor reads the coordinator's data."""
 
     value_fn: Callable[[GizwitsDeviceData], StateType]
-    attributes_fn: Callable[[GizwitsDeviceData], dict[str, Any] | None] = lambda _: None
-    always_available: bool = False
-    # Created only while the entry answers apps on the local network; available then,
-    # whatever the cloud does.
-    lan: bool = False
 
 
 DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
@@ -122,7 +117,7 @@ DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
 )
 
 
-class GizwitsSensor(GizwitsEntity, SensorEntity):
+class GizwitsSensor(DescribedEntity, SensorEntity):
     """A sensor of the device endpoint."""
 
     entity_description: GizwitsSensorDescription
@@ -137,11 +132,6 @@ class GizwitsSensor(GizwitsEntity, SensorEntity):
     def native_value(self) -> StateType:
         """The value."""
         return self.entity_description.value_fn(self.coordinator.data)
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Details."""
-        return self.entity_description.attributes_fn(self.coordinator.data)
 
 
 class NativeSensor(NativePointEntity, SensorEntity):
@@ -169,14 +159,8 @@ class NativeSensor(NativePointEntity, SensorEntity):
 
 def _entities(entry: GizwitsConfigEntry) -> list[SensorEntity]:
     """The device's own sensors, and one per native read-only uint, enum or binary point."""
-    coordinator = entry.runtime_data.coordinator
-    lan = entry.runtime_data.lan is not None
     return [
-        *(
-            GizwitsSensor(coordinator, description)
-            for description in DESCRIPTIONS
-            if lan or not description.lan
-        ),
+        *described_entities(entry, DESCRIPTIONS, GizwitsSensor),
         *native_entities(entry, Platform.SENSOR, NativeSensor),
     ]
 
