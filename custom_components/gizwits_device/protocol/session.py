@@ -317,8 +317,7 @@ class M2MSession:
     # -- receiving -----------------------------------------------------------------------
 
     def _drop(self, reason: str, topic: str, detail: object) -> None:
-        self.stats.frames_dropped += 1
-        self.stats.dropped_reasons[reason] += 1
+        self.stats.drop(reason)
         _LOGGER.debug("Dropped a frame on %s (%s): %s", self._redact(topic), reason, detail)
 
     def _redact(self, topic: str) -> str:

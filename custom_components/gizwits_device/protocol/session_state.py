@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 import random
 
 from .errors import GizwitsError
 from .frames import Frame
 from .gservice_wire import M2MEndpoint
+from .stats import FrameStats
 from .topics import TopicKind
 
 
@@ -106,34 +106,15 @@ class ReceivedFrame:
 
 
 @dataclass(slots=True)
-class SessionStats:
+class SessionStats(FrameStats):
     """Counters for diagnostics."""
 
-    frames_received: int = 0
-    frames_sent: int = 0
-    frames_dropped: int = 0
-    dropped_reasons: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
     connects: int = 0
     connection_losses: int = 0
     heartbeat_losses: int = 0
     ack_retries: int = 0
     ack_timeouts: int = 0
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain data for diagnostics."""
-        return {
-            "frames_received": self.frames_received,
-            "frames_sent": self.frames_sent,
-            "frames_dropped": self.frames_dropped,
-            "dropped_reasons": dict(self.dropped_reasons),
-            "duplicates": self.duplicates,
-            "connects": self.connects,
-            "connection_losses": self.connection_losses,
-            "heartbeat_losses": self.heartbeat_losses,
-            "ack_retries": self.ack_retries,
-            "ack_timeouts": self.ack_timeouts,
-        }
 
 
 type FrameListener = Callable[[ReceivedFrame], None]

@@ -1,13 +1,14 @@
 """Counters of the LAN service, for diagnostics."""
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from ..stats import FrameStats
 
 __all__ = ["LanStats"]
 
 
 @dataclass(slots=True)
-class LanStats:
+class LanStats(FrameStats):
     """One instance may be shared by the discovery responder and the TCP server."""
 
     discovery_requests: int = 0
@@ -23,23 +24,6 @@ class LanStats:
     logins_rate_limited: int = 0
     heartbeat_timeouts: int = 0
     slow_clients_closed: int = 0
-    frames_received: int = 0
-    frames_sent: int = 0
-    frames_dropped: int = 0
-    dropped_reasons: Counter[str] = field(default_factory=Counter)
     commands_handled: int = 0
     duplicates: int = 0
     command_errors: int = 0
-
-    def drop(self, reason: str) -> None:
-        """Count one dropped frame or datagram under `reason`."""
-        self.frames_dropped += 1
-        self.dropped_reasons[reason] += 1
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain data for diagnostics."""
-        data: dict[str, object] = {
-            name: getattr(self, name) for name in self.__slots__ if name != "dropped_reasons"
-        }
-        data["dropped_reasons"] = dict(self.dropped_reasons)
-        return data
