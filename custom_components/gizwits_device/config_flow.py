@@ -233,6 +233,20 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                     return created
         return await self._user_form(errors)
 
+    def _form(
+        self,
+        step_id: str,
+        schema: vol.Schema,
+        suggested: Mapping[str, Any],
+        errors: dict[str, str],
+    ) -> ConfigFlowResult:
+        """Show a step's form with `suggested` values filled in."""
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )
+
     async def _user_form(self, errors: dict[str, str]) -> ConfigFlowResult:
         suggested: dict[str, Any] = {
             CONF_REGION: "cn",
@@ -250,11 +264,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                 **_versions_schema(),
             }
         )
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-        )
+        return self._form("user", schema, suggested, errors)
 
     async def async_step_custom_url(
         self, user_input: dict[str, Any] | None = None
@@ -273,11 +283,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _custom_url_form(self, errors: dict[str, str]) -> ConfigFlowResult:
         suggested = {CONF_BASE_URL: self._custom_url} if self._custom_url else {}
-        return self.async_show_form(
-            step_id="custom_url",
-            data_schema=self.add_suggested_values_to_schema(_CUSTOM_URL_SCHEMA, suggested),
-            errors=errors,
-        )
+        return self._form("custom_url", _CUSTOM_URL_SCHEMA, suggested, errors)
 
     async def _async_register(
         self, base_url: str, errors: dict[str, str]
@@ -366,11 +372,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
             **(user_input or {}),
         }
         schema = vol.Schema({vol.Required(CONF_REGION): _REGION, **_versions_schema()})
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-        )
+        return self._form("reconfigure", schema, suggested, errors)
 
     async def async_step_reconfigure_url(
         self, user_input: dict[str, Any] | None = None
@@ -385,11 +387,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         suggested = user_input or (
             {CONF_BASE_URL: current} if region_of(current) == REGION_CUSTOM else {}
         )
-        return self.async_show_form(
-            step_id="reconfigure_url",
-            data_schema=self.add_suggested_values_to_schema(_CUSTOM_URL_SCHEMA, suggested),
-            errors=errors,
-        )
+        return self._form("reconfigure_url", _CUSTOM_URL_SCHEMA, suggested, errors)
 
     async def _async_move(self, base_url: str, errors: dict[str, str]) -> ConfigFlowResult | None:
         """Save the new GService URL and versions once it knows the DID (None: see `errors`)."""
