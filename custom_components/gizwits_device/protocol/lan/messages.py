@@ -112,13 +112,10 @@ class _NoBody:
         return cls()
 
 
-class _EmptyReply:
+class _EmptyReply(_NoBody):
     """A reply without a body; a body is an error (we never expect one)."""
 
     __slots__ = ()
-
-    def _body(self) -> bytes:
-        return b""
 
     @classmethod
     def _decode(cls, body: bytes) -> Self:
