@@ -11,6 +11,7 @@ default, 100,000 with `-m heavy`).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import logging
 import secrets
 
@@ -27,10 +28,13 @@ from tests.conftest import PRODUCT_KEY
 from tests.fault.conftest import FaultSize
 
 from .hostile import Hostile, Where, hostile_messages, oversized
-from .sessions import RunningSession, running_session
+from .sessions import TIMING, RunningSession, running_session
 
 BATCH = 200  # well under the session's incoming queue limit
 FUZZER = "fuzzer"
+# A long keepalive: a loaded machine busy with the flood must not have the broker drop the
+# device for silence (not the subject here).
+FLOOD_TIMING = replace(TIMING, keepalive=60)
 
 
 def _topic(where: Where, did: str) -> str:
@@ -110,7 +114,7 @@ async def _fuzz(emulator: Emulator, batches: list[list[Hostile]]) -> Fuzzer:
     password = secrets.token_hex(8)
     await emulator.broker.add_user(FUZZER, password, ["topic write #"])
     async with (
-        running_session(emulator) as run,
+        running_session(emulator, timing=FLOOD_TIMING) as run,
         aiomqtt.Client(
             emulator.broker.host,
             emulator.broker.port,
