@@ -49,11 +49,13 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
     def available(self) -> bool:
         """Available while logged in to M2M, unless the description says always (connection);
         the local network's entities while the entry answers LAN apps, whatever the cloud does."""
-        if getattr(self.entity_description, "lan", False):
-            return self.coordinator.data.lan is not None
-        return getattr(self.entity_description, "always_available", False) or (
-            self.coordinator.data.connected
-        )
+        description = self.entity_description
+        if isinstance(description, GizwitsDescription):
+            if description.lan:
+                return self.coordinator.data.lan is not None
+            if description.always_available:
+                return True
+        return self.coordinator.data.connected
 
     def _shown(self) -> tuple[object, ...]:
         return (self.available, self.state, self.state_attributes, self.extra_state_attributes)
