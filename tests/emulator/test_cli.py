@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
+from pathlib import Path
 import signal
 import sys
 from urllib.parse import parse_qsl
@@ -12,7 +13,6 @@ from urllib.parse import parse_qsl
 import aiohttp
 import aiomqtt
 
-from emulator.broker import free_port
 from emulator.server import Emulator
 from emulator.wire import (
     AckedPassthrough,
@@ -103,42 +103,58 @@ async def test_cli_reports_unknown_did(emulator: Emulator) -> None:
     assert "404" in err
 
 
-async def _read_until(stream: asyncio.StreamReader, text: str) -> str:
+async def _read_until(stream: asyncio.StreamReader, text: str, lines: list[str]) -> str:
     async with asyncio.timeout(60):
         while True:
             line = (await stream.readline()).decode()
             assert line, f"output ended before {text!r}"
+            lines.append(line)
             if text in line:
                 return line
 
 
+def _after(lines: list[str], label: str) -> str:
+    """The value printed after `label` in serve's banner."""
+    return next(line.split(label, 1)[1].strip() for line in lines if label in line)
+
+
 async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
-    socket_enabled: None,
+    socket_enabled: None, tmp_path: Path
 ) -> None:
     """`python -m emulator serve`: a device registers, its 0x020F on cli2ser_req is answered,
     and a publish the cloud's ACL refuses is printed (protocol.md §4)."""
-    http_port, mqtt_port = free_port(), free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "emulator",
-        "serve",
-        "--http-port",
-        str(http_port),
-        "--mqtt-port",
-        str(mqtt_port),
-        "--product-key",
-        PRODUCT_KEY,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    # Port 0: serve binds free ports itself and prints them. A port found free beforehand
+    # may be taken by another process's connection before serve binds it (busy CI machine).
+    stderr_path = tmp_path / "serve.stderr"
+    with stderr_path.open("wb") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "emulator",
+            "serve",
+            "--http-port",
+            "0",
+            "--mqtt-port",
+            "0",
+            "--product-key",
+            PRODUCT_KEY,
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+        )
     assert proc.stdout is not None
+    banner: list[str] = []
     try:
-        await _read_until(proc.stdout, "Ctrl-C stops.")
+        try:
+            await _read_until(proc.stdout, "Ctrl-C stops.", banner)
+        except AssertionError as err:
+            raise AssertionError(f"{err}; serve's stderr:\n{stderr_path.read_text()}") from err
+        gservice_url = _after(banner, "GService (HTTP):")
+        mqtt_port = int(_after(banner, "M2M (MQTT 3.1):").rsplit(":", 1)[1])
         async with (
             aiohttp.ClientSession() as session,
             session.post(
-                f"http://127.0.0.1:{http_port}/dev/devices",
+                f"{gservice_url}/dev/devices",
                 data={"passcode": PASSCODE, "mac": "112233445566", "product_key": PRODUCT_KEY},
             ) as resp,
         ):
@@ -155,7 +171,7 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             await device.publish("cli2ser_req", bytes.fromhex("00000003 020f"))
             assert await next_frame(device) == (f"ser2cli_res/{did}", OnlineAppCount(0))
             await device.publish("ser2cli_req", bytes.fromhex("00000003 020f"))
-            line = await _read_until(proc.stdout, "DENIED")
+            line = await _read_until(proc.stdout, "DENIED", [])
         assert line.strip() == f"[broker] DENIED publish from {did} to 'ser2cli_req'"
     finally:
         proc.send_signal(signal.SIGINT)
