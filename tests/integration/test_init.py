@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,8 @@ import custom_components.gizwits_device as integration
 from custom_components.gizwits_device import coordinator as coordinator_module
 from custom_components.gizwits_device.const import CONF_DID, CONF_PASSCODE, DOMAIN
 from custom_components.gizwits_device.protocol import ConnectionState, FirmwareType
+from tests.fault.proxy import ConnackHold
+from tests.integration.conftest import FAST_TIMING
 
 from .helpers import TestDevice, broker_client_count, entity_id, state, wait_state, wait_until
 
@@ -56,6 +60,31 @@ async def test_setup_and_unload_leave_nothing_behind(
     # Entities stay registered but have no live state source.
     sensor = entity_id(hass, entry, "sensor", "online_apps")
     assert state(hass, sensor).state == "unavailable"
+
+
+async def test_unload_while_the_login_waits_for_the_connack(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unloaded while a login waits for its CONNACK (a frozen broker): that connection is
+    closed, and when the broker drops it nothing raises in an event loop callback (the hass
+    fixture fails the test on one)."""
+    # A long keepalive: paho's own keepalive check must not be what closes the socket.
+    monkeypatch.setattr(coordinator_module, "SESSION_TIMING", replace(FAST_TIMING, keepalive=60))
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    async with ConnackHold(emulator.broker.port) as hold:
+        emulator.state.m2m_port = hold.port  # the next provision hands out the proxy
+        await emulator.broker.restart()
+        async with asyncio.timeout(30):
+            await hold.connect_sent.wait()
+        assert await hass.config_entries.async_unload(config_entry.entry_id)
+        assert config_entry.state is ConfigEntryState.NOT_LOADED
+        async with asyncio.timeout(30):
+            await hold.closed.wait()
+    # Leaving the proxy drops whatever is still open, as the broker would.
+    await hass.async_block_till_done()
 
 
 async def test_reload_logs_in_again_with_the_same_did(

@@ -17,73 +17,10 @@ import pytest
 
 from custom_components.gizwits_device.protocol import M2MSession
 from custom_components.gizwits_device.protocol.gservice import GServiceClient
-from emulator.broker import HOST
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
+from tests.fault.proxy import ConnackHold
 from tests.protocol.test_session import FAST, MAC, PASSCODE
-
-
-class ConnackHold:
-    """A loopback proxy to the broker that holds what the broker answers until `release()`.
-
-    The device's CONNECT goes through at once, the CONNACK waits: the login is stuck where a
-    slow or frozen broker leaves it. `closed` is set once the device closes its connection.
-    """
-
-    def __init__(self, target_port: int) -> None:
-        self._target_port = target_port
-        self._released = asyncio.Event()
-        self.connect_sent = asyncio.Event()
-        self.closed = asyncio.Event()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    def release(self) -> None:
-        """Let the broker's answers (the CONNACK first) through."""
-        self._released.set()
-
-    async def __aenter__(self) -> ConnackHold:
-        self._server = await asyncio.start_server(self._serve, HOST, 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        up_reader, upstream = await asyncio.open_connection(HOST, self._target_port)
-        answers = asyncio.create_task(self._answer(up_reader, writer))
-        try:
-            while data := await reader.read(65536):
-                upstream.write(data)
-                self.connect_sent.set()
-            self.closed.set()
-        except ConnectionError:
-            self.closed.set()
-        finally:
-            answers.cancel()
-            await asyncio.gather(answers, return_exceptions=True)
-            for stream in (writer, upstream):
-                stream.close()
-            self._tasks.discard(task)
-
-    async def _answer(self, up_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await self._released.wait()
-        while data := await up_reader.read(65536):
-            writer.write(data)
-            await writer.drain()
 
 
 @pytest.fixture
