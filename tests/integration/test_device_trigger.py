@@ -45,6 +45,7 @@ from tests.integration.bridge_helpers import PLUG
 from tests.integration.helpers import entity_id, state, wait_state, wait_until
 
 if TYPE_CHECKING:
+    from custom_components.gizwits_device.coordinator import GizwitsDeviceCoordinator
     from emulator.server import Emulator
     from tests.integration.helpers import TestDevice
 
@@ -238,9 +239,7 @@ async def test_apps_online_fires_on_a_rise_from_zero(
     await emulator.cloud.push_online_apps(device.did, 0)
     await wait_until(lambda: coordinator.data.online_apps == 0)
     emulator.cloud._override[device.did] = 4
-    await emulator.broker.restart()
-    await wait_until(lambda: not coordinator.data.connected)
-    await wait_until(lambda: coordinator.data.connected)
+    await _restart_broker(emulator, coordinator)
     # The cloud agent may miss the login's 0x020F while it reconnects itself: push the same
     # count too. Either way the device's first count after the login is 4, and 4 → 4 is none.
     await emulator.cloud.push_online_apps(device.did, 4)
@@ -289,11 +288,21 @@ async def _remove_product(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 
 async def _reconnect(hass: HomeAssistant, entry: MockConfigEntry, emulator: Emulator) -> None:
-    coordinator = entry.runtime_data.coordinator
-    await emulator.broker.restart()
-    await wait_until(lambda: not coordinator.data.connected)
-    await wait_until(lambda: coordinator.data.connected)
+    await _restart_broker(emulator, entry.runtime_data.coordinator)
     await hass.async_block_till_done()
+
+
+async def _restart_broker(emulator: Emulator, coordinator: GizwitsDeviceCoordinator) -> None:
+    """Restart the broker and wait for the device's next login.
+
+    Not "disconnected, then connected": the device may log in again before `restart()`
+    returns (it retries while the broker starts), and that gap is then never seen.
+    """
+    logins = coordinator.session.stats.connects
+    await emulator.broker.restart()
+    await wait_until(
+        lambda: coordinator.data.connected and coordinator.session.stats.connects > logins
+    )
 
 
 async def _restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
