@@ -1,4 +1,5 @@
-"""MqttClient: aiomqtt's writer registration race, fixed (see mqtt_client.py)."""
+"""MqttClient: aiomqtt's writer registration race and its ignored early disconnect, fixed
+(see mqtt_client.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import socket
 from typing import Any
 
 import aiomqtt
+import pytest
 
+from custom_components.gizwits_device.protocol import mqtt_client
 from custom_components.gizwits_device.protocol.mqtt_client import MqttClient
+from emulator.broker import HOST, MosquittoBroker
+from tests.fault.proxy import ConnackHold
 
 
 async def _register_then_close(client: aiomqtt.Client, *, close: bool) -> list[dict[str, Any]]:
@@ -63,3 +68,38 @@ async def test_without_the_internals_the_stock_client_runs() -> None:
     errors = await _register_then_close(client, close=True)
     assert len(errors) == 1
     assert isinstance(errors[0]["exception"], OSError)
+
+
+async def _exit_after_a_connack_timeout(broker: MosquittoBroker, exit_timeout: float) -> None:
+    """Log in through a proxy that holds the CONNACK until the login times out, then exit
+    (aiomqtt's exit sends DISCONNECT and waits up to `exit_timeout` for the disconnect)."""
+    async with ConnackHold(broker.port) as hold:
+        client = MqttClient(HOST, hold.port, timeout=0.5, keepalive=60)
+        with pytest.raises(aiomqtt.MqttError, match="timed out"):
+            await client.__aenter__()
+        client.timeout = exit_timeout
+        try:
+            await client.__aexit__(None, None, None)
+        finally:
+            async with asyncio.timeout(30):
+                await hold.closed.wait()
+
+
+async def test_exit_after_a_connack_timeout_ends_at_the_disconnect(
+    mosquitto_broker: MosquittoBroker,
+) -> None:
+    """The DISCONNECT closes the socket and the exit returns then, not after its timeout."""
+    assert MqttClient(HOST, 1).early_disconnect_fixed
+    async with asyncio.timeout(30):
+        await _exit_after_a_connack_timeout(mosquitto_broker, exit_timeout=600)
+
+
+async def test_without_the_internals_the_exit_waits_its_timeout(
+    mosquitto_broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an aiomqtt upgrade without them, the stock exit waits its whole timeout (and
+    says it timed out) though the socket is closed."""
+    monkeypatch.setattr(mqtt_client, "_DISCONNECT_INTERNALS", ("_no_such_internal",))
+    assert not MqttClient(HOST, 1).early_disconnect_fixed
+    with pytest.raises(aiomqtt.MqttError, match="timed out"):
+        await _exit_after_a_connack_timeout(mosquitto_broker, exit_timeout=0.5)

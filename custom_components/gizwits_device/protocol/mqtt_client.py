@@ -1,4 +1,5 @@
-"""aiomqtt's client with one race fixed: a write registration that outlives its socket.
+"""aiomqtt's client with two fixes: a write registration that outlives its socket, and a
+disconnect before the CONNACK that aiomqtt ignores.
 
 aiomqtt 2.5 registers the socket writer with `call_soon_threadsafe(add_writer, sock.fileno(),
 …)`: the fd number is read at once, the registration runs on the next loop turn. When the
@@ -11,6 +12,14 @@ This leans on aiomqtt internals (`_on_socket_register_write`, `_loop`, `_disconn
 is applied only when the installed aiomqtt still has exactly those: after an upgrade that
 changes them the stock client runs unchanged (the race comes back as a logged error, the
 session keeps working), and tests/protocol/test_mqtt_client.py fails to say so.
+
+aiomqtt 2.5 also ignores a disconnect that comes before any CONNACK: its exit after a login
+that timed out sends DISCONNECT and then waits its whole timeout for a disconnect it will
+never record (a login bounded by `connect_timeout` took twice that to give up). And when the
+CONNACK wait was cancelled, the same callback reads that cancelled future, which raises
+CancelledError inside an event loop callback. Here such a disconnect is recorded as the end
+of the connection. Leaning on `_on_disconnect`, `_connected` and `_disconnected`, it too
+applies only while the installed aiomqtt has them.
 """
 
 from __future__ import annotations
@@ -21,17 +30,42 @@ from typing import Any
 import aiomqtt
 from aiomqtt.types import PahoSocket
 import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 _INTERNALS = ("_on_socket_register_write", "_loop", "_disconnected")
+_DISCONNECT_INTERNALS = ("_on_disconnect", "_connected", "_disconnected")
 
 
 class MqttClient(aiomqtt.Client):
-    """`aiomqtt.Client` that never registers a writer for a closed socket."""
+    """`aiomqtt.Client` that never registers a writer for a closed socket, and records a
+    disconnect that comes before the CONNACK."""
 
     @property
     def race_fixed(self) -> bool:
         """True when the installed aiomqtt has the internals this fix replaces."""
         return all(hasattr(self, name) for name in _INTERNALS)
+
+    @property
+    def early_disconnect_fixed(self) -> bool:
+        """True when the installed aiomqtt has the internals the early-disconnect fix uses."""
+        return all(hasattr(self, name) for name in _DISCONNECT_INTERNALS)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None = None,
+    ) -> None:
+        if self.early_disconnect_fixed and not self._disconnected.done():
+            connack = self._connected
+            if not connack.done() or connack.cancelled():
+                # No CONNACK (or nobody waits for one any more): the connection is over.
+                self._disconnected.set_result(None)
+                return
+        super()._on_disconnect(client, userdata, flags, reason_code, properties)
 
     def _on_socket_register_write(
         self,
