@@ -25,6 +25,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
 
+from . import protocol
 from .const import (
     CONF_BASE_URL,
     CONF_DID,
@@ -50,17 +51,7 @@ from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import (
     REGIONS,
     GizwitsValueError,
-    GServiceCannotConnect,
     GServiceClient,
-    GServiceError,
-    GServiceInvalidCredentials,
-    GServiceMalformedResponse,
-    GServiceRejected,
-    GServiceServerError,
-    GServiceTimeout,
-    GServiceUnknownProduct,
-    M2MAuthenticationError,
-    M2MUnreachableError,
     normalize_base_url,
     normalize_mac,
     normalize_version,
@@ -105,19 +96,23 @@ def _form_errors(errors: dict[str, str]) -> Iterator[None]:
     """Record a failed GService or M2M step as the form error that says what went wrong."""
     try:
         yield
-    except GServiceTimeout:  # before its base class GServiceCannotConnect
+    except protocol.GServiceTimeout:  # before its base class GServiceCannotConnect
         errors["base"] = "timeout"
-    except GServiceCannotConnect:
+    except protocol.GServiceCannotConnect:
         errors["base"] = "cannot_connect"
-    except GServiceUnknownProduct:
+    except protocol.GServiceUnknownProduct:
         errors["base"] = "unknown_product"
-    except GServiceInvalidCredentials, GServiceRejected, M2MAuthenticationError:
+    except (
+        protocol.GServiceInvalidCredentials,
+        protocol.GServiceRejected,
+        protocol.M2MAuthenticationError,
+    ):
         errors["base"] = "invalid_auth"
-    except GServiceServerError:
+    except protocol.GServiceServerError:
         errors["base"] = "server_error"
-    except GServiceMalformedResponse:
+    except protocol.GServiceMalformedResponse:
         errors["base"] = "malformed_response"
-    except M2MUnreachableError, TimeoutError:
+    except protocol.M2MUnreachableError, TimeoutError:
         errors["base"] = "m2m_timeout"
     except Exception:
         LOGGER.exception("Unexpected error while talking to Gizwits")
@@ -163,8 +158,8 @@ async def async_prove_login(
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT), session.connect():
             pass
-    except M2MUnreachableError as err:
-        if isinstance(err.__cause__, GServiceError):
+    except protocol.M2MUnreachableError as err:
+        if isinstance(err.__cause__, protocol.GServiceError):
             raise err.__cause__ from err  # provision failed: the form says why, like register
         raise
 
