@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, override
 
@@ -132,6 +132,16 @@ def _check(
     except GizwitsValueError:
         errors[key] = error
         return ""
+
+
+async def _async_with_url(
+    user_input: Mapping[str, Any],
+    errors: dict[str, str],
+    use: Callable[[str, dict[str, str]], Awaitable[ConfigFlowResult | None]],
+) -> ConfigFlowResult | None:
+    """Check the entered GService URL and `use` it (None: see `errors`)."""
+    base_url = _check(errors, user_input, CONF_BASE_URL, normalize_base_url, "invalid_url")
+    return None if errors else await use(base_url, errors)
 
 
 def _versions(errors: dict[str, str], user_input: Mapping[str, Any]) -> dict[str, str]:
@@ -268,8 +278,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             self._custom_url = user_input.get(CONF_BASE_URL, "")
-            base_url = _check(errors, user_input, CONF_BASE_URL, normalize_base_url, "invalid_url")
-            if not errors and (created := await self._async_register(base_url, errors)):
+            if created := await _async_with_url(user_input, errors, self._async_register):
                 return created
             if errors.get("base") in IDENTITY_ERRORS:
                 # Fixed in the first form (product key, MAC, passcode); the URL is kept.
@@ -374,10 +383,10 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """The custom GService URL (the current one suggested when it is custom)."""
         errors: dict[str, str] = {}
-        if user_input is not None:
-            base_url = _check(errors, user_input, CONF_BASE_URL, normalize_base_url, "invalid_url")
-            if not errors and (done := await self._async_move(base_url, errors)):
-                return done
+        if user_input is not None and (
+            done := await _async_with_url(user_input, errors, self._async_move)
+        ):
+            return done
         current = self._get_reconfigure_entry().data[CONF_BASE_URL]
         suggested = user_input or (
             {CONF_BASE_URL: current} if region_of(current) == REGION_CUSTOM else {}
