@@ -124,18 +124,17 @@ class GizwitsLanService:
         self._notify()
 
     async def async_remove(self, entry_id: str) -> None:
-        """Stop serving an entry's device; the last one stops the service."""
+        """Stop serving an entry's device (one async_add served); the last one stops the service."""
         async with self._lock:
-            member = self._members.pop(entry_id, None)
-            if member is None:
-                return
+            member = self._members.pop(entry_id)
             if (task := self._broadcasts.pop(entry_id, None)) is not None:
                 task.cancel()
             for unsubscribe in member.unsubscribe:
                 unsubscribe()
             member.device.binding.close()
-            if self._server is not None:
-                self._server.remove_device(member.device.did)
+            # async_add made the server; only _async_stop, once no member is left, drops it.
+            assert self._server is not None
+            self._server.remove_device(member.device.did)
             if self._members:
                 await self._async_listen()
             else:
@@ -258,16 +257,15 @@ class GizwitsLanService:
         ir.async_delete_issue(self.hass, DOMAIN, issue_id)
 
     async def _async_stop(self) -> None:
-        for task in self._broadcasts.values():
-            task.cancel()
-        self._broadcasts.clear()
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None
+        """Unbind; the last member has left (async_remove cancelled its broadcast)."""
+        server, responder = self._server, self._responder
+        # Both exist while a member is served: _async_listen makes them whether they bind or not.
+        assert server is not None
+        assert responder is not None
+        await server.stop()
+        responder.stop()
+        self._server = self._responder = None
         self._server_hosts = ()
-        if self._responder is not None:
-            self._responder.stop()
-            self._responder = None
         self._errors.clear()
         for transport in ("tcp", "udp"):
             ir.async_delete_issue(self.hass, DOMAIN, f"lan_{transport}")
@@ -284,7 +282,9 @@ class GizwitsLanService:
             self._async_broadcast(entry_id, [announcement], addresses),
             f"{DOMAIN} LAN start-up broadcast",
         )
-        self._broadcasts[entry_id] = task
+        # Started eagerly: one that failed at once (no socket) has ended already.
+        if not task.done():
+            self._broadcasts[entry_id] = task
 
     async def _async_broadcast(
         self,

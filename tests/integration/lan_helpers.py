@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant
 
-from custom_components.gizwits_device.lan import DATA_LAN, GizwitsLanService
+from custom_components.gizwits_device.lan import DATA_LAN, GizwitsLanService, LanPorts
 from emulator.lan import LanApp
 
 from .helpers import entity_id, wait_state
@@ -45,3 +45,8 @@ async def bound_app(hass: HomeAssistant, entry: MockConfigEntry) -> LanApp:
     local_apps = entity_id(hass, entry, "sensor", "local_apps")
     await wait_state(hass, local_apps, lambda s: s.state != "0")
     return app
+
+
+def vars_of(ports: LanPorts) -> dict[str, object]:
+    """The fields of a LanPorts (slots dataclass: no __dict__)."""
+    return {name: getattr(ports, name) for name in ports.__slots__}

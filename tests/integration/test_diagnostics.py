@@ -15,6 +15,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
 from custom_components.gizwits_device.const import (
+    CONF_LAN_ENABLED,
     CONF_LOG_FORWARD_LEVEL,
     CONF_LOG_FORWARD_LOGGERS,
     DOMAIN,
@@ -107,3 +108,18 @@ async def test_diagnostics_with_offers(
     result = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
     assert result["firmware_offers"] == {"wifi": {"version": "fid 55", "target_fid": 55}}
     assert url not in json.dumps(result)
+
+
+async def test_diagnostics_with_lan_off(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """LAN turned off in the options: no local network section, the rest as usual."""
+    hass.config_entries.async_update_entry(config_entry, options={CONF_LAN_ENABLED: False})
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    result = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
+    assert result["local_network"] is None
+    assert result["connection"]["stats"]["connects"] == 1

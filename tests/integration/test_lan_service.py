@@ -27,7 +27,7 @@ from emulator.lan import DISCOVERED, LanApp, discover, parse_found, unpack
 from tests.conftest import PRODUCT_KEY
 
 from .helpers import TestDevice, entity_id, entry_data, state, wait_state, wait_until
-from .lan_helpers import allow_binding, bound_app, connect, lan_service
+from .lan_helpers import allow_binding, bound_app, connect, lan_service, vars_of
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -160,11 +160,6 @@ async def test_port_in_use_raises_a_repair_and_the_cloud_keeps_working(
     assert lan_service(hass).listening
     network_id = entity_id(hass, config_entry, "binary_sensor", "local_network")
     assert state(hass, network_id).state == "on"
-
-
-def vars_of(ports: lan.LanPorts) -> dict[str, object]:
-    """The fields of a LanPorts (slots dataclass: no __dict__)."""
-    return {name: getattr(ports, name) for name in ports.__slots__}
 
 
 async def test_options_turn_lan_off_and_choose_interfaces(

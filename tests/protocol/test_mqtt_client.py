@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import socket
 from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 import pytest
 
 from custom_components.gizwits_device.protocol import mqtt_client
@@ -103,3 +106,59 @@ async def test_without_the_internals_the_exit_waits_its_timeout(
     assert not MqttClient(HOST, 1).early_disconnect_fixed
     with pytest.raises(aiomqtt.MqttError, match="timed out"):
         await _exit_after_a_connack_timeout(mosquitto_broker, exit_timeout=0.5)
+
+
+class _BrokenPipe(mqtt.Client):
+    """A paho client whose writes fail as on a broken connection, each with a new error."""
+
+    def __init__(self) -> None:
+        super().__init__(mqtt.CallbackAPIVersion.VERSION2)
+        self.errors: list[OSError] = []
+
+    def loop_write(self) -> mqtt.MQTTErrorCode:
+        error = BrokenPipeError(errno.EPIPE, f"write {len(self.errors) + 1} failed")
+        self.errors.append(error)
+        raise error
+
+
+async def test_a_failed_write_ends_the_connection_with_its_error() -> None:
+    """A write that raises (aiomqtt: "a sign that the underlying connection broke") ends the
+    connection with that error, not a loop error; later failures keep the first one."""
+    client = MqttClient("127.0.0.1", 1)
+    paho = _BrokenPipe()
+    loop = asyncio.get_running_loop()
+    loop_errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+    ours, theirs = socket.socketpair()
+    try:
+        client._on_socket_register_write(paho, None, ours)
+        async with asyncio.timeout(10):
+            while len(paho.errors) < 2:  # the socket stays writable: the writer runs again
+                await asyncio.sleep(0)
+        loop.remove_writer(ours.fileno())
+    finally:
+        loop.set_exception_handler(None)
+        ours.close()
+        theirs.close()
+    assert client._disconnected.exception() is paho.errors[0]
+    assert loop_errors == []
+
+
+def test_redacting_logger_replaces_the_secret(caplog: pytest.LogCaptureFixture) -> None:
+    """The DID in paho's messages and arguments is written as **REDACTED**."""
+    logger = mqtt_client.RedactingLogger("test.paho.redacting", "SECRETDID")
+    with caplog.at_level(logging.DEBUG, logger="test.paho.redacting"):
+        logger.debug("Sending CONNECT (id=%s) to dev2app/%s", "SECRETDID", "SECRETDID")
+    assert caplog.messages == ["Sending CONNECT (id=**REDACTED**) to dev2app/**REDACTED**"]
+
+
+def test_redacting_logger_without_a_secret_leaves_messages_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No secret, nothing replaced (str.replace("") would put **REDACTED** between every
+    character); the arguments stay for the handlers."""
+    logger = mqtt_client.RedactingLogger("test.paho.plain", "")
+    with caplog.at_level(logging.DEBUG, logger="test.paho.plain"):
+        logger.debug("Sending PINGREQ (%s)", "d1")
+    assert caplog.messages == ["Sending PINGREQ (d1)"]
+    assert caplog.records[0].args == ("d1",)
