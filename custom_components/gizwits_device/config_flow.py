@@ -48,17 +48,7 @@ from .coordinator import create_session
 from .identity import derive_mac, generate_passcode, region_of
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
-from .protocol import (
-    REGIONS,
-    GizwitsValueError,
-    GServiceClient,
-    normalize_base_url,
-    normalize_mac,
-    normalize_version,
-    validate_did,
-    validate_passcode,
-    validate_product_key,
-)
+from .protocol import GServiceClient
 
 # Per-request timeout of the flow's own GService calls (register, provision).
 GSERVICE_TIMEOUT = 10.0
@@ -80,7 +70,7 @@ _TEXT = TextSelector()
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _REGION = SelectSelector(
     SelectSelectorConfig(
-        options=[*REGIONS, REGION_CUSTOM],
+        options=[*protocol.REGIONS, REGION_CUSTOM],
         translation_key=CONF_REGION,
         mode=SelectSelectorMode.DROPDOWN,
     )
@@ -129,7 +119,7 @@ def _check(
     """Run `validator` on a text field; on a rejected value record `error` on that field."""
     try:
         return validator(str(user_input.get(key, "")).strip())
-    except GizwitsValueError:
+    except protocol.GizwitsValueError:
         errors[key] = error
         return ""
 
@@ -140,13 +130,13 @@ async def _async_with_url(
     use: Callable[[str, dict[str, str]], Awaitable[ConfigFlowResult | None]],
 ) -> ConfigFlowResult | None:
     """Check the entered GService URL and `use` it (None: see `errors`)."""
-    base_url = _check(errors, user_input, CONF_BASE_URL, normalize_base_url, "invalid_url")
+    base_url = _check(errors, user_input, CONF_BASE_URL, protocol.normalize_base_url, "invalid_url")
     return None if errors else await use(base_url, errors)
 
 
 def _versions(errors: dict[str, str], user_input: Mapping[str, Any]) -> dict[str, str]:
     return {
-        key: _check(errors, user_input, key, normalize_version, "invalid_version")
+        key: _check(errors, user_input, key, protocol.normalize_version, "invalid_version")
         for key in VERSION_KEYS
     }
 
@@ -217,11 +207,15 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             self._user_input = user_input
             product_key = _check(
-                errors, user_input, CONF_PRODUCT_KEY, validate_product_key, "invalid_product_key"
+                errors,
+                user_input,
+                CONF_PRODUCT_KEY,
+                protocol.validate_product_key,
+                "invalid_product_key",
             )
-            mac = _check(errors, user_input, CONF_MAC, normalize_mac, "invalid_mac")
+            mac = _check(errors, user_input, CONF_MAC, protocol.normalize_mac, "invalid_mac")
             passcode = _check(
-                errors, user_input, CONF_PASSCODE, validate_passcode, "invalid_passcode"
+                errors, user_input, CONF_PASSCODE, protocol.validate_passcode, "invalid_passcode"
             )
             versions = _versions(errors, user_input)
             if not errors:
@@ -234,7 +228,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                 region = user_input[CONF_REGION]
                 if region == REGION_CUSTOM:
                     return self._custom_url_form({})
-                if created := await self._async_register(REGIONS[region], errors):
+                if created := await self._async_register(protocol.REGIONS[region], errors):
                     return created
         return await self._user_form(errors)
 
@@ -326,11 +320,11 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             passcode = _check(
-                errors, user_input, CONF_PASSCODE, validate_passcode, "invalid_passcode"
+                errors, user_input, CONF_PASSCODE, protocol.validate_passcode, "invalid_passcode"
             )
             did = ""
             if str(user_input.get(CONF_DID, "")).strip():
-                did = _check(errors, user_input, CONF_DID, validate_did, "invalid_did")
+                did = _check(errors, user_input, CONF_DID, protocol.validate_did, "invalid_did")
             if not errors:
                 with _form_errors(errors):
                     if not did:  # GService answers with the DID of product key + MAC
@@ -368,7 +362,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                 region = user_input[CONF_REGION]
                 if region == REGION_CUSTOM:
                     return await self.async_step_reconfigure_url()
-                if done := await self._async_move(REGIONS[region], errors):
+                if done := await self._async_move(protocol.REGIONS[region], errors):
                     return done
         suggested: dict[str, Any] = {
             CONF_REGION: region_of(entry.data[CONF_BASE_URL]),
