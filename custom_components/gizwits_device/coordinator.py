@@ -63,6 +63,10 @@ from .protocol import (
     SetLogLevel,
 )
 
+# The coordinator-listener context of the entities that show app commands: a command changes
+# nothing else, so only they are told (apps send commands by the hundred per second).
+COMMAND_CONTEXT = "app_command"
+
 # The protocol's intervals and GService's request timeout; tests replace them.
 SESSION_TIMING = SessionTiming()
 GSERVICE_TIMEOUT = 10.0
@@ -308,7 +312,12 @@ class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
         )
         self.data.last_command = record
         self._fire(BUS_EVENT_APP_COMMAND, record.as_event_data())
-        self.async_set_updated_data(self.data)
+        for update_callback, context in list(self._listeners.values()):
+            if context == COMMAND_CONTEXT:
+                try:
+                    update_callback()
+                except Exception:
+                    LOGGER.exception("Error updating an app command listener")
 
     @callback
     def _on_frame(self, received: ReceivedFrame) -> None:

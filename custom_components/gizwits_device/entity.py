@@ -37,9 +37,12 @@ class GizwitsEntity(CoordinatorEntity[GizwitsDeviceCoordinator]):
     _written: tuple[tuple[object, ...], State | None] | None = None
 
     def __init__(
-        self, coordinator: GizwitsDeviceCoordinator, description: EntityDescription
+        self,
+        coordinator: GizwitsDeviceCoordinator,
+        description: EntityDescription,
+        context: object = None,
     ) -> None:
-        super().__init__(coordinator)
+        super().__init__(coordinator, context)
         self.entity_description = description
         entry = coordinator.config_entry
         self._attr_unique_id = f"{entry.unique_id}_{description.key}"

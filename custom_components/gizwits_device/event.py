@@ -13,7 +13,12 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import callback
 
 from .const import EVENT_FIRMWARE_DOWNLOADED
-from .coordinator import AppCommandRecord, GizwitsDeviceCoordinator, GizwitsDeviceData
+from .coordinator import (
+    COMMAND_CONTEXT,
+    AppCommandRecord,
+    GizwitsDeviceCoordinator,
+    GizwitsDeviceData,
+)
 from .entity import GizwitsEntity, entry_platform
 from .ota import FirmwareDownload
 from .runtime import GizwitsConfigEntry
@@ -39,9 +44,12 @@ class GizwitsEvent[HappeningT](GizwitsEntity, EventEntity):
     """Fires for each new object ``happening`` finds in the coordinator's data."""
 
     def __init__(
-        self, coordinator: GizwitsDeviceCoordinator, description: EventEntityDescription
+        self,
+        coordinator: GizwitsDeviceCoordinator,
+        description: EventEntityDescription,
+        context: object = None,
     ) -> None:
-        super().__init__(coordinator, description)
+        super().__init__(coordinator, description, context)
         self._last_seen = self.happening(coordinator.data)
 
     def happening(self, data: GizwitsDeviceData) -> HappeningT | None:
@@ -94,7 +102,11 @@ class FirmwareEvent(GizwitsEvent[FirmwareDownload]):
 def _entities(entry: GizwitsConfigEntry) -> list[EventEntity]:
     """The app command and firmware event entities."""
     coordinator = entry.runtime_data.coordinator
-    return [AppCommandEvent(coordinator, APP_COMMAND), FirmwareEvent(coordinator, FIRMWARE)]
+    return [
+        # Told of every command alone (see COMMAND_CONTEXT), and of every other update.
+        AppCommandEvent(coordinator, APP_COMMAND, COMMAND_CONTEXT),
+        FirmwareEvent(coordinator, FIRMWARE),
+    ]
 
 
 async_setup_entry = entry_platform(_entities)

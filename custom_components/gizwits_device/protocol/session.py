@@ -350,7 +350,11 @@ class M2MSession:
                 self._drop("commands_busy", topic, "too many commands in flight")
                 return
             answer, duplicate = self.commands.submit(command)
-            self._spawn_reply(self._reply(command, answer))
+            if answer.done() and not answer.cancelled() and answer.exception() is None:
+                # Answered at once (no handler, or a repeat of a finished run): no waiting.
+                self._spawn_reply(self._send_answer(command, answer.result()))
+            else:
+                self._spawn_reply(self._reply(command, answer))
             if duplicate:
                 self.stats.duplicates += 1
                 return
@@ -372,6 +376,9 @@ class M2MSession:
         """Send the handler's answer to the asking app: in the 0x0094, or as a 0x0091 (§4)."""
         # Shielded: a repeat waiting here must not cancel the first run's handling.
         payload = await asyncio.shield(answer)
+        await self._send_answer(command, payload)
+
+    async def _send_answer(self, command: AppCommand, payload: bytes | None) -> None:
         topic = app_topic(self._did, command.app_client_id)
         try:
             if command.sn is not None:
