@@ -42,8 +42,11 @@ async def test_state_written_elsewhere_is_rewritten_at_the_next_update(
     app = await emulator.app(device.did)
     await app.send_acked(b"\x03")
     await wait_state(hass, sensor, lambda s: s.state == "1")
-    await emulator.cloud.push_online_apps(device.did, 1)  # an update that changes nothing shown
-    await app.send_acked(b"\x04")
     hass.states.async_set(sensor, "bogus")
+    # A command reaches only the app-command event entity: the sensor is not told of it.
+    event = entity_id(hass, entry, "event", "app_command")
     await app.send_acked(b"\x05")
+    await wait_state(hass, event, lambda s: s.attributes.get("payload") == "05")
+    assert state(hass, sensor).state == "bogus"
+    await emulator.cloud.push_online_apps(device.did, 1)  # an update that changes nothing shown
     await wait_state(hass, sensor, lambda s: s.state == "1")
