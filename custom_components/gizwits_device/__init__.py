@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
@@ -11,22 +12,29 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .bridge import GizwitsBridge
+from .bridge import BridgeOptions, GizwitsBridge
 from .bridge_targets import bridge_config
+from .bus_events import async_fire_bus_events
 from .const import (
     CONF_BASE_URL,
     CONF_DID,
     CONF_PASSCODE,
     CONF_PRODUCT,
-    CONF_PRODUCT_KEY,
     CONNECT_TIMEOUT,
     DOMAIN,
     LOGGER,
 )
-from .coordinator import GizwitsDeviceCoordinator, create_session
-from .device import async_register_device
+from .coordinator import GizwitsDeviceCoordinator
+from .device import async_follow_firmware, async_register_device
+from .endpoint import create_device
 from .errors import translated
-from .issues import ENTRY_ISSUES, ISSUE_INVALID_PRODUCT, async_clear_issues, async_raise_issue
+from .issues import (
+    ENTRY_ISSUES,
+    ISSUE_INVALID_PRODUCT,
+    async_clear_issues,
+    async_raise_issue,
+    async_track_connection_issues,
+)
 from .lan_entry import async_setup_lan, lan_options
 from .log_forwarder import LogForwarder
 from .naming import async_follow_product
@@ -37,6 +45,7 @@ from .protocol import (
     M2MAuthenticationError,
     ProductDefinitionError,
 )
+from .protocol.device import Device
 from .runtime import GizwitsConfigEntry, GizwitsRuntimeData
 from .services import async_setup_services
 
@@ -61,50 +70,51 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
-    """Start the M2M session, wait for the first login, then set up the bridge and entities."""
-    gservice, session = create_session(
-        hass,
-        entry.data[CONF_BASE_URL],
-        entry.data[CONF_DID],
-        entry.data[CONF_PASSCODE],
-        entry.data[CONF_PRODUCT_KEY],
-    )
+    """Start the device, wait for the first login, then set up the bridge and entities."""
     # The title (the device's name) follows the product.
     async_follow_product(hass, entry)
-    # The device exists before the first frame, so every bus event can name it.
-    coordinator = GizwitsDeviceCoordinator(
+    bridge_options = _async_bridge_options(hass, entry)
+    device = create_device(
         hass,
         entry,
-        session=session,
-        gservice=gservice,
-        device_id=async_register_device(hass, entry),
+        None if bridge_options is None else bridge_options.model,
+        frozenset(() if bridge_options is None else bridge_options.mapping),
     )
-    await coordinator.async_start()
+    # The device exists before the first frame, so every bus event can name it.
+    device_id = async_register_device(hass, entry)
+    await device.start()
+    entry.async_on_unload(device.stop)
+    entry.async_on_unload(async_fire_bus_events(hass, device, device_id))
+    entry.async_on_unload(async_track_connection_issues(hass, entry, device))
+    entry.async_on_unload(async_follow_firmware(hass, entry, device))
+    coordinator = GizwitsDeviceCoordinator(hass, entry, device)
+    bridge = None
+    if bridge_options is not None:
+        bridge = GizwitsBridge(hass, entry, device, bridge_options)
+        entry.async_on_unload(bridge.async_start())
+    if bridge is not None or not entry.options.get(CONF_PRODUCT):
+        # (An invalid stored product keeps its entities until it is fixed: see the repair.)
+        async_remove_stale_native_entities(hass, entry, bridge)
+    entry.async_create_background_task(hass, _async_run(hass, entry, device), f"{DOMAIN} device")
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
-            await coordinator.async_wait_connected()
+            await device.wait_connected()
     except M2MAuthenticationError as err:
         raise translated(ConfigEntryAuthFailed, "auth_failed") from err
     except TimeoutError as err:
         raise translated(
-            ConfigEntryNotReady, "not_connected", error=session.status.last_error or "timeout"
+            ConfigEntryNotReady,
+            "not_connected",
+            error=device.state.status.last_error or "timeout",
         ) from err
 
-    log_forwarder = LogForwarder(hass, coordinator)
+    log_forwarder = LogForwarder(hass, entry, device)
     log_forwarder.apply_options(entry.options)
     entry.async_on_unload(log_forwarder.close)
-
-    bridge = _async_create_bridge(hass, entry, coordinator)
-    if bridge is not None or not entry.options.get(CONF_PRODUCT):
-        # (An invalid stored product keeps its entities until it is fixed: see the repair.)
-        async_remove_stale_native_entities(hass, entry, bridge)
-    if bridge is not None:
-        entry.async_on_unload(bridge.async_stop)
-        await bridge.async_start()
-    # After the bridge: it answers the LAN apps' commands too (one command runner).
-    lan = await async_setup_lan(hass, entry, coordinator)
+    lan = await async_setup_lan(hass, entry, device)
 
     entry.runtime_data = GizwitsRuntimeData(
+        device=device,
         coordinator=coordinator,
         log_forwarder=log_forwarder,
         bridge=bridge,
@@ -116,12 +126,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     return True
 
 
-def _async_create_bridge(
-    hass: HomeAssistant, entry: GizwitsConfigEntry, coordinator: GizwitsDeviceCoordinator
-) -> GizwitsBridge | None:
-    """The entity bridge of the options' product; an invalid product raises a repair issue."""
+async def _async_run(hass: HomeAssistant, entry: GizwitsConfigEntry, device: Device) -> None:
+    """Keep the device online; refused credentials start the re-authentication."""
     try:
-        bridge = GizwitsBridge.from_options(hass, coordinator, entry.options)
+        await device.run()
+    except M2MAuthenticationError as err:
+        LOGGER.warning("Gizwits refused this device's DID/passcode: %s", err)
+        # The reauth flow comes with Home Assistant's own repair: no second one for it.
+        # During set-up, ConfigEntryAuthFailed already starts the reauth flow.
+        if entry.state is ConfigEntryState.LOADED:
+            entry.async_start_reauth(hass)
+
+
+def _async_bridge_options(hass: HomeAssistant, entry: GizwitsConfigEntry) -> BridgeOptions | None:
+    """The options' product and mapping; an invalid product raises a repair issue."""
+    try:
+        options = BridgeOptions.from_options(entry.options)
     except ProductDefinitionError as err:
         LOGGER.error("The stored Gizwits product definition is invalid: %s", err)
         async_raise_issue(
@@ -129,7 +149,7 @@ def _async_create_bridge(
         )
         return None
     async_clear_issues(hass, entry.entry_id, (ISSUE_INVALID_PRODUCT,))
-    return bridge
+    return options
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:

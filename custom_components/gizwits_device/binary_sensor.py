@@ -12,11 +12,13 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import GizwitsDeviceData
-from .entity import DescribedEntity, GizwitsDescription, described_entities, entry_platform
+from .entity import DescribedEntity, GizwitsDescription, described_entities
 from .native import NativePointEntity, native_entities
 from .protocol import Access, DataPoint
+from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -27,7 +29,8 @@ PROBLEM_ACCESS = (Access.ALERT, Access.FAULT)
 class GizwitsBinarySensorDescription(BinarySensorEntityDescription, GizwitsDescription):
     """How a binary sensor reads the coordinator's data."""
 
-    value_fn: Callable[[GizwitsDeviceData], bool]
+    # None for the indicator: it reads the log level bit the options choose.
+    value_fn: Callable[[DeviceState], bool] | None = None
 
 
 DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
@@ -49,7 +52,6 @@ DESCRIPTIONS: tuple[GizwitsBinarySensorDescription, ...] = (
     GizwitsBinarySensorDescription(
         key="indicator",
         translation_key="indicator",
-        value_fn=lambda data: bool(data.log_level >> data.indicator_bit & 1),
     ),
     GizwitsBinarySensorDescription(
         key="local_network",
@@ -77,8 +79,11 @@ class GizwitsBinarySensor(DescribedEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool:
-        """The value."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        """The value; the indicator: the log level's bit the options choose."""
+        data = self.coordinator.data
+        if (value_fn := self.entity_description.value_fn) is None:
+            return bool(data.log_level >> self.coordinator.indicator_bit & 1)
+        return value_fn(data)
 
 
 class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
@@ -96,12 +101,15 @@ class NativeBinarySensor(NativePointEntity, BinarySensorEntity):
         return bool(self.point_value)
 
 
-def _entities(entry: GizwitsConfigEntry) -> list[BinarySensorEntity]:
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
     """The device's own binary sensors, and one per native read-only bool point."""
-    return [
-        *described_entities(entry, DESCRIPTIONS, GizwitsBinarySensor),
-        *native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor),
-    ]
-
-
-async_setup_entry = entry_platform(_entities)
+    async_add_entities(
+        [
+            *described_entities(entry, DESCRIPTIONS, GizwitsBinarySensor),
+            *native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor),
+        ]
+    )

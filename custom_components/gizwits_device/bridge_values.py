@@ -16,6 +16,13 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import State, split_entity_id
 
 from .protocol import DataPoint, DataType, Value
+from .protocol.device import (
+    PointValueError,
+    check_value,
+    default_value,
+    from_json_value,
+    to_json_value,
+)
 
 __all__ = [
     "STATE",
@@ -93,8 +100,8 @@ _BRIGHTNESS_MAX = 255
 _LEVEL_MAX = {BRIGHTNESS: float(_BRIGHTNESS_MAX), VOLUME: 1.0}
 
 
-class ConversionError(ValueError):
-    """A value cannot be applied to (or read from) the mapped entity."""
+# A value that does not fit its point, or cannot be applied to (or read from) the mapped entity.
+ConversionError = PointValueError
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +140,6 @@ class ServiceCall:
     domain: str
     service: str
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def default_value(point: DataPoint) -> Value:
-    """The value a point has before anything is known: off, the first option, the minimum."""
-    if point.data_type is DataType.BOOL:
-        return False
-    if point.data_type is DataType.ENUM:
-        return point.options[0]
-    if point.data_type is DataType.BINARY:
-        return bytes(point.length)
-    return point.shown_min
 
 
 def known_state(state: State | None) -> State | None:
@@ -256,44 +252,6 @@ def _match(value: str, source: Sequence[str], dest: Sequence[str]) -> str | None
     if len(source) == len(dest) and value in source:
         return dest[list(source).index(value)]
     return None
-
-
-def check_value(point: DataPoint, value: object) -> Value:
-    """``value`` as a valid shown value of the point (uints quantized); ConversionError if not."""
-    if point.data_type is DataType.BOOL and isinstance(value, bool):
-        return value
-    if point.data_type is DataType.ENUM and isinstance(value, str) and value in point.options:
-        return value
-    if (
-        point.data_type is DataType.BINARY
-        and isinstance(value, bytes | bytearray)
-        and len(value) == point.length
-    ):
-        return bytes(value)
-    if (
-        point.is_uint
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and point.raw_in_range(point.to_raw(value))
-    ):
-        return point.to_shown(point.to_raw(value))
-    raise ConversionError(f"{value!r} is not a valid value of {point.name}")
-
-
-def to_json_value(value: Value) -> bool | int | float | str:
-    """A value as JSON (binary as hex) for storage."""
-    return value.hex() if isinstance(value, bytes) else value
-
-
-def from_json_value(point: DataPoint, raw: object) -> Value:
-    """The inverse of to_json_value; ConversionError when it does not fit the point."""
-    if point.data_type is DataType.BINARY and isinstance(raw, str):
-        try:
-            raw = bytes.fromhex(raw)
-        except ValueError as err:
-            raise ConversionError(f"{raw!r} is not hex") from err
-    return check_value(point, raw)
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import GizwitsDeviceCoordinator
-from .entity import GizwitsEntity, entry_platform
+from .entity import GizwitsEntity
 from .lan_entry import GizwitsLanDevice
 from .runtime import GizwitsConfigEntry
 
@@ -16,15 +18,14 @@ ALLOW_APP_BINDING = ButtonEntityDescription(
 )
 
 
-def _entities(entry: GizwitsConfigEntry) -> list[ButtonEntity]:
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
     """The binding button, while the entry answers apps on the local network."""
-    lan = entry.runtime_data.lan
-    if lan is None:
-        return []
-    return [AllowAppBindingButton(entry.runtime_data.coordinator, lan)]
-
-
-async_setup_entry = entry_platform(_entities)
+    if (lan := entry.runtime_data.lan) is not None:
+        async_add_entities([AllowAppBindingButton(entry.runtime_data.coordinator, lan)])
 
 
 class AllowAppBindingButton(GizwitsEntity, ButtonEntity):

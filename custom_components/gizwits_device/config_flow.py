@@ -44,7 +44,7 @@ from .const import (
     LOGGER,
     REGION_CUSTOM,
 )
-from .coordinator import create_session
+from .endpoint import create_session
 from .identity import derive_mac, generate_passcode, region_of
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow

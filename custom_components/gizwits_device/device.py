@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
@@ -16,8 +18,10 @@ from .const import (
     CONF_WIFI_HARD_VERSION,
     CONF_WIFI_SOFT_VERSION,
     DOMAIN,
+    SOFT_VERSION_KEYS,
 )
 from .naming import product_name
+from .protocol.device import Device, DeviceState
 
 
 def device_info(entry: ConfigEntry) -> DeviceInfo:
@@ -48,3 +52,23 @@ def async_register_device(hass: HomeAssistant, entry: ConfigEntry) -> str:
         config_entry_id=entry.entry_id, **device_info(entry)
     )
     return device.id
+
+
+@callback
+def async_follow_firmware(
+    hass: HomeAssistant, entry: ConfigEntry, device: Device
+) -> Callable[[], None]:
+    """A confirmed firmware changes the entry's soft versions and what the device page shows
+    (without a reload); returns the function that stops following."""
+
+    @callback
+    def on_state(state: DeviceState) -> None:
+        versions = {
+            key: state.firmware.installed[firmware_type]
+            for firmware_type, key in SOFT_VERSION_KEYS.items()
+        }
+        if any(entry.data.get(key) != version for key, version in versions.items()):
+            hass.config_entries.async_update_entry(entry, data={**entry.data, **versions})
+            async_register_device(hass, entry)
+
+    return device.add_listener(on_state)

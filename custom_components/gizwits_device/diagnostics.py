@@ -9,6 +9,8 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_DID, CONF_MAC, CONF_PASSCODE
+from .protocol import TargetFirmware
+from .protocol.device import Device
 from .runtime import GizwitsConfigEntry
 
 # The DID and passcode are the device's credentials; the MAC identifies the user's device.
@@ -20,28 +22,29 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return diagnostics for a config entry."""
     runtime = entry.runtime_data
-    coordinator = runtime.coordinator
-    data = coordinator.data
+    device = runtime.device
+    state = device.state
     forwarder = runtime.log_forwarder
-    bridge = runtime.bridge
     return {
         "entry": {
             "title": entry.title,
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": dict(entry.options),
         },
-        "connection": coordinator.diagnostics_status(),
-        "online_apps": data.online_apps,
-        "log_level": data.log_level,
+        "connection": _connection(device),
+        "online_apps": state.online_apps,
+        "log_level": state.log_level,
         "firmware_offers": {
             firmware_type.name.lower(): {
                 "version": offer.version,
-                "target_fid": offer.target_fid,
+                "target_fid": offer.target_fid if isinstance(offer, TargetFirmware) else None,
             }
-            for firmware_type, offer in data.firmware.offers.items()
+            for firmware_type, offer in state.firmware.offers.items()
         },
-        "current_fid": {t.name.lower(): fid for t, fid in data.firmware.current_fid.items()},
-        "bridge": None if bridge is None else asdict(bridge.stats),
+        "current_fid": {t.name.lower(): fid for t, fid in state.firmware.current_fid.items()},
+        "bridge": None
+        if runtime.bridge is None or device.points is None
+        else asdict(device.points.stats),
         "log_forwarding": {
             "loggers": forwarder.logger_names,
             "forwarded": forwarder.forwarded,
@@ -51,10 +54,25 @@ async def async_get_config_entry_diagnostics(
     }
 
 
+def _connection(device: Device) -> dict[str, Any]:
+    """Connection status and counters."""
+    status = device.state.status
+    return {
+        "state": status.state,
+        "failures": status.failures,
+        "retry_in": status.retry_in,
+        "last_error": status.last_error,
+        "endpoint": None
+        if status.endpoint is None
+        else {"host": status.endpoint.host, "port": status.endpoint.port},
+        "stats": device.session.stats.as_dict(),
+    }
+
+
 def _local_network(entry: GizwitsConfigEntry) -> dict[str, Any] | None:
     """Whether LAN apps can reach this device and, when not, why; the shared service's state."""
     lan = entry.runtime_data.lan
-    state = entry.runtime_data.coordinator.data.lan
+    state = entry.runtime_data.device.state.lan
     if lan is None or state is None:
         return None
     return {

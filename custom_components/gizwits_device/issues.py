@@ -1,14 +1,19 @@
-"""Repair issues of a config entry: the one place that builds their ids."""
+"""Repair issues of a config entry: the one place that builds their ids, and the connection
+issues that follow the device's state."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import DOMAIN, UNREACHABLE_REPAIR_AFTER
+from .protocol import ConnectionState
+from .protocol.device import Device, DeviceState
 
 # Translation keys (strings.json "issues"); the issue id adds the entry id.
 ISSUE_UNREACHABLE = "unreachable"
@@ -52,3 +57,37 @@ def async_clear_issues(hass: HomeAssistant, entry_id: str, issues: Iterable[str]
     """Delete these issues of one entry (missing ones are ignored)."""
     for issue in issues:
         ir.async_delete_issue(hass, DOMAIN, issue_id(issue, entry_id))
+
+
+@callback
+def async_track_connection_issues(
+    hass: HomeAssistant, entry: ConfigEntry, device: Device
+) -> Callable[[], None]:
+    """A login clears the connection issues; 30 minutes without one raise "unreachable"."""
+    down_since: datetime | None = None
+    status = device.state.status
+
+    @callback
+    def on_state(state: DeviceState) -> None:
+        nonlocal down_since, status
+        if state.status is status:
+            return
+        status = state.status
+        if status.state is ConnectionState.CONNECTED:
+            down_since = None
+            async_clear_issues(hass, entry.entry_id, CONNECTION_ISSUES)
+        elif status.state in (ConnectionState.CONNECTING, ConnectionState.WAITING):
+            # HA's clock (not the monotonic one), so tests can move it with freezer.
+            now = dt_util.utcnow()
+            if down_since is None:
+                down_since = now
+            elif (now - down_since).total_seconds() >= UNREACHABLE_REPAIR_AFTER:
+                async_raise_issue(
+                    hass,
+                    entry,
+                    ISSUE_UNREACHABLE,
+                    ir.IssueSeverity.WARNING,
+                    error=status.last_error or "",
+                )
+
+    return device.add_listener(on_state)

@@ -23,8 +23,8 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .coordinator import LanState
 from .protocol import lan as gizwits_lan
+from .protocol.device import LanState
 
 _LOGGER = logging.getLogger(__name__)
 

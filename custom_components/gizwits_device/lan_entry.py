@@ -29,10 +29,10 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import GizwitsDeviceCoordinator, LanState
 from .issues import ISSUE_LAN_DUPLICATE_PASSCODE, async_clear_issues, async_raise_issue
 from .lan import GizwitsLanService, async_get_lan_service, async_lan_interfaces
 from .protocol import FrameError, lan as gizwits_lan
+from .protocol.device import Device, LanState
 
 if TYPE_CHECKING:
     from .runtime import GizwitsConfigEntry
@@ -72,9 +72,7 @@ def lan_options(options: Mapping[str, Any]) -> tuple[bool, tuple[str, ...]]:
     )
 
 
-def lan_device_for(
-    entry: GizwitsConfigEntry, coordinator: GizwitsDeviceCoordinator
-) -> gizwits_lan.LanDevice:
+def lan_device_for(entry: GizwitsConfigEntry, device: Device) -> gizwits_lan.LanDevice:
     """The gizwits_lan.LanDevice of an entry: its commands run through the M2M session's runner."""
     data = entry.data
     url = URL(data[CONF_BASE_URL])
@@ -97,7 +95,7 @@ def lan_device_for(
     return gizwits_lan.LanDevice(
         announcement,
         data[CONF_PASSCODE],
-        commands=coordinator.session.commands,
+        commands=device.commands,
         module_info=module_info,
         binding=gizwits_lan.BindingWindow(BINDING_DURATION),
     )
@@ -114,7 +112,7 @@ def async_remove_lan_entities(hass: HomeAssistant, entry: GizwitsConfigEntry) ->
 
 
 async def async_setup_lan(
-    hass: HomeAssistant, entry: GizwitsConfigEntry, coordinator: GizwitsDeviceCoordinator
+    hass: HomeAssistant, entry: GizwitsConfigEntry, device: Device
 ) -> GizwitsLanDevice | None:
     """Add the entry's device to the LAN service (None when the options turn LAN off)."""
     enabled, interface_names = lan_options(entry.options)
@@ -122,11 +120,11 @@ async def async_setup_lan(
         async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
         async_remove_lan_entities(hass, entry)
         return None
-    device = lan_device_for(entry, coordinator)
+    member = lan_device_for(entry, device)
     service = async_get_lan_service(hass)
     interfaces = await async_lan_interfaces(hass, interface_names)
     try:
-        await service.async_add(entry.entry_id, device, interfaces, coordinator.async_set_lan_state)
+        await service.async_add(entry.entry_id, member, interfaces, device.set_lan_state)
     except gizwits_lan.LanConfigError as err:
         other = next(
             (
@@ -141,14 +139,14 @@ async def async_setup_lan(
         async_raise_issue(
             hass, entry, ISSUE_LAN_DUPLICATE_PASSCODE, ir.IssueSeverity.WARNING, other=other
         )
-        coordinator.async_set_lan_state(LanState(error=str(err)))
-        return GizwitsLanDevice(service, device, served=False)
+        device.set_lan_state(LanState(error=str(err)))
+        return GizwitsLanDevice(service, member, served=False)
     async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
-    remove_sender = coordinator.async_set_lan_sender(partial(service.send_to_all, device.did))
+    leave = device.join_lan(partial(service.send_to_all, member.did))
 
     async def _async_remove() -> None:
-        remove_sender()
+        leave()
         await service.async_remove(entry.entry_id)
 
     entry.async_on_unload(_async_remove)
-    return GizwitsLanDevice(service, device, served=True)
+    return GizwitsLanDevice(service, member, served=True)

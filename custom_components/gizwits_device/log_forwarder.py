@@ -12,11 +12,12 @@ import logging
 import time
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 
 from .const import CONF_LOG_FORWARD_LEVEL, CONF_LOG_FORWARD_LOGGERS, DEFAULT_LOG_FORWARD_LEVEL
-from .coordinator import GizwitsDeviceCoordinator
 from .protocol import LogLevel, M2MError
+from .protocol.device import Device
 
 RATE_PER_SECOND = 2.0
 BURST = 10
@@ -40,10 +41,11 @@ def gizwits_level(levelno: int) -> LogLevel:
 class LogForwarder(logging.Handler):
     """A logging handler attached to the loggers the user chose in the options."""
 
-    def __init__(self, hass: HomeAssistant, coordinator: GizwitsDeviceCoordinator) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, device: Device) -> None:
         super().__init__()
         self._hass = hass
-        self._coordinator = coordinator
+        self._entry = entry
+        self._device = device
         self._loggers: list[logging.Logger] = []
         self._queue: asyncio.Queue[tuple[LogLevel, str, str]] = asyncio.Queue(QUEUE_SIZE)
         self._task: asyncio.Task[None] | None = None
@@ -67,7 +69,7 @@ class LogForwarder(logging.Handler):
             logger.addHandler(self)
             self._loggers.append(logger)
         if self._loggers and self._task is None:
-            self._task = self._coordinator.config_entry.async_create_background_task(
+            self._task = self._entry.async_create_background_task(
                 self._hass, self._drain(), "gizwits_device log forwarder"
             )
 
@@ -86,7 +88,7 @@ class LogForwarder(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Called from any thread: hand the record to the event loop, never block."""
-        if record.name.startswith(_NEVER_FORWARD) or not self._coordinator.data.log_level:
+        if record.name.startswith(_NEVER_FORWARD) or not self._device.state.log_level:
             return
         try:
             item = (gizwits_level(record.levelno), record.name, self.format(record))
@@ -114,11 +116,12 @@ class LogForwarder(logging.Handler):
                 tokens = 1.0
                 last = time.monotonic()
             tokens -= 1
-            if not self._coordinator.connected or not self._coordinator.data.log_level:
+            state = self._device.state
+            if not state.connected or not state.log_level:
                 self.dropped += 1
                 continue
             try:
-                await self._coordinator.async_send_log(level, tag, SOURCE, content)
+                await self._device.send_log(level, tag, SOURCE, content)
                 self.forwarded += 1
             except M2MError:
                 self.dropped += 1

@@ -2,8 +2,8 @@
 
 Writable bool/uint/enum -> switch/number/select; read-only (and alert/fault) bool -> binary
 sensor (alert/fault as problems); everything else -> sensor (binary points as hex). Names come
-from the point's display_name (user data, not translated). Values live in the bridge, which
-pushes changes through the coordinator like every other entity's data.
+from the point's display_name (user data, not translated). Values live in the library device;
+the coordinator tells each entity when its own point's value changed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from homeassistant.helpers.entity import EntityDescription
 
 from .bridge import GizwitsBridge
 from .coordinator import GizwitsDeviceCoordinator
-from .entity import GizwitsEntity, PlatformSetup, entry_platform
+from .entity import GizwitsEntity
 from .protocol import DataPoint, DataType, Value
 from .runtime import GizwitsConfigEntry
 from .units import CONF_UNITS, UnitPreset, unit_of
@@ -57,6 +57,13 @@ class NativePointEntity(GizwitsEntity):
         """The unit (and device classes) the user chose for this point in the options."""
         return unit_of(self.coordinator.config_entry.options.get(CONF_UNITS), self.point)
 
+    async def async_added_to_hass(self) -> None:
+        """Follow the coordinator, and this point's value."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_point_listener(self.point.name, self.async_write_ha_state)
+        )
+
     @property
     def available(self) -> bool:
         """Always: the value is HA's own."""
@@ -65,7 +72,7 @@ class NativePointEntity(GizwitsEntity):
     @property
     def point_value(self) -> Value:
         """The point's current value."""
-        return self.bridge.value(self.point.name)
+        return self.coordinator.data.values[self.point.name]
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
@@ -90,14 +97,6 @@ def native_entities[EntityT: NativePointEntity](
         for point in bridge.native_points
         if platform_of(point) == platform
     ]
-
-
-def native_platform(
-    platform: Platform,
-    entity_type: Callable[[GizwitsDeviceCoordinator, GizwitsBridge, DataPoint], NativePointEntity],
-) -> PlatformSetup:
-    """The ``async_setup_entry`` of a platform that shows only native points."""
-    return entry_platform(lambda entry: native_entities(entry, platform, entity_type))
 
 
 @callback

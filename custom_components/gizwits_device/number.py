@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .native import NativePointEntity, native_platform
+from .native import NativePointEntity, native_entities
 from .protocol import DataPoint
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -36,4 +39,10 @@ class NativeNumber(NativePointEntity, NumberEntity):
         await self._async_set(int(value) if self.point.integral else value)
 
 
-async_setup_entry = native_platform(Platform.NUMBER, NativeNumber)
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One number per native writable uint point (none without a product)."""
+    async_add_entities(native_entities(entry, Platform.NUMBER, NativeNumber))

@@ -10,12 +10,14 @@ from .bridge import GizwitsBridge
 from .coordinator import GizwitsDeviceCoordinator
 from .lan_entry import GizwitsLanDevice
 from .log_forwarder import LogForwarder
+from .protocol.device import Device
 
 
 @dataclass(kw_only=True, slots=True)
 class GizwitsRuntimeData:
-    """The parts of one device endpoint; each depends on the coordinator, never the reverse."""
+    """The library device and the Home Assistant parts around it (each uses the device)."""
 
+    device: Device
     coordinator: GizwitsDeviceCoordinator
     log_forwarder: LogForwarder
     # None without a (valid) product definition in the options.

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .native import NativePointEntity, native_platform
+from .native import NativePointEntity, native_entities
 from .protocol import DataPoint
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -30,4 +33,10 @@ class NativeSelect(NativePointEntity, SelectEntity):
         await self._async_set(option)
 
 
-async_setup_entry = native_platform(Platform.SELECT, NativeSelect)
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One select per native writable enum point (none without a product)."""
+    async_add_entities(native_entities(entry, Platform.SELECT, NativeSelect))

@@ -14,19 +14,21 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import GizwitsDeviceData
-from .entity import DescribedEntity, GizwitsDescription, described_entities, entry_platform
+from .entity import DescribedEntity, GizwitsDescription, described_entities
 from .native import NativePointEntity, native_entities
 from .protocol import ConnectionState, DataPoint, DataType
+from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
 MAX_STATE_LENGTH = 255
 
 
-def connection_attributes(data: GizwitsDeviceData) -> dict[str, Any]:
+def connection_attributes(data: DeviceState) -> dict[str, Any]:
     """The session's reconnect details (they change with every attempt: not recorded)."""
     status = data.status
     return {
@@ -36,12 +38,12 @@ def connection_attributes(data: GizwitsDeviceData) -> dict[str, Any]:
     }
 
 
-def log_level_text(data: GizwitsDeviceData) -> str:
+def log_level_text(data: DeviceState) -> str:
     """The 16-bit setting written as the protocol writes it: 0x0101, not 257."""
     return f"0x{data.log_level:04X}"
 
 
-def log_level_attributes(data: GizwitsDeviceData) -> dict[str, Any]:
+def log_level_attributes(data: DeviceState) -> dict[str, Any]:
     """The setting as protocol.md §4 rules: the number as received and its set bits."""
     value = data.log_level
     return {
@@ -52,7 +54,7 @@ def log_level_attributes(data: GizwitsDeviceData) -> dict[str, Any]:
     }
 
 
-def last_log_attributes(data: GizwitsDeviceData) -> dict[str, Any] | None:
+def last_log_attributes(data: DeviceState) -> dict[str, Any] | None:
     """Level, tag, source and the full content of the last 0x0012."""
     log = data.last_log
     if log is None:
@@ -70,7 +72,7 @@ def last_log_attributes(data: GizwitsDeviceData) -> dict[str, Any] | None:
 class GizwitsSensorDescription(SensorEntityDescription, GizwitsDescription):
     """How a sensor reads the coordinator's data."""
 
-    value_fn: Callable[[GizwitsDeviceData], StateType]
+    value_fn: Callable[[DeviceState], StateType]
 
 
 DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
@@ -157,12 +159,15 @@ class NativeSensor(NativePointEntity, SensorEntity):
         return value
 
 
-def _entities(entry: GizwitsConfigEntry) -> list[SensorEntity]:
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
     """The device's own sensors, and one per native read-only uint, enum or binary point."""
-    return [
-        *described_entities(entry, DESCRIPTIONS, GizwitsSensor),
-        *native_entities(entry, Platform.SENSOR, NativeSensor),
-    ]
-
-
-async_setup_entry = entry_platform(_entities)
+    async_add_entities(
+        [
+            *described_entities(entry, DESCRIPTIONS, GizwitsSensor),
+            *native_entities(entry, Platform.SENSOR, NativeSensor),
+        ]
+    )

@@ -19,7 +19,6 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
 
 from .const import DOMAIN
-from .coordinator import GizwitsDeviceCoordinator
 from .errors import translated
 from .protocol import (
     MAX_PAYLOAD,
@@ -29,6 +28,7 @@ from .protocol import (
     LogLevel,
     M2MError,
 )
+from .protocol.device import Device
 from .runtime import GizwitsConfigEntry
 
 ATTR_DEVICE_ID = "device_id"
@@ -102,14 +102,14 @@ def _entry_id(call: ServiceCall) -> str:
     raise translated(ServiceValidationError, "unknown_device", device_id=str(device_id))
 
 
-def _coordinator(call: ServiceCall) -> GizwitsDeviceCoordinator:
+def _device(call: ServiceCall) -> Device:
     entry_id = _entry_id(call)
     entry = call.hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
         raise translated(ServiceValidationError, "unknown_entry", entry_id=entry_id)
     if entry.state is not ConfigEntryState.LOADED:
         raise translated(ServiceValidationError, "entry_not_loaded", title=entry.title)
-    return cast(GizwitsConfigEntry, entry).runtime_data.coordinator
+    return cast(GizwitsConfigEntry, entry).runtime_data.device
 
 
 def decode_payload(text: str, encoding: str) -> bytes:
@@ -132,16 +132,16 @@ def _send_failed(err: M2MError) -> HomeAssistantError:
 
 
 async def _send_passthrough(call: ServiceCall) -> ServiceResponse:
-    coordinator = _coordinator(call)
+    device = _device(call)
     payload = decode_payload(call.data[ATTR_PAYLOAD], call.data[ATTR_ENCODING])
     app = call.data.get(ATTR_APP_CLIENT_ID)
     try:
         if call.data[ATTR_ACK]:
-            ack = await coordinator.session.send_acked_passthrough(payload, app)
+            ack = await device.session.send_acked_passthrough(payload, app)
             result: ServiceResponse = {"sn": ack.sn, "payload": ack.payload.hex()}
         else:
             # Without an app: every logged-in LAN app and the cloud.
-            await coordinator.async_send_passthrough(payload, app)
+            await device.send_passthrough(payload, app)
             # Nothing comes back from a 0x0091, but a caller asking for a response gets a dict.
             result = {}
     except M2MError as err:
@@ -150,9 +150,9 @@ async def _send_passthrough(call: ServiceCall) -> ServiceResponse:
 
 
 async def _send_log(call: ServiceCall) -> None:
-    coordinator = _coordinator(call)
+    device = _device(call)
     try:
-        await coordinator.async_send_log(
+        await device.send_log(
             LogLevel[call.data[ATTR_LEVEL].upper()],
             call.data[ATTR_TAG],
             call.data[ATTR_SOURCE],
@@ -164,13 +164,11 @@ async def _send_log(call: ServiceCall) -> None:
 
 async def _confirm_firmware(call: ServiceCall) -> None:
     """The user's hardware was flashed: the installed version changes and GService hears of it."""
-    coordinator = _coordinator(call)
+    device = _device(call)
     firmware_type = FIRMWARE_TYPES[call.data[ATTR_FIRMWARE_TYPE]]
     version = call.data.get(ATTR_VERSION)
     try:
-        await coordinator.firmware.async_confirm(
-            firmware_type, version.strip() if version else None
-        )
+        await device.firmware.confirm(firmware_type, version.strip() if version else None)
     except LookupError as err:
         raise translated(
             ServiceValidationError,

@@ -6,8 +6,11 @@ from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .native import NativePointEntity, native_platform
+from .native import NativePointEntity, native_entities
+from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -31,4 +34,10 @@ class NativeSwitch(NativePointEntity, SwitchEntity):
         await self._async_set(False)
 
 
-async_setup_entry = native_platform(Platform.SWITCH, NativeSwitch)
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One switch per native writable bool point (none without a product)."""
+    async_add_entities(native_entities(entry, Platform.SWITCH, NativeSwitch))

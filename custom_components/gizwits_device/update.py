@@ -11,15 +11,17 @@ from homeassistant.components.update import (
     UpdateEntityDescription,
     UpdateEntityFeature,
 )
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.translation import async_get_cached_translations
 
 from .const import DOMAIN
 from .coordinator import GizwitsDeviceCoordinator
-from .entity import GizwitsEntity, entry_platform
+from .entity import GizwitsEntity
 from .errors import translated
-from .ota import FirmwareDownload
 from .protocol import FirmwareError, FirmwareType
+from .protocol.device import FirmwareDownload
 from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -62,7 +64,7 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
     @property
     def installed_version(self) -> str:
         """The configured soft version."""
-        return self.coordinator.firmware.installed_version(self.entity_description.firmware_type)
+        return self.coordinator.data.firmware.installed[self.entity_description.firmware_type]
 
     @property
     def _pending(self) -> FirmwareDownload | None:
@@ -126,7 +128,7 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
                 self.async_write_ha_state()
 
         try:
-            await self.coordinator.firmware.async_install(
+            await self.coordinator.device.firmware.install(
                 self.entity_description.firmware_type, progress
             )
         except LookupError as err:
@@ -139,10 +141,11 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
             self.async_write_ha_state()
 
 
-def _entities(entry: GizwitsConfigEntry) -> list[UpdateEntity]:
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
     """The WiFi and MCU firmware update entities."""
     coordinator = entry.runtime_data.coordinator
-    return [GizwitsUpdate(coordinator, description) for description in DESCRIPTIONS]
-
-
-async_setup_entry = entry_platform(_entities)
+    async_add_entities(GizwitsUpdate(coordinator, description) for description in DESCRIPTIONS)

@@ -12,12 +12,15 @@ the wire-level details and are imported directly only by the library's own tests
   answered by one `set_command_handler()` callback, frames for listeners.
 - `P0Codec` over a `ProductModel`: the data-point payloads apps send and receive.
 - `download_firmware`: size-capped, MD5-checked firmware download.
+- `device`: the device as one object (`device.Device`): session, commands, data points with
+  their report pacing, firmware offers and downloads, LAN membership; immutable states for
+  listeners and a separate command stream, persisted through an injected `DeviceStore`.
 - `lan`: the device's side towards apps on the local network (its own namespace: discovery,
   binding window, TCP server for several devices).
 Every error is a `GizwitsError`.
 """
 
-from . import lan
+from . import device, lan
 from .commands import AppCommand, CommandHandler, CommandSource
 from .errors import GizwitsError, GizwitsValueError
 from .firmware import DownloadedFirmware, FirmwareError, download_firmware
@@ -34,6 +37,7 @@ from .frames import (
 from .gservice import GServiceClient
 from .gservice_wire import (
     REGIONS,
+    FirmwareUpdate,
     GServiceCannotConnect,
     GServiceError,
     GServiceInvalidCredentials,
@@ -43,6 +47,7 @@ from .gservice_wire import (
     GServiceTimeout,
     GServiceUnknownProduct,
     M2MEndpoint,
+    TargetFirmware,
     normalize_base_url,
     normalize_mac,
     normalize_version,
@@ -98,6 +103,7 @@ __all__ = [
     "DownloadedFirmware",
     "FirmwareError",
     "FirmwareType",
+    "FirmwareUpdate",
     "FrameError",
     "GServiceCannotConnect",
     "GServiceClient",
@@ -136,7 +142,9 @@ __all__ = [
     "SessionTiming",
     "SetLogLevel",
     "StatusReport",
+    "TargetFirmware",
     "Value",
+    "device",
     "download_firmware",
     "lan",
     "normalize_base_url",

@@ -125,6 +125,11 @@ class TargetFirmware:
     download_url: str
     firmware_version: str | None = None
 
+    @property
+    def version(self) -> str:
+        """What an update entity shows for it: a v4.0 target names no soft version."""
+        return f"fid {self.target_fid}"
+
 
 @dataclass(frozen=True, slots=True)
 class FirmwareUpdate:
@@ -132,6 +137,11 @@ class FirmwareUpdate:
 
     soft_version: str
     download_url: str
+
+    @property
+    def version(self) -> str:
+        """The offered soft version."""
+        return self.soft_version
 
 
 def normalize_base_url(url: str) -> str:
