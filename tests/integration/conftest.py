@@ -5,7 +5,7 @@ nothing about MQTT is mocked. Fixtures:
 
 - `auto_enable_custom_integrations` (autouse): lets HA load `custom_components/gizwits_device`.
 - `fast_timing` (autouse): yields the short `SessionTiming` installed as
-  `coordinator.SESSION_TIMING`; CONNECT_TIMEOUT (set-up and config flow) becomes `CONNECT_TIMEOUT`
+  `endpoint.SESSION_TIMING`; CONNECT_TIMEOUT (set-up and config flow) becomes `CONNECT_TIMEOUT`
   below and the config flow's GService request timeout `GSERVICE_TIMEOUT`.
 - `device` : a `TestDevice` (did, passcode, product key, MAC) registered in the emulator, the
   broker already knowing it.
@@ -33,7 +33,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.gizwits_device as integration
-from custom_components.gizwits_device import config_flow, coordinator, lan
+from custom_components.gizwits_device import config_flow, endpoint, lan
 from custom_components.gizwits_device.bridge import GizwitsBridge
 from custom_components.gizwits_device.const import (
     DOMAIN,
@@ -78,7 +78,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 @pytest.fixture(autouse=True)
 def fast_timing(monkeypatch: pytest.MonkeyPatch) -> SessionTiming:
     """Short session intervals and connect/request timeouts for every HA test."""
-    monkeypatch.setattr(coordinator, "SESSION_TIMING", FAST_TIMING)
+    monkeypatch.setattr(endpoint, "SESSION_TIMING", FAST_TIMING)
     # CONNECT_TIMEOUT is imported by value: patch it where it is used.
     for module in (integration, config_flow):
         monkeypatch.setattr(module, "CONNECT_TIMEOUT", CONNECT_TIMEOUT)

@@ -196,7 +196,7 @@ async def test_acked_control_is_acked_once_applied_and_reported_to_all(
     other = P0App(await emulator.app(device.did), app.codec)
     try:
         # While an earlier control still holds the bridge, this one is not applied: no ack.
-        async with bridge._lock:
+        async with bridge.device.points._lock:
             await app.app.send_acked(app.codec.encode(Control({"switch": True})), sn=5, wait=False)
             with pytest.raises(TimeoutError):
                 await app.app.wait_for(PassthroughAck, timeout=0.5)
@@ -210,7 +210,7 @@ async def test_acked_control_is_acked_once_applied_and_reported_to_all(
         payload = bytearray(app.codec.encode(Control({"countdown": 1})))
         payload[-2:] = (0xFFFF).to_bytes(2, "big")
         assert await app.app.send_acked(bytes(payload), sn=6) == b""
-        assert bridge.stats.rejected == 1
+        assert bridge.device.points.stats.rejected == 1
     finally:
         await other.app.close()
 
@@ -228,14 +228,14 @@ async def test_rejected_controls_change_nothing_and_report_status(
     await app.app.send_passthrough(bytes(payload))
     report = await app.report()
     assert report["countdown"] == 0
-    assert bridge.stats.rejected == 1
+    assert bridge.device.points.stats.rejected == 1
     # A switch change plus an unavailable entity: nothing is applied (no half-apply).
     hass.states.async_set("input_number.countdown", STATE_UNAVAILABLE)
     await app.control(switch=True, countdown=5)
     report = await app.report()
     assert report["switch"] is False
     assert state(hass, "input_boolean.plug").state == "off"
-    assert bridge.stats.rejected == 2
+    assert bridge.device.points.stats.rejected == 2
     await app.control(switch=True, countdown=5)
     await app.report()
     warnings = [
@@ -251,7 +251,7 @@ async def test_undecodable_payload_is_dropped(
     bridge, app = plug
     await app.app.send_passthrough(b"\x42\x00")
     await app.app.send_passthrough(b"\x01")  # truncated control
-    await wait_until(lambda: bridge.stats.undecodable == 2)
+    await wait_until(lambda: bridge.device.points.stats.undecodable == 2)
     reply = await app.read()
     assert reply["switch"] is False
 
@@ -261,14 +261,14 @@ async def test_reconnect_sends_a_full_report(
 ) -> None:
     """After every (re)connect the device reports its whole status."""
     bridge, app = plug
-    sent = bridge.stats.reports_sent
+    sent = bridge.device.points.stats.reports_sent
     emulator.broker.pause()
     try:
-        await wait_until(lambda: not bridge.coordinator.connected)
+        await wait_until(lambda: not bridge.device.connected)
     finally:
         emulator.broker.resume()
-    await wait_until(lambda: bridge.coordinator.connected)
-    await wait_until(lambda: bridge.stats.reports_sent > sent)
+    await wait_until(lambda: bridge.device.connected)
+    await wait_until(lambda: bridge.device.points.stats.reports_sent > sent)
     await app.report()
 
 
@@ -291,16 +291,16 @@ async def test_online_apps_rising_from_zero_brings_a_full_report(
     """0x0210 going 0 → N (protocol.md §4) makes the device report its whole status."""
     bridge, app = plug
     await emulator.cloud.push_online_apps(device.did, 0)
-    await wait_until(lambda: bridge.coordinator.data.online_apps == 0)
-    sent = bridge.stats.reports_sent
+    await wait_until(lambda: bridge.device.state.online_apps == 0)
+    sent = bridge.device.points.stats.reports_sent
     await emulator.cloud.push_online_apps(device.did, 3)
     await app.report()
-    assert bridge.stats.reports_sent == sent + 1
+    assert bridge.device.points.stats.reports_sent == sent + 1
     # 3 → 4 is not a rise from zero: no report (a read is answered, nothing else is sent).
     await emulator.cloud.push_online_apps(device.did, 4)
-    await wait_until(lambda: bridge.coordinator.data.online_apps == 4)
+    await wait_until(lambda: bridge.device.state.online_apps == 4)
     await app.read()
-    assert bridge.stats.reports_sent == sent + 1
+    assert bridge.device.points.stats.reports_sent == sent + 1
 
 
 async def test_full_report_every_600_s_while_apps_are_online(
@@ -312,20 +312,20 @@ async def test_full_report_every_600_s_while_apps_are_online(
     """protocol.md §5 (MCU SDK): a periodic full status report every 600 s, only while
     apps are online. Time travels by firing HA's timers (the broker keeps real time)."""
     bridge, app = plug
-    sent = bridge.stats.reports_sent
+    sent = bridge.device.points.stats.reports_sent
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=590))
     await hass.async_block_till_done()
-    assert bridge.stats.reports_sent == sent
+    assert bridge.device.points.stats.reports_sent == sent
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=601))
     await hass.async_block_till_done()
-    assert bridge.stats.reports_sent == sent + 1
+    assert bridge.device.points.stats.reports_sent == sent + 1
     assert (await app.report())["switch"] is False
     # No app online: nothing is sent when the next period comes.
     await emulator.cloud.push_online_apps(device.did, 0)
-    await wait_until(lambda: bridge.coordinator.data.online_apps == 0)
+    await wait_until(lambda: bridge.device.state.online_apps == 0)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1201))
     await hass.async_block_till_done()
-    assert bridge.stats.reports_sent == sent + 1
+    assert bridge.device.points.stats.reports_sent == sent + 1
 
 
 async def test_var_len_write_to_a_fault_point_is_rejected(
@@ -337,7 +337,7 @@ async def test_var_len_write_to_a_fault_point_is_rejected(
     await app.app.send_passthrough(bytes([0x11, 0x10, 0x01]))
     report = await app.report()
     assert report["lamp_fault"] is False
-    assert bridge.stats.rejected == 1
+    assert bridge.device.points.stats.rejected == 1
 
 
 # -- native mode -----------------------------------------------------------------------------
@@ -405,7 +405,7 @@ async def test_native_values_survive_a_restart(
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    assert bridge_of(config_entry).value("countdown") == 33
+    assert bridge_of(config_entry).device.state.values["countdown"] == 33
     number = entity_id(hass, config_entry, "number", "point_countdown")
     assert float(state(hass, number).state) == 33
 

@@ -104,8 +104,8 @@ async def test_unreadable_stored_value_falls_back_to_default(
         "data": {"values": {"countdown": "soon", "switch": True}},
     }
     bridge = await setup_bridge(hass, config_entry, PLUG, {})
-    assert bridge.value("countdown") == 0
-    assert bridge.value("switch") is True
+    assert bridge.device.state.values["countdown"] == 0
+    assert bridge.device.state.values["switch"] is True
 
 
 async def test_failing_service_call_rejects_the_control(
@@ -126,7 +126,7 @@ async def test_failing_service_call_rejects_the_control(
         await app.control(countdown=30)
         report = await app.report()
         assert report["countdown"] == 20
-        assert bridge.stats.rejected == 1
+        assert bridge.device.points.stats.rejected == 1
         assert "app control failed: climate.set_temperature" in caplog.text
     finally:
         await app.app.close()
@@ -145,11 +145,11 @@ async def test_encode_bug_is_logged_not_sent(
 ) -> None:
     """Our own status failing to encode (a bug): logged, nothing sent, nothing counted."""
     bridge = await setup_bridge(hass, config_entry, PLUG, {})
-    sent = bridge.stats.reports_sent
+    sent = bridge.device.points.stats.reports_sent
     monkeypatch.setattr(bridge, "codec", _BrokenCodec())
-    bridge.report_now()
+    bridge.device.points.report_now()
     assert "Could not encode a Gizwits status: boom" in caplog.text
-    assert bridge.stats.reports_sent == sent
+    assert bridge.device.points.stats.reports_sent == sent
 
 
 async def test_bad_read_flags_are_undecodable(
@@ -161,8 +161,8 @@ async def test_bad_read_flags_are_undecodable(
     try:
         await app.report()
         await app.app.send_passthrough(bytes([0x12, 0x80]))
-        await wait_until(lambda: bridge.stats.undecodable == 1)
-        assert bridge.stats.rejected == 0
+        await wait_until(lambda: bridge.device.points.stats.undecodable == 1)
+        assert bridge.device.points.stats.rejected == 0
     finally:
         await app.app.close()
 

@@ -389,6 +389,6 @@ async def test_native_errors_are_translated(
     assert bad.value.translation_placeholders == {"point": "countdown", "value": "5000"}
     # HA renders the translated message (without its final full stop).
     assert str(bad.value).startswith("5000 is not a valid value of data point countdown")
-    assert bridge_of(config_entry).value("countdown") == 0
+    assert bridge_of(config_entry).device.state.values["countdown"] == 0
     number = entity_id(hass, config_entry, "number", "point_countdown")
     assert float(state(hass, number).state) == 0

@@ -298,10 +298,10 @@ async def _restart_broker(emulator: Emulator, coordinator: GizwitsDeviceCoordina
     Not "disconnected, then connected": the device may log in again before `restart()`
     returns (it retries while the broker starts), and that gap is then never seen.
     """
-    logins = coordinator.session.stats.connects
+    logins = coordinator.device.session.stats.connects
     await emulator.broker.restart()
     await wait_until(
-        lambda: coordinator.data.connected and coordinator.session.stats.connects > logins
+        lambda: coordinator.data.connected and coordinator.device.session.stats.connects > logins
     )
 
 

@@ -69,7 +69,10 @@ async def test_diagnostics(
     await emulator.cloud.push_online_apps(device.did, 2)
     await wait_until(lambda: coordinator.data.online_apps == 2)
     await wait_until(
-        lambda: coordinator.firmware._task is not None and coordinator.firmware._task.done()
+        lambda: (
+            coordinator.device.firmware._task is not None
+            and coordinator.device.firmware._task.done()
+        )
     )
     assert coordinator.data.firmware.offers == {}
 
@@ -99,7 +102,10 @@ async def test_diagnostics_with_offers(
     """Firmware offers from both OTA paths are listed by firmware type."""
     coordinator = setup_integration.runtime_data.coordinator
     await wait_until(
-        lambda: coordinator.firmware._task is not None and coordinator.firmware._task.done()
+        lambda: (
+            coordinator.device.firmware._task is not None
+            and coordinator.device.firmware._task.done()
+        )
     )
     url = f"{emulator.gservice_url}/dev/ota/download/55"
     await emulator.cloud.notify_ota(device.did, FirmwareType.WIFI, 55, url)

@@ -50,7 +50,7 @@ async def test_app_commands_fire_events(
     await app.send_passthrough(b"\xaa")
     await wait_until(lambda: len(events.states) == 3)
     assert events.attributes("payload") == ["0102ff", "1020", "aa"]
-    assert setup_integration.runtime_data.coordinator.session.stats.duplicates == 1
+    assert setup_integration.runtime_data.device.session.stats.duplicates == 1
 
 
 async def test_other_frames_fire_nothing(

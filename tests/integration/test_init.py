@@ -15,7 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.gizwits_device as integration
-from custom_components.gizwits_device import coordinator as coordinator_module
+from custom_components.gizwits_device import endpoint as endpoint_module, issues as issues_module
 from custom_components.gizwits_device.const import CONF_DID, CONF_PASSCODE, DOMAIN
 from custom_components.gizwits_device.protocol import ConnectionState, FirmwareType
 from tests.fault.proxy import ConnackHold
@@ -42,9 +42,10 @@ async def test_setup_and_unload_leave_nothing_behind(
     """LOADED while logged in; unloading ends the session and the broker's connection."""
     entry = setup_integration
     coordinator = entry.runtime_data.coordinator
+    session = entry.runtime_data.device.session
     forwarder = entry.runtime_data.log_forwarder
     assert coordinator.connected
-    assert coordinator.session.status.state is ConnectionState.CONNECTED
+    assert session.status.state is ConnectionState.CONNECTED
     # protocol.md §4: the device asks for the online app count after connecting.
     await emulator.cloud.wait_online_app_requests(1)
     connected_before = broker_client_count(emulator)
@@ -53,7 +54,7 @@ async def test_setup_and_unload_leave_nothing_behind(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert coordinator.session.status.state is ConnectionState.STOPPED
+    assert session.status.state is ConnectionState.STOPPED
     assert forwarder.logger_names == []
     # The broker dropped the device's connection (the cloud agent stays).
     await wait_until(lambda: broker_client_count(emulator) == connected_before - 1)
@@ -72,7 +73,7 @@ async def test_unload_while_the_login_waits_for_the_connack(
     closed, and when the broker drops it nothing raises in an event loop callback (the hass
     fixture fails the test on one)."""
     # A long keepalive: paho's own keepalive check must not be what closes the socket.
-    monkeypatch.setattr(coordinator_module, "SESSION_TIMING", replace(FAST_TIMING, keepalive=60))
+    monkeypatch.setattr(endpoint_module, "SESSION_TIMING", replace(FAST_TIMING, keepalive=60))
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     async with ConnackHold(emulator.broker.port) as hold:
         emulator.state.m2m_port = hold.port  # the next provision hands out the proxy
@@ -217,7 +218,7 @@ async def test_bare_http_refusal_is_unreachable_not_a_reauth(
     the §2 backoff running and leads to the unreachable repair, never to re-authentication."""
     entry = setup_integration
     issue_registry = ir.async_get(hass)
-    monkeypatch.setattr(coordinator_module, "UNREACHABLE_REPAIR_AFTER", 0.0)
+    monkeypatch.setattr(issues_module, "UNREACHABLE_REPAIR_AFTER", 0.0)
     emulator.state.inject_fault("provision", "status", count=1000, status=status)
     await emulator.broker.restart()
     await wait_until(

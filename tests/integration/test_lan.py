@@ -130,7 +130,7 @@ async def test_lan_keeps_working_while_the_broker_is_down(
     over_m2m = await cloud.app.send_acked(request)
     emulator.broker.pause()
     try:
-        await wait_until(lambda: not bridge.coordinator.connected)
+        await wait_until(lambda: not bridge.device.connected)
         found = await discover("127.0.0.1", lan_service(hass).discovery_port, expected=1)
         assert [f.did for f in found] == [device.did]
         app = await bound_app(hass, config_entry)
@@ -146,7 +146,7 @@ async def test_lan_keeps_working_while_the_broker_is_down(
             await app.close()
     finally:
         emulator.broker.resume()
-    await wait_until(lambda: bridge.coordinator.connected)
+    await wait_until(lambda: bridge.device.connected)
 
 
 async def test_ha_side_change_reaches_lan_apps_and_the_cloud(
@@ -217,17 +217,17 @@ async def test_send_passthrough_reaches_lan_apps_and_the_cloud(
     await cloud.app.wait_for(lambda r: r.frame == DevicePassthrough(b"\x0c"))
     emulator.broker.pause()
     try:
-        await wait_until(lambda: not bridge.coordinator.connected)
+        await wait_until(lambda: not bridge.device.connected)
         await send("0d")
         # The LAN app got it; the 0x0c named for the cloud app never reached the LAN.
         assert await lan_app.next_report() == b"\x0d"
         await lan_app.close()
-        await wait_until(lambda: bridge.coordinator.data.lan.clients == ())  # type: ignore[union-attr]
+        await wait_until(lambda: bridge.device.state.lan.clients == ())  # type: ignore[union-attr]
         with pytest.raises(HomeAssistantError):
             await send("0e")
     finally:
         emulator.broker.resume()
-    await wait_until(lambda: bridge.coordinator.connected)
+    await wait_until(lambda: bridge.device.connected)
 
 
 async def test_binding_window_closes_by_itself(
@@ -258,11 +258,11 @@ async def test_full_report_every_600_s_while_only_lan_apps_are_online(
     """protocol.md §5 (MCU SDK) periodic full report: a LAN app counts as an online app."""
     bridge, _ = plug
     await emulator.cloud.push_online_apps(device.did, 0)
-    await wait_until(lambda: bridge.coordinator.data.online_apps == 0)
-    sent = bridge.stats.reports_sent
+    await wait_until(lambda: bridge.device.state.online_apps == 0)
+    sent = bridge.device.points.stats.reports_sent
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=601))
     await hass.async_block_till_done()
-    assert bridge.stats.reports_sent == sent + 1
+    assert bridge.device.points.stats.reports_sent == sent + 1
     await _lan_report(lan_app, False)
 
 

@@ -242,7 +242,7 @@ async def test_ack_timeout(
             response=True,
         )
     assert err.value.translation_key == "ack_timeout"
-    stats = setup_integration.runtime_data.coordinator.session.stats
+    stats = setup_integration.runtime_data.device.session.stats
     assert stats.ack_timeouts == 1
     assert stats.ack_retries == 3
     # The last retry may still be on its way when the error is raised.

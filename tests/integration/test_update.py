@@ -57,7 +57,10 @@ async def loaded(hass: HomeAssistant, setup_integration: MockConfigEntry) -> Moc
     """The entry, logged in, with the OTA check run at login finished (nothing offered)."""
     coordinator = setup_integration.runtime_data.coordinator
     await wait_until(
-        lambda: coordinator.firmware._task is not None and coordinator.firmware._task.done()
+        lambda: (
+            coordinator.device.firmware._task is not None
+            and coordinator.device.firmware._task.done()
+        )
     )
     return setup_integration
 
@@ -288,7 +291,7 @@ async def test_failed_check_keeps_the_offer(
     emulator.state.inject_fault("ota_update_and_check", "status")
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
     await wait_until(lambda: not emulator.state.faults.get("ota_update_and_check"))
-    ota_task = loaded.runtime_data.coordinator.firmware._task
+    ota_task = loaded.runtime_data.coordinator.device.firmware._task
     assert ota_task is not None
     await wait_until(ota_task.done)
     assert state(hass, wifi).state == "on"
@@ -383,7 +386,7 @@ async def test_new_check_replaces_a_hanging_one(
     emulator.state.inject_fault("ota_update_and_check", "hang")
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
     await wait_until(lambda: not emulator.state.faults.get("ota_update_and_check"))
-    hanging = coordinator.firmware._task
+    hanging = coordinator.device.firmware._task
     assert hanging is not None
     assert not hanging.done()
 
@@ -410,7 +413,10 @@ async def test_installed_v41_firmware_is_not_offered_again_by_v40(
     assert await hass.config_entries.async_reload(entry.entry_id)
     coordinator = entry.runtime_data.coordinator
     await wait_until(
-        lambda: coordinator.firmware._task is not None and coordinator.firmware._task.done()
+        lambda: (
+            coordinator.device.firmware._task is not None
+            and coordinator.device.firmware._task.done()
+        )
     )
     await hass.async_block_till_done()
     current = state(hass, wifi)

@@ -61,7 +61,7 @@ def lan_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 def mock_gservice() -> Iterator[MagicMock]:
     """GServiceClient as the coordinator and removal build it; no firmware is offered."""
     with (
-        patch("custom_components.gizwits_device.coordinator.GServiceClient", autospec=True) as cls,
+        patch("custom_components.gizwits_device.endpoint.GServiceClient", autospec=True) as cls,
         patch("custom_components.gizwits_device.GServiceClient", new=cls),
         patch("custom_components.gizwits_device.config_flow.GServiceClient", new=cls),
     ):
@@ -75,7 +75,7 @@ def mock_gservice() -> Iterator[MagicMock]:
 @pytest.fixture
 def mock_session(mock_gservice: MagicMock) -> Iterator[FakeSessionControl]:
     """M2MSession as the coordinator builds it: logged in at once, runs until cancelled."""
-    with patch("custom_components.gizwits_device.coordinator.M2MSession", autospec=True) as cls:
+    with patch("custom_components.gizwits_device.endpoint.M2MSession", autospec=True) as cls:
         session = cls.return_value
         control = FakeSessionControl(session)
         session.status = ConnectionStatus(ConnectionState.CONNECTED)

@@ -67,7 +67,7 @@ async def test_report_while_down_is_dropped_and_the_login_reports_it(
 
     mock_session.push_status(ConnectionState.WAITING, failures=1)
     send.side_effect = M2MNotConnectedError("not logged in")
-    bridge.report_now()  # what a change does once its debounce has passed
+    bridge.device.points.report_now()  # what a change does once its debounce has passed
     await bridge.async_set_native("countdown", 7)
     await hass.async_block_till_done()
     assert "Could not send a Gizwits status" in caplog.text

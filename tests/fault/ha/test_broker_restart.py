@@ -112,7 +112,7 @@ async def test_broker_restarts_while_commands_flow(
 ) -> None:
     """Every restart: back with the §2.8 backoff, a full report of the current state to the
     app, no leaked task/socket/fd; no acked command applied twice, none lost."""
-    session = plug_entry.runtime_data.coordinator.session
+    session = plug_entry.runtime_data.device.session
     app = await emulator.app(device.did)
     # The bind (online apps 0 -> 1) brings a first full report.
     await wait_until(lambda: any(status_report(r) for r in app.received))

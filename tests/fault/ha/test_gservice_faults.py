@@ -157,7 +157,7 @@ async def test_provision_outage_while_loaded_raises_repair_after_30_min(
     await wait_until(lambda: entry.runtime_data.coordinator.data.log_level == 0x0203)
     await hass.async_block_till_done()
     data, stored = dict(entry.data), _stored(hass_storage, entry)
-    session = entry.runtime_data.coordinator.session
+    session = entry.runtime_data.device.session
     issue_id = f"unreachable_{entry.entry_id}"
 
     await gservice.breaks(kind, "provision")
@@ -229,6 +229,8 @@ async def test_ota_check_against_broken_gservice_keeps_what_was_known(
 
 async def _checked(emulator: Emulator, device: TestDevice, coordinator: Any) -> None:
     """Push a 0x0211 and wait until the OTA check it starts has finished."""
-    previous = coordinator.firmware._task
+    previous = coordinator.device.firmware._task
     await emulator.cloud.notify_ota_check(device.did, FirmwareType.WIFI)
-    await wait_until(lambda: (task := coordinator.firmware._task) is not previous and task.done())
+    await wait_until(
+        lambda: (task := coordinator.device.firmware._task) is not previous and task.done()
+    )

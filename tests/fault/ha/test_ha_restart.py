@@ -113,14 +113,14 @@ async def test_restart_during_a_command_burst(
 
     sender = asyncio.create_task(burst())
     try:
-        await wait_until(lambda: bridge.value("countdown") >= 20)
+        await wait_until(lambda: bridge.device.state.values["countdown"] >= 20)
         await hass.async_stop()
     finally:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender
     # What the first HA had applied when it stopped, and what apps had been told was done.
-    countdown = bridge.value("countdown")
+    countdown = bridge.device.state.values["countdown"]
     assert 20 <= countdown < BURST, "the restart came in the middle of the burst"
     acked = [sent[r.frame.sn] for r in app.received if isinstance(r.frame, wire.PassthroughAck)]
     assert acked
@@ -136,7 +136,7 @@ async def test_restart_during_a_command_burst(
         runtime = entry2.runtime_data
         assert runtime.coordinator.data.log_level == 0x0305
         assert runtime.bridge is not None
-        assert runtime.bridge.value("countdown") == countdown
+        assert runtime.bridge.device.state.values["countdown"] == countdown
         await wait_until(lambda: runtime.coordinator.connected)
         # Still the same device at the cloud: no new registration.
         assert [d.did for d in emulator.state.devices.values()] == [device.did]

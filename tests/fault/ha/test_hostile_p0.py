@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.gizwits_device import coordinator as coordinator_module
+from custom_components.gizwits_device import endpoint as endpoint_module
 from custom_components.gizwits_device.const import DOMAIN
 from custom_components.gizwits_device.protocol.frame_codec import encode_frame
 from custom_components.gizwits_device.protocol.frames import AppPassthrough
@@ -78,7 +78,7 @@ def _snapshot(hass: HomeAssistant, entry: MockConfigEntry, storage: dict[str, An
     stored = {k: copy.deepcopy(v) for k, v in storage.items() if k.startswith(DOMAIN)}
     return (
         states,
-        runtime.bridge.status(),
+        dict(runtime.bridge.device.state.values),
         runtime.coordinator.data.log_level,
         runtime.coordinator.data.online_apps,
         dict(entry.data),
@@ -111,16 +111,19 @@ async def test_hostile_frames_and_p0_change_nothing(
 ) -> None:
     # A long keepalive: the flood (logged at DEBUG) may keep a loaded machine's loop busy for
     # longer than the 2 s test keepalive, and a broker dropping the device is not the subject.
-    monkeypatch.setattr(coordinator_module, "SESSION_TIMING", replace(FAST_TIMING, keepalive=60))
+    monkeypatch.setattr(endpoint_module, "SESSION_TIMING", replace(FAST_TIMING, keepalive=60))
     bridge = await setup_bridge(hass, config_entry, PLUG, PLUG_MAPPING)
-    session = config_entry.runtime_data.coordinator.session
+    session = config_entry.runtime_data.device.session
     await hass.async_block_till_done()
     before = _snapshot(hass, config_entry, hass_storage)
     frames = _generate(hostile_messages, fault_size.ha_hostile_frames // 2)
     payloads = _generate(hostile_p0, fault_size.ha_hostile_frames // 2)
     password = secrets.token_hex(8)
     await emulator.broker.add_user(FUZZER, password, ["topic write #"])
-    dropped, p0_bad = session.stats.frames_dropped, bridge.stats.rejected + bridge.stats.undecodable
+    dropped, p0_bad = (
+        session.stats.frames_dropped,
+        bridge.device.points.stats.rejected + bridge.device.points.stats.undecodable,
+    )
     caplog.set_level(logging.DEBUG, logger="custom_components.gizwits_device")
     async with aiomqtt.Client(
         emulator.broker.host,
@@ -147,14 +150,20 @@ async def test_hostile_frames_and_p0_change_nothing(
             count = min(first + P0_BATCH, len(payloads))
             await wait_until(
                 lambda count=count: (
-                    bridge.stats.rejected + bridge.stats.undecodable - p0_bad >= count
+                    bridge.device.points.stats.rejected
+                    + bridge.device.points.stats.undecodable
+                    - p0_bad
+                    >= count
                 ),
                 timeout=60,
             )
     await hass.async_block_till_done()
     assert session.stats.frames_dropped - dropped == len(frames)
-    assert bridge.stats.rejected + bridge.stats.undecodable - p0_bad == len(payloads)
-    assert bridge.stats.commands == 0
+    assert (
+        bridge.device.points.stats.rejected + bridge.device.points.stats.undecodable - p0_bad
+        == len(payloads)
+    )
+    assert bridge.device.points.stats.commands == 0
     assert session.connected
     assert _snapshot(hass, config_entry, hass_storage) == before
     ours = [r for r in caplog.records if r.name.startswith("custom_components.gizwits_device")]

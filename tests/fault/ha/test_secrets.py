@@ -58,13 +58,13 @@ async def test_passcode_never_logged_nor_in_diagnostics(
     await app.send_passthrough(b"\x02")
     await app.send_acked(b"\x01\x02", wait=False)
     await app.send_raw(b"not a frame")
-    await wait_until(lambda: coordinator.session.stats.frames_dropped >= 1)
+    await wait_until(lambda: entry.runtime_data.device.session.stats.frames_dropped >= 1)
 
     # A broker restart while GService fails provision: failures, retries, recovery.
     emulator.state.inject_fault("provision", "status", count=3, status=503)
     await emulator.broker.stop()
     await emulator.broker.start()
-    await wait_until(lambda: coordinator.session.stats.connection_losses == 1)
+    await wait_until(lambda: entry.runtime_data.device.session.stats.connection_losses == 1)
     await wait_until(lambda: coordinator.connected)
 
     # The passcode changes at Gizwits (the same product key + MAC registered again): the
@@ -73,7 +73,9 @@ async def test_passcode_never_logged_nor_in_diagnostics(
     await emulator.settle()
     await emulator.broker.stop()
     await emulator.broker.start()
-    await wait_until(lambda: coordinator.session.status.state is ConnectionState.AUTH_FAILED)
+    await wait_until(
+        lambda: entry.runtime_data.device.session.status.state is ConnectionState.AUTH_FAILED
+    )
     await wait_until(lambda: _reauth_flows(hass))
     await hass.async_block_till_done()
     flows = _reauth_flows(hass)
