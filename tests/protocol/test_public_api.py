@@ -21,8 +21,9 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-# The LAN side is a sub-package with a public API of its own (protocol/lan/__init__.py).
-PUBLIC_PACKAGES = frozenset({"protocol", "protocol.lan"})
+# The LAN side and the device are sub-packages with a public API of their own
+# (protocol/lan/__init__.py, protocol/device/__init__.py).
+PUBLIC_PACKAGES = frozenset({"protocol", "protocol.lan", "protocol.device"})
 
 
 def test_the_ha_layer_imports_the_library_only_through_its_package() -> None:
