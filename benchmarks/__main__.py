@@ -23,7 +23,15 @@ from typing import Any
 
 from homeassistant.const import __version__ as HA_VERSION
 
-from benchmarks import bench_e2e, bench_frames, bench_m2m, bench_p0, bench_scale, summary
+from benchmarks import (
+    bench_compare,
+    bench_e2e,
+    bench_frames,
+    bench_m2m,
+    bench_p0,
+    bench_scale,
+    summary,
+)
 from benchmarks.common import PLUG_KEY, RAW_KEY
 from emulator.server import Emulator
 
@@ -35,8 +43,13 @@ def _title(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-async def _run(parts: list[str], quick: bool) -> dict[str, Any]:
+async def _run(parts: list[str], quick: bool, compare: str | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    if compare is not None:
+        _title(f"2. old code ({compare}) against new, alternating rounds in one run")
+        async with Emulator(product_keys=[PLUG_KEY, RAW_KEY]) as emu:
+            results["compare"] = await bench_compare.run(emu, compare, quick)
+        return results
     if "codec" in parts:
         seconds = 0.05 if quick else 0.2
         _title("5. codec: frames and a 30-point P0 product vs struct on the same bytes")
@@ -74,10 +87,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results.json")
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument(
+        "--compare",
+        metavar="REF",
+        help="instead: benchmark 2 with REF's code (a git worktree) against this tree's",
+    )
     args = parser.parse_args()
     logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt's "pending publish" warnings
     started = datetime.now(UTC)
-    results = asyncio.run(_run(args.only, args.quick))
+    results = asyncio.run(_run(args.only, args.quick, args.compare))
     meta = {
         "started": started.isoformat(timespec="seconds"),
         "seconds": (datetime.now(UTC) - started).total_seconds(),

@@ -38,7 +38,10 @@ class HaProcess(Service):
     """Start/stop Home Assistant and talk to its probe; async context manager (a failed start
     stops what it started)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path = ROOT) -> None:
+        """`root`: the source tree whose `benchmarks.ha_host` and integration HA runs (another
+        commit's `git worktree` to compare old and new code in one run)."""
+        self.root = root
         self.dir = Path(tempfile.mkdtemp(prefix="gizwits-bench-ha-"))
         self.port = free_port()
         self._proc: asyncio.subprocess.Process | None = None
@@ -61,7 +64,7 @@ class HaProcess(Service):
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            cwd=ROOT,
+            cwd=self.root,
         )
         log.close()
         self.process = psutil.Process(self._proc.pid)

@@ -80,18 +80,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
         None if bridge_options is None else bridge_options.model,
         frozenset(() if bridge_options is None else bridge_options.mapping),
     )
+    bridge = None
+    if bridge_options is not None:
+        # The mapped entities' values are the device's before it reports anything.
+        bridge = GizwitsBridge(hass, entry, device, bridge_options)
+        entry.async_on_unload(bridge.async_start())
     # The device exists before the first frame, so every bus event can name it.
     device_id = async_register_device(hass, entry)
-    await device.start()
-    entry.async_on_unload(device.stop)
     entry.async_on_unload(async_fire_bus_events(hass, device, device_id))
     entry.async_on_unload(async_track_connection_issues(hass, entry, device))
     entry.async_on_unload(async_follow_firmware(hass, entry, device))
     coordinator = GizwitsDeviceCoordinator(hass, entry, device)
-    bridge = None
-    if bridge_options is not None:
-        bridge = GizwitsBridge(hass, entry, device, bridge_options)
-        entry.async_on_unload(bridge.async_start())
+    await device.start()
+    entry.async_on_unload(device.stop)
     if bridge is not None or not entry.options.get(CONF_PRODUCT):
         # (An invalid stored product keeps its entities until it is fixed: see the repair.)
         async_remove_stale_native_entities(hass, entry, bridge)

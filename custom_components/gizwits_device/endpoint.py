@@ -114,7 +114,8 @@ def create_device(
         gservice,
         identity,
         http=async_get_clientsession(hass),
-        firmware_dir=Path(hass.config.path(FIRMWARE_DIR, entry.entry_id)),
+        # Resolved per download: the config dir is known for sure only then.
+        firmware_dir=lambda: Path(hass.config.path(FIRMWARE_DIR, entry.entry_id)),
         product=product,
         followed_points=followed,
         store=EntryStore(hass, entry.entry_id),

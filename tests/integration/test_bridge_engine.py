@@ -146,7 +146,7 @@ async def test_encode_bug_is_logged_not_sent(
     """Our own status failing to encode (a bug): logged, nothing sent, nothing counted."""
     bridge = await setup_bridge(hass, config_entry, PLUG, {})
     sent = bridge.device.points.stats.reports_sent
-    monkeypatch.setattr(bridge, "codec", _BrokenCodec())
+    monkeypatch.setattr(bridge.device.points, "codec", _BrokenCodec())
     bridge.device.points.report_now()
     assert "Could not encode a Gizwits status: boom" in caplog.text
     assert bridge.device.points.stats.reports_sent == sent

@@ -31,10 +31,11 @@ async def test_app_command_rewrites_only_the_entity_it_changes(
     assert before.last_reported == reported
 
 
-async def test_state_written_elsewhere_is_rewritten_at_the_next_update(
+async def test_state_written_elsewhere_is_rewritten_at_the_next_change(
     hass: HomeAssistant, emulator: Emulator, device: TestDevice, setup_integration: MockConfigEntry
 ) -> None:
-    """The skip compares the State object too: a state someone else wrote is corrected."""
+    """The device notifies only real changes: a state someone else wrote is corrected by the
+    next change of what the entity shows."""
     entry = setup_integration
     sensor = entity_id(hass, entry, "sensor", "online_apps")
     await wait_state(hass, sensor, lambda s: s.state == "0")
@@ -48,5 +49,5 @@ async def test_state_written_elsewhere_is_rewritten_at_the_next_update(
     await app.send_acked(b"\x05")
     await wait_state(hass, event, lambda s: s.attributes.get("payload") == "05")
     assert state(hass, sensor).state == "bogus"
-    await emulator.cloud.push_online_apps(device.did, 1)  # an update that changes nothing shown
-    await wait_state(hass, sensor, lambda s: s.state == "1")
+    await emulator.cloud.push_online_apps(device.did, 2)
+    await wait_state(hass, sensor, lambda s: s.state == "2")

@@ -37,7 +37,7 @@ async def test_the_documented_script_runs_a_device(
         return "".join(printed)
 
     namespace: dict[str, Any] = {"__name__": "library_doc"}
-    exec(compile(_script(), str(DOC), "exec"), namespace)  # noqa: S102 - our own doc
+    exec(compile(_script(), str(DOC), "exec"), namespace)
     running = asyncio.create_task(
         namespace["main"](emulator.gservice_url, PRODUCT_KEY, str(PRODUCT), 60.0)
     )

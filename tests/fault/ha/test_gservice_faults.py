@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 import custom_components.gizwits_device as integration
-from custom_components.gizwits_device import coordinator as coordinator_module
+from custom_components.gizwits_device import endpoint as endpoint_module
 from custom_components.gizwits_device.const import (
     CONF_BASE_URL,
     DOMAIN,
@@ -77,7 +77,7 @@ class GService:
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """A set-up gives up after 1 s; a GService request after 0.5 s ("slow" = too slow)."""
     monkeypatch.setattr(integration, "CONNECT_TIMEOUT", 1.0)
-    monkeypatch.setattr(coordinator_module, "GSERVICE_TIMEOUT", 0.5)
+    monkeypatch.setattr(endpoint_module, "GSERVICE_TIMEOUT", 0.5)
 
 
 @pytest.fixture

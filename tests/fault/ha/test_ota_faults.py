@@ -26,7 +26,8 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.gizwits_device import ota
+from custom_components.gizwits_device import endpoint
+from custom_components.gizwits_device.protocol.device import firmware as device_firmware
 from custom_components.gizwits_device.const import BUS_EVENT_FIRMWARE_DOWNLOADED, FIRMWARE_DIR
 from custom_components.gizwits_device.protocol import FirmwareType, download_firmware
 from tests.gservice_servers import scripted_app, serve
@@ -149,9 +150,11 @@ def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 64 KiB size limit and a 0.5 s read timeout, so the faults are quick to provoke."""
-    monkeypatch.setattr(ota, "FIRMWARE_MAX_SIZE", LIMIT)
+    monkeypatch.setattr(endpoint, "FIRMWARE_MAX_SIZE", LIMIT)
     monkeypatch.setattr(
-        ota, "download_firmware", functools.partial(download_firmware, timeout=READ_TIMEOUT)
+        device_firmware,
+        "download_firmware",
+        functools.partial(download_firmware, timeout=READ_TIMEOUT),
     )
 
 

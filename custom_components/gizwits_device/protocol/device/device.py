@@ -62,13 +62,14 @@ class Device:
         identity: DeviceIdentity,
         *,
         http: aiohttp.ClientSession,
-        firmware_dir: Path,
+        firmware_dir: Path | Callable[[], Path],
         product: ProductModel | None = None,
         followed_points: frozenset[str] = frozenset(),
         store: DeviceStore | None = None,
         pacing: ReportPacing | None = None,
     ) -> None:
-        """`followed_points`: points whose values follow something outside the device (its
+        """`firmware_dir`: where downloads go (or what returns it when one starts);
+        `followed_points`: points whose values follow something outside the device (its
         owner sets them with `set_values`); they are not stored."""
         self.session = session
         self.identity = identity
@@ -166,6 +167,8 @@ class Device:
             self.session.add_frame_listener(self._on_frame),
             self.session.add_status_listener(self._on_status),
         ]
+        if self.points is not None and self.session.connected:
+            self.points.report_now()
 
     async def run(self) -> None:
         """Keep the device online until cancelled; raises M2MAuthenticationError when the

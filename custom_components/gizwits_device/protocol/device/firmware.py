@@ -50,7 +50,7 @@ class FirmwareUpdater:
         gservice: GServiceClient,
         identity: DeviceIdentity,
         http: aiohttp.ClientSession,
-        directory: Path,
+        directory: Path | Callable[[], Path],
         *,
         state: Callable[[], FirmwareState],
         put: Callable[[FirmwareState], None],
@@ -145,7 +145,8 @@ class FirmwareUpdater:
         if offer is None:
             raise LookupError("no firmware update is offered")
         name = f"{firmware_type.name.lower()}-{offer.version.replace(' ', '_')}.bin"
-        dest = self.directory / name
+        directory = self.directory if isinstance(self.directory, Path) else self.directory()
+        dest = directory / name
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: dest.parent.mkdir(parents=True, exist_ok=True)
         )
