@@ -38,7 +38,7 @@ ICONS = json.loads((PACKAGE / "icons.json").read_text(encoding="utf-8"))
 SERVICES = yaml.safe_load((PACKAGE / "services.yaml").read_text(encoding="utf-8"))
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
-# Placeholders the code passes (services.py, update.py, __init__.py, coordinator.py, bridge.py).
+# Placeholders the code passes (services.py, update.py, __init__.py, bridge.py).
 EXCEPTION_PLACEHOLDERS = {
     "auth_failed": set(),
     "not_connected": {"error"},

@@ -27,9 +27,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device import endpoint
-from custom_components.gizwits_device.protocol.device import firmware as device_firmware
 from custom_components.gizwits_device.const import BUS_EVENT_FIRMWARE_DOWNLOADED, FIRMWARE_DIR
 from custom_components.gizwits_device.protocol import FirmwareType, download_firmware
+from custom_components.gizwits_device.protocol.device import firmware as device_firmware
 from tests.gservice_servers import scripted_app, serve
 from tests.integration.helpers import entity_id, wait_state
 

@@ -16,27 +16,17 @@ from dataclasses import dataclass
 import logging
 import math
 
+from .. import p0_messages as p0
 from ..commands import AppCommand
 from ..errors import GizwitsError
 from ..p0 import P0Codec
-from ..p0_messages import (
-    Control,
-    P0Action,
-    P0Error,
-    P0FlagError,
-    P0Message,
-    P0PointError,
-    ReadReply,
-    ReadRequest,
-    StatusReport,
-    Value,
-)
+from ..p0_messages import P0Error, Value
 from ..product import ProductModel
 from .values import PointValueError, check_value, default_value, from_json_value, to_json_value
 
 _LOGGER = logging.getLogger(__name__)
 
-_CONTROL_ACTIONS = frozenset({P0Action.CONTROL, P0Action.VARLEN_CONTROL})
+_CONTROL_ACTIONS = frozenset({p0.P0Action.CONTROL, p0.P0Action.VARLEN_CONTROL})
 
 
 class ControlRejected(GizwitsError):
@@ -195,16 +185,16 @@ class DataPoints:
             self._report_handle = None
         self._last_reported = dict(self._values)
         self._last_report_at = asyncio.get_running_loop().time()
-        payload = self._encode(StatusReport(self._values))
+        payload = self._encode(p0.StatusReport(self._values))
         if payload is not None:
             self.stats.reports_sent += 1
             self._send(payload)
 
-    def _encode(self, message: P0Message) -> bytes | None:
+    def _encode(self, message: p0.P0Message) -> bytes | None:
         try:
             return self.codec.encode(message)
         except P0Error as err:  # a bug, not bad input: our own values always fit
-            _LOGGER.exception("Could not encode a Gizwits status: %s", err)
+            _LOGGER.error("Could not encode a Gizwits status: %s", err)  # noqa: TRY400 - no traceback
             return None
 
     # -- commands ----------------------------------------------------------------------------
@@ -215,7 +205,7 @@ class DataPoints:
         payload = command.payload
         try:
             message = self.codec.decode(payload)
-        except (P0PointError, P0FlagError) as err:
+        except (p0.P0PointError, p0.P0FlagError) as err:
             if payload[0] in _CONTROL_ACTIONS:
                 self._reject(ControlRejected(f"app control rejected: {err}", type(err).__name__))
                 return None
@@ -224,7 +214,7 @@ class DataPoints:
         except P0Error as err:
             self._undecodable(err)
             return None
-        if isinstance(message, Control):
+        if isinstance(message, p0.Control):
             async with self._lock:
                 self.stats.commands += 1
                 try:
@@ -233,11 +223,11 @@ class DataPoints:
                     self._reject(err)
                     return None
                 self.report_now()
-        elif isinstance(message, ReadRequest):
+        elif isinstance(message, p0.ReadRequest):
             self.stats.reads += 1
             names = message.names
             values = self._values if names is None else {n: self._values[n] for n in names}
-            return self._encode(ReadReply(values))
+            return self._encode(p0.ReadReply(values))
         return None
 
     def _undecodable(self, err: P0Error) -> None:

@@ -19,7 +19,7 @@ from ..errors import GizwitsError, GizwitsValueError
 from ..firmware import ProgressCallback, download_firmware
 from ..frame_fields import FirmwareType
 from ..gservice import GServiceClient
-from ..gservice_wire import GServiceError, TargetFirmware, normalize_version
+from ..gservice_wire import FirmwareUpdate, GServiceError, TargetFirmware, normalize_version
 from .state import DeviceIdentity, FirmwareDownload, FirmwareState
 
 _LOGGER = logging.getLogger(__name__)
@@ -92,25 +92,17 @@ class FirmwareUpdater:
 
     async def check(self, firmware_types: tuple[FirmwareType, ...]) -> None:
         """Run the v4.1 and v4.0 OTA checks; a failure keeps what was known (§2.4)."""
-        identity = self._identity
         for firmware_type in firmware_types:
             soft = self.installed_version(firmware_type)
-            hard = identity.hard_versions[firmware_type]
             try:
-                update = await self._gservice.ota_update_and_check(
-                    did=identity.did,
-                    passcode=identity.passcode,
-                    firmware_type=firmware_type,
-                    hard_version=hard,
-                    soft_version=soft,
-                )
+                update = await self._update_and_check(firmware_type, soft)
                 target = None
                 if update is None:
                     target = await self._gservice.ota_target_fid(
-                        did=identity.did,
-                        product_key=identity.product_key,
+                        did=self._identity.did,
+                        product_key=self._identity.product_key,
                         firmware_type=firmware_type,
-                        hard_version=hard,
+                        hard_version=self._identity.hard_versions[firmware_type],
                         soft_version=soft,
                         current_fid=self._state().current_fid.get(firmware_type, 0),
                     )
@@ -210,16 +202,22 @@ class FirmwareUpdater:
         )
         return self.installed_version(firmware_type)
 
+    async def _update_and_check(
+        self, firmware_type: FirmwareType, soft_version: str
+    ) -> FirmwareUpdate | None:
+        """The v4.1 call: it reports `soft_version` as installed and answers with an offer."""
+        identity = self._identity
+        return await self._gservice.ota_update_and_check(
+            did=identity.did,
+            passcode=identity.passcode,
+            firmware_type=firmware_type,
+            hard_version=identity.hard_versions[firmware_type],
+            soft_version=soft_version,
+        )
+
     async def _report_version(self, firmware_type: FirmwareType, version: str) -> None:
         """Tell GService the version now installed (the v4.1 call reports it, §7)."""
-        identity = self._identity
         try:
-            await self._gservice.ota_update_and_check(
-                did=identity.did,
-                passcode=identity.passcode,
-                firmware_type=firmware_type,
-                hard_version=identity.hard_versions[firmware_type],
-                soft_version=version,
-            )
+            await self._update_and_check(firmware_type, version)
         except GServiceError as err:
             _LOGGER.warning("Could not report the new firmware version to Gizwits: %s", err)
