@@ -106,7 +106,7 @@ class Probe:
         return {"seconds": time.monotonic() - started, "loaded": loaded, "started": started}
 
     def _track_connections(self, entry: ConfigEntry) -> None:
-        session = entry.runtime_data.coordinator.session
+        session = entry.runtime_data.device.session
         times = self.connected_at.setdefault(entry.unique_id or "", [])
 
         def _on_status(status: Any) -> None:
@@ -122,7 +122,7 @@ class Probe:
     async def op_connected(self) -> dict[str, Any]:
         entries = self.hass.config_entries.async_entries(GIZWITS)
         up = sum(
-            e.state is ConfigEntryState.LOADED and e.runtime_data.coordinator.session.connected
+            e.state is ConfigEntryState.LOADED and e.runtime_data.device.session.connected
             for e in entries
         )
         return {"connected": up, "entries": len(entries)}
