@@ -194,9 +194,18 @@ class Setup:
         self.apps["mapped"] = await self._app(plug, self.codec)
         self.apps["raw"] = await self._app(raw, None)
         self.apps["echo"] = await self._echo()
-        # The bound app made the count 0 -> 1: the bridge sends its full report (protocol §5).
-        async with asyncio.timeout(REPLY_TIMEOUT):
-            await self.apps["mapped"].reported.wait()
+        # The bound app made the count 0 -> 1: the device sends its full report (protocol §5).
+        # Bound before the login's own count came, it is no rise: make one.
+        for _ in range(3):
+            try:
+                async with asyncio.timeout(REPLY_TIMEOUT):
+                    await self.apps["mapped"].reported.wait()
+                break
+            except TimeoutError:
+                await self.emu.cloud.push_online_apps(plug.did, 0)
+                await self.emu.cloud.push_online_apps(plug.did, None)
+        else:
+            raise TimeoutError("the mapped endpoint never sent its full report")
 
     async def _connect(self, user: str, password: str, *topics: str) -> aiomqtt.Client:
         mqtt = client(self.emu.broker.host, self.emu.broker.port, user, password)
