@@ -1,5 +1,5 @@
-"""MqttClient: aiomqtt's writer registration race and its ignored early disconnect, fixed
-(see mqtt_client.py)."""
+"""MqttClient: aiomqtt's writer registration race and its ignored early disconnect, fixed;
+the direct QoS 0 publish (see mqtt_client.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from custom_components.gizwits_device.protocol import mqtt_client
 from custom_components.gizwits_device.protocol.mqtt_client import MqttClient
 from emulator.broker import HOST, MosquittoBroker
+from tests.conftest import BROKER_PASSWORD, BROKER_USER
 from tests.fault.proxy import ConnackHold
 
 
@@ -162,3 +163,59 @@ def test_redacting_logger_without_a_secret_leaves_messages_alone(
         logger.debug("Sending PINGREQ (%s)", "d1")
     assert caplog.messages == ["Sending PINGREQ (d1)"]
     assert caplog.records[0].args == ("d1",)
+
+
+async def _publish_burst(broker: MosquittoBroker, count: int, size: int) -> list[bytes]:
+    """Publish `count` messages of `size` bytes at once; return what a subscriber got."""
+    received: list[bytes] = []
+    async with (
+        aiomqtt.Client(HOST, broker.port, username=BROKER_USER, password=BROKER_PASSWORD) as sub,
+        MqttClient(HOST, broker.port, username=BROKER_USER, password=BROKER_PASSWORD) as pub,
+    ):
+        await sub.subscribe("burst", qos=0)
+        payloads = [bytes([n]) * size for n in range(count)]
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(pub.publish("burst", p) for p in payloads))
+            async for message in sub.messages:
+                assert isinstance(message.payload, bytes)
+                received.append(message.payload)
+                if len(received) == count:
+                    break
+    return received
+
+
+async def test_a_burst_larger_than_the_socket_takes_arrives_whole_and_in_order(
+    mosquitto_broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The direct QoS 0 publish: what the socket cannot take at once waits for the writer."""
+    waited = []
+    confirm = MqttClient._confirm_written
+
+    def spy(self: MqttClient) -> None:
+        waited.append(len(self._unwritten))
+        confirm(self)
+
+    monkeypatch.setattr(MqttClient, "_confirm_written", spy)
+    assert MqttClient(HOST, 1).direct_publish
+    payloads = await _publish_burst(mosquitto_broker, count=48, size=256 * 1024)
+    assert payloads == [bytes([n]) * 256 * 1024 for n in range(48)]
+    assert max(waited) > 0  # some publishes waited for the socket
+
+
+async def test_without_the_internals_the_stock_publish_runs(
+    mosquitto_broker: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mqtt_client, "_PUBLISH_INTERNALS", ("_no_such_internal",))
+    client = MqttClient(HOST, 1)
+    assert not client.direct_publish
+    assert client._client.on_publish is not None
+    payloads = await _publish_burst(mosquitto_broker, count=4, size=16)
+    assert payloads == [bytes([n]) * 16 for n in range(4)]
+
+
+async def test_only_qos_0_is_published() -> None:
+    """paho's on_publish is unset (no PUBACK ReasonCode per message): QoS 1 could not end."""
+    client = MqttClient(HOST, 1)
+    assert client._client.on_publish is None
+    with pytest.raises(ValueError, match="QoS 0"):
+        await client.publish("topic", b"x", qos=1)
