@@ -84,19 +84,31 @@ class MqttClient(aiomqtt.Client):
             return
         if qos != 0:
             raise ValueError("this client publishes at QoS 0 only")
+        info = self._publish_now(topic, payload, retain)
+        if info.is_published():
+            return
+        written: asyncio.Future[None] = self._loop.create_future()
+        self._unwritten.append((info, written))
+        await self._wait_for(written, timeout)
+
+    def publish_nowait(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 0 without waiting: written now, or by the writer once the socket
+        takes it. Raises MqttCodeError when paho refuses it (not connected); needs
+        `direct_publish`."""
+        self._publish_now(topic, payload, retain=False)
+
+    def _publish_now(self, topic: str, payload: PayloadType, retain: bool) -> mqtt.MQTTMessageInfo:
         self._writing_now = True
         try:
             info = self._client.publish(topic, payload, 0, retain)
         finally:
             self._writing_now = False
-        if info.is_published():
-            return
-        if info.rc != mqtt.MQTT_ERR_SUCCESS or self._disconnected.done():
+        if not info.is_published() and (
+            info.rc != mqtt.MQTT_ERR_SUCCESS or self._disconnected.done()
+        ):
             cause = self._disconnected.exception() if self._disconnected.done() else None
             raise MqttCodeError(info.rc, "Could not publish message") from cause
-        written: asyncio.Future[None] = self._loop.create_future()
-        self._unwritten.append((info, written))
-        await self._wait_for(written, timeout)
+        return info
 
     def _confirm_written(self) -> None:
         """Wake the publishes whose packet paho has written now."""

@@ -352,7 +352,7 @@ class M2MSession:
             answer, duplicate = self.commands.submit(command)
             if answer.done() and not answer.cancelled() and answer.exception() is None:
                 # Answered at once (no handler, or a repeat of a finished run): no waiting.
-                self._spawn_reply(self._send_answer(command, answer.result()))
+                self._answer_now(command, answer.result())
             else:
                 self._spawn_reply(self._reply(command, answer))
             if duplicate:
@@ -378,13 +378,41 @@ class M2MSession:
         payload = await asyncio.shield(answer)
         await self._send_answer(command, payload)
 
+    def _answer_now(self, command: AppCommand, payload: bytes | None) -> None:
+        """Send an answer that is already there without a task (the client writes it at once,
+        or its writer does once the socket takes it)."""
+        client = self._client
+        if client is None or not isinstance(client, MqttClient) or not client.direct_publish:
+            self._spawn_reply(self._send_answer(command, payload))
+            return
+        try:
+            frame = self._answer_frame(command, payload)
+            if frame is None:
+                return
+            data = encode_frame(frame)
+        except FrameError:  # an answer over 65535 bytes: the handler's bug
+            _LOGGER.exception("Could not send the answer to an app command")
+            return
+        try:
+            client.publish_nowait(app_topic(self._did, command.app_client_id), data)
+        except aiomqtt.MqttError as err:
+            _LOGGER.debug("Could not send 0x%04X: %s", frame.command, err)
+            return
+        self.stats.frames_sent += 1
+
+    @staticmethod
+    def _answer_frame(command: AppCommand, payload: bytes | None) -> Frame | None:
+        """The 0x0094 (same sn) of a 0x0093, or the 0x0091 of a 0x0090 that has an answer."""
+        if command.sn is not None:
+            return PassthroughAck(command.sn, payload or b"")
+        return DevicePassthrough(payload) if payload else None
+
     async def _send_answer(self, command: AppCommand, payload: bytes | None) -> None:
         topic = app_topic(self._did, command.app_client_id)
         try:
-            if command.sn is not None:
-                await self._send_quietly(topic, PassthroughAck(command.sn, payload or b""))
-            elif payload:
-                await self._send_quietly(topic, DevicePassthrough(payload))
+            frame = self._answer_frame(command, payload)
+            if frame is not None:
+                await self._send_quietly(topic, frame)
         except FrameError:  # an answer over 65535 bytes: the handler's bug
             _LOGGER.exception("Could not send the answer to an app command")
 
