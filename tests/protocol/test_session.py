@@ -31,6 +31,7 @@ from custom_components.gizwits_device.protocol import (
     ReceivedFrame,
     SessionTiming,
     SetLogLevel,
+    mqtt_client,
 )
 from custom_components.gizwits_device.protocol.commands import DEDUP_MAX_ENTRIES, CommandRunner
 from custom_components.gizwits_device.protocol.frame_codec import encode_frame
@@ -648,3 +649,27 @@ async def test_connect_proves_the_login_and_raises_typed_errors(
         assert not isinstance(info.value, M2MTimeoutError)
     finally:
         emulator.state.m2m_port = port
+
+
+async def test_acks_go_out_through_the_stock_publish_too(
+    start: Callable[..., Awaitable[Running]],
+    emulator: Emulator,
+    did: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """§4: an aiomqtt without the internals of the direct publish still gets every ack out
+    (sent by a task instead of at once)."""
+    monkeypatch.setattr(mqtt_client, "_PUBLISH_INTERNALS", ("_no_such_internal",))
+    run = await start()
+    assert isinstance(run.session._client, mqtt_client.MqttClient)
+    assert not run.session._client.direct_publish
+    app = await emulator.app(did)
+    assert await app.send_acked(b"\xaa", sn=9) == b""
+
+
+async def test_an_ack_paho_refuses_is_dropped_quietly(gservice: CountingGService, did: str) -> None:
+    """An ack the client cannot take (its connection is gone) is left to the reconnect."""
+    session = M2MSession(gservice, did=did, passcode=PASSCODE, product_key=PRODUCT_KEY)
+    session._client = mqtt_client.MqttClient("127.0.0.1", 1)
+    await session._handle_message(f"app2dev/{did}/app", encode_frame(AckedPassthrough(5, b"x")))
+    assert session.stats.frames_sent == 0

@@ -60,13 +60,11 @@ class MqttClient(aiomqtt.Client):
         self._writing_now = False
         # Publishes the socket did not take at once, until the writer has written them.
         self._unwritten: list[tuple[mqtt.MQTTMessageInfo, asyncio.Future[None]]] = []
+        # Decided once: aiomqtt's own publish needs the on_publish this one unsets.
+        self.direct_publish = all(hasattr(self, name) for name in _PUBLISH_INTERNALS)
+        """True when the installed aiomqtt has the internals the direct publish uses."""
         if self.direct_publish:
             self._client.on_publish = None
-
-    @property
-    def direct_publish(self) -> bool:
-        """True when the installed aiomqtt has the internals the direct publish uses."""
-        return all(hasattr(self, name) for name in _PUBLISH_INTERNALS)
 
     async def publish(  # type: ignore[override]
         self,
@@ -103,8 +101,8 @@ class MqttClient(aiomqtt.Client):
             info = self._client.publish(topic, payload, 0, retain)
         finally:
             self._writing_now = False
-        if not info.is_published() and (
-            info.rc != mqtt.MQTT_ERR_SUCCESS or self._disconnected.done()
+        if info.rc != mqtt.MQTT_ERR_SUCCESS or (
+            not info.is_published() and self._disconnected.done()
         ):
             cause = self._disconnected.exception() if self._disconnected.done() else None
             raise MqttCodeError(info.rc, "Could not publish message") from cause
