@@ -32,7 +32,13 @@ from .messages import (
     StartupBroadcast,
 )
 from .ratelimit import LoginRateLimiter
-from .server import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_TCP_PORT, MAX_CLIENTS_PER_DEVICE, LanServer
+from .server import (
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_LOGIN_TIMEOUT,
+    DEFAULT_TCP_PORT,
+    MAX_CLIENTS_PER_DEVICE,
+    LanServer,
+)
 from .stats import LanStats
 
 __all__ = [
@@ -42,6 +48,7 @@ __all__ = [
     "DEFAULT_DISCOVERY_PORT",
     "DEFAULT_GAGENT_VERSION",
     "DEFAULT_HEARTBEAT_TIMEOUT",
+    "DEFAULT_LOGIN_TIMEOUT",
     "DEFAULT_TCP_PORT",
     "MAX_CLIENTS_PER_DEVICE",
     "MAX_LAN_FRAME",

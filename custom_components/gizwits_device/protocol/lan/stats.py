@@ -23,6 +23,7 @@ class LanStats(FrameStats):
     logins_refused: int = 0
     logins_rate_limited: int = 0
     heartbeat_timeouts: int = 0
+    login_timeouts: int = 0
     slow_clients_closed: int = 0
     commands_handled: int = 0
     duplicates: int = 0
