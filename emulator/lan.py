@@ -98,6 +98,8 @@ class FoundDevice:
     mcu_attributes: bytes
     api_server: str
     gagent_version: str
+    # Current firmware's third string (empty from older devices such as the PH-803W).
+    mcu_soft_version: str = ""
 
 
 def parse_found(body: bytes, address: tuple[str, int]) -> FoundDevice:
@@ -110,6 +112,7 @@ def parse_found(body: bytes, address: tuple[str, int]) -> FoundDevice:
     strings = body[pos + 8 :].split(b"\x00")
     api_server = strings[0].decode(errors="replace") if len(strings) > 1 else ""
     version = strings[1].decode(errors="replace") if len(strings) > 2 else ""
+    mcu_soft = strings[2].decode(errors="replace") if len(strings) > 2 else ""
     return FoundDevice(
         address,
         did.decode(errors="replace"),
@@ -119,6 +122,7 @@ def parse_found(body: bytes, address: tuple[str, int]) -> FoundDevice:
         attributes,
         api_server,
         version,
+        mcu_soft,
     )
 
 

@@ -78,12 +78,6 @@ def lan_device_for(
     """The gizwits_lan.LanDevice of an entry: its commands run through the M2M session's runner."""
     data = entry.data
     url = URL(data[CONF_BASE_URL])
-    announcement = gizwits_lan.DeviceAnnouncement(
-        did=data[CONF_DID],
-        mac=bytes.fromhex(data[CONF_MAC].replace(":", "").replace("-", "")),
-        product_key=data[CONF_PRODUCT_KEY],
-        api_server=f"{url.host}:{url.port}",
-    )
     try:
         module_info = gizwits_lan.ModuleInfo(
             data[CONF_PRODUCT_KEY],
@@ -94,6 +88,16 @@ def lan_device_for(
         )
     except FrameError:  # versions stored before they were normalised to 8 characters
         module_info = gizwits_lan.ModuleInfo(data[CONF_PRODUCT_KEY])
+    # Like current firmware (protocol.md §8): the WiFi soft version in the firmware field and
+    # the MCU soft version as the third string; LAN clients identify models by them.
+    announcement = gizwits_lan.DeviceAnnouncement(
+        did=data[CONF_DID],
+        mac=bytes.fromhex(data[CONF_MAC].replace(":", "").replace("-", "")),
+        product_key=data[CONF_PRODUCT_KEY],
+        wifi_firmware_version=module_info.wifi_soft_version,
+        api_server=f"{url.host}:{url.port}",
+        mcu_soft_version=module_info.mcu_soft_version,
+    )
     return gizwits_lan.LanDevice(
         announcement,
         data[CONF_PASSCODE],
