@@ -40,6 +40,7 @@ from .server import (
     LanServer,
 )
 from .stats import LanStats
+from .status_broadcast import StatusBroadcast, StatusBroadcaster
 
 __all__ = [
     "DEFAULT_API_SERVER",
@@ -77,6 +78,8 @@ __all__ = [
     "PasscodeReply",
     "PasscodeRequest",
     "StartupBroadcast",
+    "StatusBroadcast",
+    "StatusBroadcaster",
     "decode_lan_frame",
     "encode_lan_frame",
     "send_startup_broadcasts",
