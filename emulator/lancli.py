@@ -57,7 +57,7 @@ def add_lan_parser(sub: Any) -> None:
     status.add_argument("--seconds", type=float, help="stop after T seconds")
     status.add_argument(
         "--bind",
-        default="0.0.0.0",  # noqa: S104 - a unicast address does not hear broadcasts
+        default="0.0.0.0",  # a unicast address does not hear broadcasts
         help="address to listen on (the wildcard, or a broadcast address)",
     )
     for name, text in (
@@ -111,7 +111,10 @@ async def lan_main(args: argparse.Namespace) -> None:
             await _status(args, codec)
             return
         async with await LanApp.connect(
-            args.host, args.port, heartbeat_interval=args.heartbeat, fixed_sn=args.sn
+            args.host,
+            args.port,
+            heartbeat_interval=getattr(args, "heartbeat", HEARTBEAT_INTERVAL),
+            fixed_sn=getattr(args, "sn", None),
         ) as app:
             if args.command == "passcode":
                 passcode = await app.request_passcode(args.timeout)

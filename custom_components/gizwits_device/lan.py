@@ -53,6 +53,9 @@ class LanPorts:
     broadcast_interval: float = 1.0
     # Where status reports are broadcast (real devices: the discovery port).
     status_broadcast: int = gizwits_lan.DEFAULT_DISCOVERY_PORT
+    # TCP silence that closes a logged-in client, and the time to log in (protocol.md §8).
+    heartbeat_timeout: float = gizwits_lan.DEFAULT_HEARTBEAT_TIMEOUT
+    login_timeout: float = gizwits_lan.DEFAULT_LOGIN_TIMEOUT
     # "address/prefix" interfaces to use instead of HA's network settings and the options
     # (None: those); a harness without HA's network integration pins loopback here.
     interfaces: tuple[str, ...] | None = None
@@ -242,7 +245,12 @@ class GizwitsLanService:
             if server is not None:
                 await server.stop()
             server = self._server = gizwits_lan.LanServer(
-                hosts=hosts, port=LAN_PORTS.tcp, rate_limiter=self._rate_limiter, stats=self.stats
+                hosts=hosts,
+                port=LAN_PORTS.tcp,
+                heartbeat_timeout=LAN_PORTS.heartbeat_timeout,
+                login_timeout=LAN_PORTS.login_timeout,
+                rate_limiter=self._rate_limiter,
+                stats=self.stats,
             )
             self._server_hosts = hosts
             for member in self._members.values():
