@@ -22,7 +22,7 @@ from custom_components.gizwits_device.const import (
     CONF_LAN_INTERFACES,
     CONF_LAN_STATUS_BROADCAST,
 )
-from custom_components.gizwits_device.protocol import P0Codec, ProductModel
+from custom_components.gizwits_device.protocol import Control, P0Codec, ProductModel
 from emulator.lan import LanApp, StatusListener
 
 from .bridge_helpers import PLUG, P0App
@@ -30,6 +30,8 @@ from .helpers import entity_id, state, wait_state, wait_until
 from .lan_helpers import allow_binding, lan_service
 
 if TYPE_CHECKING:
+    from emulator.server import Emulator
+
     from .conftest import TestDevice
 
 CODEC = P0Codec(ProductModel.from_json(PLUG))
@@ -177,3 +179,23 @@ async def test_the_option_turns_the_status_broadcast_off(
     assert lan_service(hass).stats.status_broadcasts_sent == sent
     with pytest.raises(TimeoutError):
         await listener.next(timeout=0.5)
+
+
+async def test_cloud_app_sending_sn_0_gets_every_command_run(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    config_entry: MockConfigEntry,
+    plug: tuple[GizwitsBridge, P0App],
+) -> None:
+    """protocol.md §4: the retransmission rule is the same over M2M as on the LAN."""
+    app = await emulator.app(device.did, fixed_sn=0)
+    off, on = (CODEC.encode(Control({"switch": value})) for value in (False, True))
+    assert await app.send_acked(on) == b""
+    await wait_state(hass, "input_boolean.plug", lambda s: s.state == "on")
+    assert await app.send_acked(off) == b""
+    await wait_state(hass, "input_boolean.plug", lambda s: s.state == "off")
+    assert await app.send_acked(off) == b""  # the exact repeat: acked, not run
+    session = config_entry.runtime_data.coordinator.session
+    assert session.stats.duplicates == 1
+    await app.close()
