@@ -151,9 +151,15 @@ class Emulator(Service):
     # -- apps ------------------------------------------------------------------------------
 
     async def app(
-        self, did: str, client_id: str | None = None, *, auto_ack: bool = True
+        self,
+        did: str,
+        client_id: str | None = None,
+        *,
+        auto_ack: bool = True,
+        fixed_sn: int | None = None,
     ) -> AppSimulator:
-        """A connected AppSimulator bound to `did` (closed by `stop()` if not before)."""
+        """A connected AppSimulator bound to `did` (closed by `stop()` if not before);
+        `fixed_sn` makes it send every 0x0093 with that sn."""
         client_id = client_id or new_app_client_id()
         password = secrets.token_hex(12)
         await self.broker.add_user(client_id, password, app_acl(did, client_id))
@@ -165,6 +171,7 @@ class Emulator(Service):
             password=password,
             client_id=client_id,
             auto_ack=auto_ack,
+            fixed_sn=fixed_sn,
             on_close=self._app_closed,
         )
         await app.start()

@@ -44,6 +44,9 @@ DEFAULT_LOG_FORWARD_LEVEL: Final = "warning"
 CONF_LAN_ENABLED: Final = "lan_enabled"
 CONF_LAN_INTERFACES: Final = "lan_interfaces"
 DEFAULT_LAN_ENABLED: Final = True
+# Broadcast every status report on UDP 12414 like real devices (protocol.md §8).
+CONF_LAN_STATUS_BROADCAST: Final = "lan_status_broadcast"
+DEFAULT_LAN_STATUS_BROADCAST: Final = True
 # How long "Allow app binding" lets LAN apps fetch the passcode (GAgent's binding mode).
 BINDING_DURATION: Final = 180.0
 # LAN apps expect GAgent's passcodes: 10 capital letters.

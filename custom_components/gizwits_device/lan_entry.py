@@ -18,6 +18,7 @@ from .const import (
     CONF_DID,
     CONF_LAN_ENABLED,
     CONF_LAN_INTERFACES,
+    CONF_LAN_STATUS_BROADCAST,
     CONF_MAC,
     CONF_MCU_HARD_VERSION,
     CONF_MCU_SOFT_VERSION,
@@ -26,6 +27,7 @@ from .const import (
     CONF_WIFI_HARD_VERSION,
     CONF_WIFI_SOFT_VERSION,
     DEFAULT_LAN_ENABLED,
+    DEFAULT_LAN_STATUS_BROADCAST,
     DOMAIN,
     LOGGER,
 )
@@ -64,11 +66,13 @@ class GizwitsLanDevice:
             self.device.binding.open()
 
 
-def lan_options(options: Mapping[str, Any]) -> tuple[bool, tuple[str, ...]]:
-    """The LAN options as set up (a change reloads the entry)."""
+def lan_options(options: Mapping[str, Any]) -> tuple[bool, tuple[str, ...], bool]:
+    """The LAN options as set up (a change reloads the entry): on, interfaces, and whether
+    status reports are broadcast."""
     return (
         bool(options.get(CONF_LAN_ENABLED, DEFAULT_LAN_ENABLED)),
         tuple(sorted(options.get(CONF_LAN_INTERFACES, ()))),
+        bool(options.get(CONF_LAN_STATUS_BROADCAST, DEFAULT_LAN_STATUS_BROADCAST)),
     )
 
 
@@ -78,12 +82,6 @@ def lan_device_for(
     """The gizwits_lan.LanDevice of an entry: its commands run through the M2M session's runner."""
     data = entry.data
     url = URL(data[CONF_BASE_URL])
-    announcement = gizwits_lan.DeviceAnnouncement(
-        did=data[CONF_DID],
-        mac=bytes.fromhex(data[CONF_MAC].replace(":", "").replace("-", "")),
-        product_key=data[CONF_PRODUCT_KEY],
-        api_server=f"{url.host}:{url.port}",
-    )
     try:
         module_info = gizwits_lan.ModuleInfo(
             data[CONF_PRODUCT_KEY],
@@ -94,6 +92,16 @@ def lan_device_for(
         )
     except FrameError:  # versions stored before they were normalised to 8 characters
         module_info = gizwits_lan.ModuleInfo(data[CONF_PRODUCT_KEY])
+    # Like current firmware (protocol.md §8): the WiFi soft version in the firmware field and
+    # the MCU soft version as the third string; LAN clients identify models by them.
+    announcement = gizwits_lan.DeviceAnnouncement(
+        did=data[CONF_DID],
+        mac=bytes.fromhex(data[CONF_MAC].replace(":", "").replace("-", "")),
+        product_key=data[CONF_PRODUCT_KEY],
+        wifi_firmware_version=module_info.wifi_soft_version,
+        api_server=f"{url.host}:{url.port}",
+        mcu_soft_version=module_info.mcu_soft_version,
+    )
     return gizwits_lan.LanDevice(
         announcement,
         data[CONF_PASSCODE],
@@ -117,7 +125,7 @@ async def async_setup_lan(
     hass: HomeAssistant, entry: GizwitsConfigEntry, coordinator: GizwitsDeviceCoordinator
 ) -> GizwitsLanDevice | None:
     """Add the entry's device to the LAN service (None when the options turn LAN off)."""
-    enabled, interface_names = lan_options(entry.options)
+    enabled, interface_names, status_broadcast = lan_options(entry.options)
     if not enabled:
         async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
         async_remove_lan_entities(hass, entry)
@@ -126,7 +134,13 @@ async def async_setup_lan(
     service = async_get_lan_service(hass)
     interfaces = await async_lan_interfaces(hass, interface_names)
     try:
-        await service.async_add(entry.entry_id, device, interfaces, coordinator.async_set_lan_state)
+        await service.async_add(
+            entry.entry_id,
+            device,
+            interfaces,
+            coordinator.async_set_lan_state,
+            status_broadcast=status_broadcast,
+        )
     except gizwits_lan.LanConfigError as err:
         other = next(
             (

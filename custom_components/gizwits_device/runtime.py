@@ -23,7 +23,7 @@ class GizwitsRuntimeData:
     # None while the options turn off answering apps on the local network.
     lan: GizwitsLanDevice | None = None
     # The LAN options set up (lan_entry.lan_options): a change reloads the entry.
-    lan_options: tuple[bool, tuple[str, ...]] = (False, ())
+    lan_options: tuple[bool, tuple[str, ...], bool] = (False, (), True)
 
 
 type GizwitsConfigEntry = ConfigEntry[GizwitsRuntimeData]

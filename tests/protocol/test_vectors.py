@@ -209,6 +209,7 @@ def _lan_fields(message: LanMessage) -> dict[str, Any]:
                 "mcu_attributes": a.mcu_attributes.hex(),
                 "api_server": a.api_server,
                 "gagent_version": a.gagent_version,
+                "mcu_soft_version": a.mcu_soft_version,
             }
         case PasscodeReply(passcode=passcode) | LoginRequest(passcode=passcode):
             return {"passcode": passcode.decode("ascii")}

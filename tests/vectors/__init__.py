@@ -5,7 +5,8 @@ integration's codecs and of the emulator's own wire code, so that both are held 
 
 - frames.json: device <-> cloud/app frames (0x020F, 0x0210, 0x0090/0x0091, 0x0093/0x0094),
 - p0.json: P0 payloads of real products, keyed by the product file they follow,
-- lan.json: LAN frames of a real PH-803W (discovery, passcode, login, heartbeat),
+- lan.json: LAN frames of a real PH-803W (discovery, passcode, login, heartbeat) and a
+  current-firmware discovery reply,
 - products/: real product definitions (SOURCES.json says where each comes from).
 """
 
