@@ -101,6 +101,11 @@ class GServiceMalformedResponse(GServiceError):
     """The answer could not be decoded or lacks required keys."""
 
 
+class GServiceSecretMismatch(GServiceMalformedResponse):
+    """A safe-API reply did not decrypt to what it must carry: the Product Secret is not this
+    product's (protocol.md §9)."""
+
+
 @dataclass(frozen=True, slots=True)
 class M2MEndpoint:
     """Where to connect for MQTT, from provision. Never cache across connects (§2.3)."""
