@@ -186,9 +186,7 @@ class CloudState:
     def _emit(
         self, kind: Literal["registered", "disabled"], device: Device, api: Api = "plain"
     ) -> None:
-        event = DeviceEvent(
-            kind, device.did, device.passcode, device.product_key, device.mac, api
-        )
+        event = DeviceEvent(kind, device.did, device.passcode, device.product_key, device.mac, api)
         for callback in list(self._listeners):
             try:
                 callback(event)
@@ -204,9 +202,7 @@ class CloudState:
                 return device
         return None
 
-    def register(
-        self, product_key: str, mac: str, passcode: str, *, api: Api = "plain"
-    ) -> Device:
+    def register(self, product_key: str, mac: str, passcode: str, *, api: Api = "plain") -> Device:
         """Register (or re-register, see module doc) a device through `api`; returns it."""
         product_key = product_key.lower()
         mac = mac.upper()

@@ -20,6 +20,7 @@ from custom_components.gizwits_device.protocol import (
     GServiceInvalidCredentials,
     GServiceMalformedResponse,
     GServiceRejected,
+    GServiceSecretMismatch,
     GServiceServerError,
     GServiceTimeout,
     GServiceUnknownProduct,
@@ -48,6 +49,8 @@ GSERVICE_ERRORS = [
     pytest.param(GServiceRejected("9015"), "invalid_auth", id="rejected"),
     pytest.param(GServiceServerError("503"), "server_error", id="server-error"),
     pytest.param(GServiceMalformedResponse("garbage"), "malformed_response", id="malformed"),
+    # protocol.md §9: an answer that does not decrypt under the Product Secret.
+    pytest.param(GServiceSecretMismatch("not hex"), "secret_mismatch", id="secret-mismatch"),
     pytest.param(RuntimeError("a bug"), "unknown", id="unexpected"),
 ]
 LOGIN_ERRORS = [
@@ -146,5 +149,7 @@ async def test_reconfigure_errors(
     await hass.async_block_till_done()
 
 
-def _versions(entry: MockConfigEntry) -> dict[str, str]:
-    return {key: value for key, value in entry.data.items() if key.endswith("_version")}
+def _versions(entry: MockConfigEntry) -> dict[str, dict[str, str]]:
+    """The reconfigure step's Advanced section with the entry's versions."""
+    versions = {key: value for key, value in entry.data.items() if key.endswith("_version")}
+    return {"advanced": versions}

@@ -53,7 +53,6 @@ from .gservice_wire import (
     validate_product_key,
 )
 from .p0 import P0Codec
-from .product_secret import validate_product_secret
 from .p0_messages import (
     Control,
     P0Action,
@@ -67,6 +66,7 @@ from .p0_messages import (
     Value,
 )
 from .product import Access, DataPoint, DataType, ProductDefinitionError, ProductModel
+from .product_secret import validate_product_secret
 from .session import M2MSession
 from .session_state import (
     AckTimeoutError,

@@ -16,7 +16,6 @@ import aiohttp
 
 from . import gservice_wire as wire
 from .errors import GizwitsValueError
-from .product_secret import ProductCipher, ProductSecretMismatch
 from .gservice_wire import (
     ERROR_DEVICE_DISABLED,
     ERROR_FIRMWARE_NOT_FOUND,
@@ -41,6 +40,7 @@ from .gservice_wire import (
     validate_passcode,
     validate_product_key,
 )
+from .product_secret import ProductCipher, ProductSecretMismatch
 
 __all__ = ["GServiceClient"]
 
