@@ -518,7 +518,7 @@ async def test_reconfigure(
     configure = hass.config_entries.flow.async_configure
     result = await configure(
         result["flow_id"],
-        {CONF_REGION: "custom", **advanced(**versions, **{CONF_MCU_SOFT_VERSION: "123456789"})},
+        {CONF_REGION: "custom", **advanced(**(versions | {CONF_MCU_SOFT_VERSION: "123456789"}))},
     )
     assert result["errors"] == {"base": "invalid_version"}
     result = await configure(result["flow_id"], {CONF_REGION: "custom", **advanced(**versions)})
