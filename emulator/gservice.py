@@ -145,7 +145,7 @@ async def _disable(request: web.Request) -> web.StreamResponse:
 
 async def _provision(request: web.Request) -> web.StreamResponse:
     state = request.app[GSERVICE_STATE]
-    state.lookup(request.match_info["did"]).apis["provision"] = "plain"
+    state.record_call("provision", state.lookup(request.match_info["did"]), "plain")
     pairs = {"host": state.m2m_host, "port": str(state.m2m_port)}
     pairs["server_ts"] = str(state.server_ts())
     pairs.update(state.m2m_extra)

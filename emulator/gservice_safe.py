@@ -114,7 +114,7 @@ async def safe_provision(state: CloudState, request: web.Request) -> web.StreamR
     device = state.lookup(did)
     if device.product_key != product_key:
         raise CloudError(ERROR_DEVICE_NOT_FOUND, "device not found!")
-    device.apis["provision"] = "safe"
+    state.record_call("provision", device, "safe")
     pairs = {
         "host": state.m2m_host,
         "port": str(state.m2m_port),

@@ -150,6 +150,8 @@ class CloudState:
         self._offers: dict[tuple[str, int], FirmwareOffer] = {}
         self._next_fid = 1000
         self._listeners: list[DeviceListener] = []
+        # (call, DID, API) of every successful register and provision, oldest first.
+        self.api_calls: list[tuple[str, str, Api]] = []
 
     # Products ---------------------------------------------------------------------------
 
@@ -217,10 +219,15 @@ class CloudState:
             self.devices[did] = device
         else:
             device.passcode = passcode
-        device.apis["register"] = api
-        _LOGGER.info("device %s registered through the %s API", device.did, api)
+        self.record_call("register", device, api)
         self._emit("registered", device, api)
         return device
+
+    def record_call(self, call: Literal["register", "provision"], device: Device, api: Api) -> None:
+        """Remember which API a device used for `call` (the operator's view and the log)."""
+        device.apis[call] = api
+        self.api_calls.append((call, device.did, api))
+        _LOGGER.info("device %s: %s through the %s API", device.did, call, api)
 
     def authenticate(self, did: str, passcode: str) -> Device:
         """The enabled device with this DID and passcode, else a CloudError."""
