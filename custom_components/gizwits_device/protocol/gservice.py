@@ -27,6 +27,7 @@ from .gservice_wire import (
     M2MEndpoint,
     TargetFirmware,
     error_code,
+    error_message,
     is_credential_error,
     normalize_base_url,
     normalize_mac,
@@ -159,16 +160,20 @@ class GServiceClient:
         counts as unreachable, like a 5xx: the caller keeps retrying.
         """
         code = error_code(text)
+        message = error_message(text) if code is not None else None
         detail = f"{what}: HTTP {status}" + (f", error_code {code}" if code is not None else "")
+        if message:
+            detail += f" ({message})"
+        error: type[wire.GServiceError] = wire.GServiceRejected
         if status >= 500 or code == ERROR_SERVER_ERROR:
-            raise wire.GServiceServerError(detail, status=status, error_code=code)
-        if code == ERROR_PRODUCT_KEY_INVALID:
-            raise wire.GServiceUnknownProduct(detail, status=status, error_code=code)
-        if is_credential_error(code):
-            raise wire.GServiceInvalidCredentials(detail, status=status, error_code=code)
-        if code is None and status in (401, 403, 404):
+            error = wire.GServiceServerError
+        elif code == ERROR_PRODUCT_KEY_INVALID:
+            error = wire.GServiceUnknownProduct
+        elif is_credential_error(code):
+            error = wire.GServiceInvalidCredentials
+        elif code is None and status in (401, 403, 404):
             raise wire.GServiceCannotConnect(f"{detail} (not a Gizwits answer)", status=status)
-        raise wire.GServiceRejected(detail, status=status, error_code=code)
+        raise error(detail, status=status, error_code=code, error_message=message)
 
     async def register(self, product_key: str, mac: str, passcode: str) -> str:
         """Register the device; return its DID.
