@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import contextlib
 from dataclasses import fields
 import json
+import logging
 from pathlib import Path
 import re
 import signal
@@ -70,6 +71,16 @@ def _hex(text: str) -> bytes:
 # -- serve ---------------------------------------------------------------------------------
 
 
+def _print_api_log() -> None:
+    """Print which API (plain / safe) each register and provision used, and wrong secrets."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("[gservice] %(message)s"))
+    for name in ("emulator.state", "emulator.gservice_safe"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 async def serve(args: argparse.Namespace) -> None:
     """Run the emulator until interrupted."""
     product_keys = args.product_key or [DEMO_PRODUCT_KEY]
@@ -101,6 +112,7 @@ async def serve(args: argparse.Namespace) -> None:
 
         emu.state.add_listener(on_event)
         emu.broker.log.on_denied.append(on_denied)
+        _print_api_log()
         products = "".join(
             f"    {key}  secret {emu.state.product_secret(key)}\n"
             for key in sorted(emu.state.products)

@@ -166,6 +166,9 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             ) as resp,
         ):
             did = dict(parse_qsl(await resp.text()))["did"]
+        # serve says which API the device registered through.
+        line = await _read_until(proc.stdout, "register through the plain API", [])
+        assert line.strip() == f"[gservice] device {did}: register through the plain API"
         async with aiomqtt.Client(
             "127.0.0.1",
             mqtt_port,
