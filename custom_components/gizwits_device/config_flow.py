@@ -453,6 +453,12 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                     return await self.async_step_reconfigure_url()
                 if done := await self._async_move(protocol.REGIONS[region], errors):
                     return done
+        return self._reconfigure_form(errors, user_input)
+
+    def _reconfigure_form(
+        self, errors: dict[str, str], user_input: Mapping[str, Any] | None
+    ) -> ConfigFlowResult:
+        entry = self._get_reconfigure_entry()
         # The current secret is never sent to the form: it is shown only with the credentials.
         suggested: dict[str, Any] = {
             CONF_REGION: region_of(entry.data[CONF_BASE_URL]),
@@ -477,10 +483,12 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """The custom GService URL (the current one suggested when it is custom)."""
         errors: dict[str, str] = {}
-        if user_input is not None and (
-            done := await _async_with_url(user_input, errors, self._async_move)
-        ):
-            return done
+        if user_input is not None:
+            if done := await _async_with_url(user_input, errors, self._async_move):
+                return done
+            if errors.get("base") in IDENTITY_ERRORS:
+                # A wrong secret (or DID) is fixed in the first form, as in the user step.
+                return self._reconfigure_form(errors, None)
         current = self._get_reconfigure_entry().data[CONF_BASE_URL]
         suggested = user_input or (
             {CONF_BASE_URL: current} if region_of(current) == REGION_CUSTOM else {}

@@ -214,7 +214,10 @@ async def test_reconfigure_adds_changes_and_removes_the_secret(
     hass.config_entries.flow.async_abort(form["flow_id"])
 
     result = await _reconfigure(hass, entry, **{CONF_PRODUCT_SECRET: WRONG_SECRET})
+    # Fixed where the secret is typed: back in the first form, the typed secret not echoed.
+    assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "secret_mismatch"}
+    assert WRONG_SECRET not in repr(result["data_schema"].schema)
     assert CONF_PRODUCT_SECRET not in entry.data
     result = await _reconfigure(hass, entry, **{CONF_PRODUCT_SECRET: "12"})
     assert result["errors"] == {CONF_PRODUCT_SECRET: "invalid_product_secret"}
