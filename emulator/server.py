@@ -20,7 +20,7 @@ Firmware upload is the GService app's own `POST /emulator/offers`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 import json
 import logging
 from pathlib import Path
@@ -56,15 +56,21 @@ class Emulator(Service):
         self,
         *,
         product_keys: Iterable[str] = (),
+        product_secrets: Mapping[str, str] | None = None,
         http_port: int = 0,
         mqtt_port: int = 0,
         http_host: str = "127.0.0.1",
         state_dir: Path | None = None,
     ) -> None:
-        """Ports 0 = free ports. `state_dir` persists registered devices across runs."""
+        """Ports 0 = free ports. `state_dir` persists registered devices across runs.
+
+        `product_secrets` maps product keys to their Product Secret (protocol.md §9); a
+        product without one gets a secret derived from its key.
+        """
         self.state = CloudState()
+        secrets_by_key = {k.lower(): v for k, v in (product_secrets or {}).items()}
         for product_key in product_keys:
-            self.state.add_product(product_key)
+            self.state.add_product(product_key, secret=secrets_by_key.get(product_key.lower()))
         self.broker = MosquittoBroker(port=mqtt_port)
         self._cloud_password = secrets.token_hex(12)
         self.cloud = CloudAgent(

@@ -19,6 +19,7 @@ from .const import (
     CONF_PASSCODE,
     CONF_PRODUCT,
     CONF_PRODUCT_KEY,
+    CONF_PRODUCT_SECRET,
     CONNECT_TIMEOUT,
     DOMAIN,
     LOGGER,
@@ -68,6 +69,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
         entry.data[CONF_DID],
         entry.data[CONF_PASSCODE],
         entry.data[CONF_PRODUCT_KEY],
+        product_secret=entry.data.get(CONF_PRODUCT_SECRET),
     )
     # The title (the device's name) follows the product.
     async_follow_product(hass, entry)

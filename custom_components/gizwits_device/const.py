@@ -18,6 +18,8 @@ CONF_PRODUCT_KEY: Final = "product_key"
 CONF_MAC: Final = "mac"
 CONF_PASSCODE: Final = "passcode"
 CONF_DID: Final = "did"
+# Optional: the product's secret for the encrypted ("safe") register and provision.
+CONF_PRODUCT_SECRET: Final = "product_secret"  # noqa: S105 - a key name, not a secret
 CONF_WIFI_HARD_VERSION: Final = "wifi_hard_version"
 CONF_WIFI_SOFT_VERSION: Final = "wifi_soft_version"
 CONF_MCU_HARD_VERSION: Final = "mcu_hard_version"

@@ -139,10 +139,25 @@ class GizwitsDeviceData:
 
 
 def create_session(
-    hass: HomeAssistant, base_url: str, did: str, passcode: str, product_key: str
+    hass: HomeAssistant,
+    base_url: str,
+    did: str,
+    passcode: str,
+    product_key: str,
+    *,
+    product_secret: str | None = None,
 ) -> tuple[GServiceClient, M2MSession]:
-    """The GService client and M2M session for one device, on HA's shared HTTP session."""
-    gservice = GServiceClient(async_get_clientsession(hass), base_url, timeout=GSERVICE_TIMEOUT)
+    """The GService client and M2M session for one device, on HA's shared HTTP session.
+
+    With a Product Secret every provision (before each connect) uses the safe call.
+    """
+    gservice = GServiceClient(
+        async_get_clientsession(hass),
+        base_url,
+        timeout=GSERVICE_TIMEOUT,
+        product_key=product_key,
+        product_secret=product_secret,
+    )
     session = M2MSession(
         gservice,
         did=did,

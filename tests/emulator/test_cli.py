@@ -113,6 +113,9 @@ async def _read_until(stream: asyncio.StreamReader, text: str, lines: list[str])
                 return line
 
 
+CLI_SECRET = "6f3e2b1c0a9d8e7f6a5b4c3d2e1f0a9b"
+
+
 def _after(lines: list[str], label: str) -> str:
     """The value printed after `label` in serve's banner."""
     return next(line.split(label, 1)[1].strip() for line in lines if label in line)
@@ -138,6 +141,8 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             "0",
             "--product-key",
             PRODUCT_KEY,
+            "--product-secret",
+            CLI_SECRET,
             cwd=REPO,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
@@ -149,6 +154,8 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             await _read_until(proc.stdout, "Ctrl-C stops.", banner)
         except AssertionError as err:
             raise AssertionError(f"{err}; serve's stderr:\n{stderr_path.read_text()}") from err
+        # The secret is printed like the product key (protocol.md §9).
+        assert _after(banner, "product secret    =").startswith(CLI_SECRET)
         gservice_url = _after(banner, "GService (HTTP):")
         mqtt_port = int(_after(banner, "M2M (MQTT 3.1):").rsplit(":", 1)[1])
         async with (
@@ -159,6 +166,9 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             ) as resp,
         ):
             did = dict(parse_qsl(await resp.text()))["did"]
+        # serve says which API the device registered through.
+        line = await _read_until(proc.stdout, "register through the plain API", [])
+        assert line.strip() == f"[gservice] device {did}: register through the plain API"
         async with aiomqtt.Client(
             "127.0.0.1",
             mqtt_port,

@@ -113,7 +113,8 @@ async def test_credentials_are_shown_only_where_asked(
     config_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Configure → Device ID and passcode shows both; nothing is saved, nothing is logged."""
+    """Configure → Device ID and passcode shows both in a closing message (no Submit that does
+    nothing); nothing is saved, nothing is logged."""
     caplog.set_level(logging.DEBUG)
     await _setup(hass, config_entry)
     options = dict(config_entry.options)
@@ -122,14 +123,12 @@ async def test_credentials_are_shown_only_where_asked(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "credentials"}
     )
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "credentials"
     assert result["description_placeholders"] == {
         "did": device.did,
         "passcode": PASSCODE,
         "product_key": PRODUCT_KEY,
     }
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "nothing_changed"
     assert dict(config_entry.options) == options
     assert PASSCODE not in caplog.text

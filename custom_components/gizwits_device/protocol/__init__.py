@@ -7,7 +7,8 @@ the wire-level details and are imported directly only by the library's own tests
 `gservice` (GService HTTP), `session` / `session_state` / `commands` / `mqtt_client` (M2M),
 `firmware`, `lan`.
 
-- `GServiceClient`: register / disable / provision / OTA checks over HTTP.
+- `GServiceClient`: register / disable / provision / OTA checks over HTTP (with a Product
+  Secret, the encrypted register and provision).
 - `M2MSession`: the MQTT session (`connect()` once, or `run()` with reconnects), app commands
   answered by one `set_command_handler()` callback, frames for listeners.
 - `P0Codec` over a `ProductModel`: the data-point payloads apps send and receive.
@@ -39,6 +40,7 @@ from .gservice_wire import (
     GServiceInvalidCredentials,
     GServiceMalformedResponse,
     GServiceRejected,
+    GServiceSecretMismatch,
     GServiceServerError,
     GServiceTimeout,
     GServiceUnknownProduct,
@@ -64,6 +66,7 @@ from .p0_messages import (
     Value,
 )
 from .product import Access, DataPoint, DataType, ProductDefinitionError, ProductModel
+from .product_secret import validate_product_secret
 from .session import M2MSession
 from .session_state import (
     AckTimeoutError,
@@ -105,6 +108,7 @@ __all__ = [
     "GServiceInvalidCredentials",
     "GServiceMalformedResponse",
     "GServiceRejected",
+    "GServiceSecretMismatch",
     "GServiceServerError",
     "GServiceTimeout",
     "GServiceUnknownProduct",
@@ -145,4 +149,5 @@ __all__ = [
     "validate_did",
     "validate_passcode",
     "validate_product_key",
+    "validate_product_secret",
 ]
