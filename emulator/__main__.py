@@ -69,6 +69,23 @@ def _hex(text: str) -> bytes:
 # -- serve ---------------------------------------------------------------------------------
 
 
+def _publish_datapoints(emu: Emulator, files: list[str], app_ids: list[str]) -> None:
+    """Serve each definition file on /app/datapoint to ``app_ids``; its product becomes known."""
+    for name in files:
+        try:
+            definition = json.loads(Path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise CliError(f"--datapoint {name}: {err}") from err
+        if not isinstance(definition, dict):
+            raise CliError(f"--datapoint {name}: not a JSON object")
+        try:
+            product_key = emu.datapoints.publish(definition, app_ids)
+        except ValueError as err:
+            raise CliError(f"--datapoint {name}: {err}") from err
+        emu.state.add_product(product_key, str(definition.get("name", "")))
+        print(f"[datapoint] {product_key} served to App IDs {', '.join(app_ids) or '(none)'}")
+
+
 async def serve(args: argparse.Namespace) -> None:
     """Run the emulator until interrupted."""
     product_keys = args.product_key or [DEMO_PRODUCT_KEY]
@@ -79,6 +96,7 @@ async def serve(args: argparse.Namespace) -> None:
         mqtt_port=args.mqtt_port,
         state_dir=state_dir,
     ) as emu:
+        _publish_datapoints(emu, args.datapoint or [], args.app_id or [])
 
         def on_event(event: DeviceEvent) -> None:
             print(
@@ -273,6 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--mqtt-port", type=int, default=DEFAULT_MQTT_PORT)
     srv.add_argument("--product-key", action="append", help="known product key (repeatable)")
     srv.add_argument("--state-dir", help="persist registered devices here (devices.json)")
+    srv.add_argument(
+        "--datapoint",
+        action="append",
+        metavar="FILE",
+        help="product definition JSON served on /app/datapoint (repeatable)",
+    )
+    srv.add_argument(
+        "--app-id",
+        action="append",
+        help="App ID (32 hex) allowed to download every --datapoint definition (repeatable)",
+    )
 
     app = sub.add_parser("app", help="act as an app bound to a DID, or drive the operator API")
     app.add_argument("--did", required=True)

@@ -40,7 +40,9 @@ async def test_console_form_product_loads_without_a_repair(
 ) -> None:
     await setup_bridge(hass, config_entry, WAVE_MAKER, {})
     assert config_entry.runtime_data.bridge is not None
-    assert issue_registry.async_get_issue(DOMAIN, f"invalid_product_{config_entry.entry_id}") is None
+    assert (
+        issue_registry.async_get_issue(DOMAIN, f"invalid_product_{config_entry.entry_id}") is None
+    )
     mode = entity_id(hass, config_entry, "select", "point_mode")
     night_flow = entity_id(hass, config_entry, "number", "point_nightflow")
     app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(WAVE_MAKER)))
@@ -55,8 +57,10 @@ async def test_console_form_product_loads_without_a_repair(
             "select", "select_option", {"entity_id": mode, "option": "随机造浪"}, blocking=True
         )
         await app.app.wait_for(
-            lambda item: isinstance(item.frame, DevicePassthrough)
-            and item.frame.payload[:3] == bytes.fromhex("04 0100")
+            lambda item: (
+                isinstance(item.frame, DevicePassthrough)
+                and item.frame.payload[:3] == bytes.fromhex("04 0100")
+            )
         )
         assert state(hass, mode).state == "随机造浪"
     finally:

@@ -30,9 +30,7 @@ from .test_p0_sdk_layout import sdk_region
 
 
 def _bit_attrs(doc: Json) -> list[Json]:
-    return [
-        a for a in doc["entities"][0]["attrs"] if a["position"]["unit"] == "bit"
-    ]
+    return [a for a in doc["entities"][0]["attrs"] if a["position"]["unit"] == "bit"]
 
 
 def console_form(doc: Json, *, only: set[str] | None = None) -> Json:
@@ -60,9 +58,7 @@ def _read_tree18() -> Json:
     return doc
 
 
-@pytest.mark.parametrize(
-    "doc", [WIDE_BITS, _read_tree18()], ids=["wide_bits", "tree18_light"]
-)
+@pytest.mark.parametrize("doc", [WIDE_BITS, _read_tree18()], ids=["wide_bits", "tree18_light"])
 def test_console_form_reads_as_the_header_form(doc: Json) -> None:
     header = ProductModel.from_json(doc)
     console = ProductModel.from_json(console_form(doc))
@@ -154,7 +150,9 @@ def bit_layouts(draw: st.DrawFn) -> Json:
             else:
                 options = [f"o{i}" for i in range(draw(st.integers(2, 1 << width)))]
                 attrs.append(
-                    attr(point_id, f"p{point_id}", "enum", access, start, bit, width, options=options)
+                    attr(
+                        point_id, f"p{point_id}", "enum", access, start, bit, width, options=options
+                    )
                 )
             bit += width
         start += (bit + 7) // 8

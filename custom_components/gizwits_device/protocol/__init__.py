@@ -12,6 +12,7 @@ the wire-level details and are imported directly only by the library's own tests
   answered by one `set_command_handler()` callback, frames for listeners.
 - `P0Codec` over a `ProductModel`: the data-point payloads apps send and receive.
 - `download_firmware`: size-capped, MD5-checked firmware download.
+- `download_product_definition`: a product's data points from the Open API (`/app/datapoint`).
 - `lan`: the device's side towards apps on the local network (its own namespace: discovery,
   binding window, TCP server for several devices).
 Every error is a `GizwitsError`.
@@ -64,6 +65,11 @@ from .p0_messages import (
     Value,
 )
 from .product import Access, DataPoint, DataType, ProductDefinitionError, ProductModel
+from .product_download import (
+    ProductDownloadError,
+    ProductDownloadRefused,
+    download_product_definition,
+)
 from .session import M2MSession
 from .session_state import (
     AckTimeoutError,
@@ -129,6 +135,8 @@ __all__ = [
     "P0Message",
     "P0PointError",
     "ProductDefinitionError",
+    "ProductDownloadError",
+    "ProductDownloadRefused",
     "ProductModel",
     "ReadReply",
     "ReadRequest",
@@ -138,6 +146,7 @@ __all__ = [
     "StatusReport",
     "Value",
     "download_firmware",
+    "download_product_definition",
     "lan",
     "normalize_base_url",
     "normalize_mac",

@@ -363,5 +363,7 @@ def _check_bit_region(
             if low < other_high and other_low < high:
                 raise ProductDefinitionError(f"{where}: position overlaps {_where(*_named(other))}")
         taken.append((low, high, (index, point)))
-        placed[index] = point if point.byte_offset == holding else _replace(point, byte_offset=holding)
+        placed[index] = (
+            point if point.byte_offset == holding else _replace(point, byte_offset=holding)
+        )
     return (max(high for _, high, _ in taken) + 7) // 8, placed
