@@ -14,10 +14,6 @@ import pytest
 import yaml
 
 from custom_components.gizwits_device import config_flow, options_flow
-from custom_components.gizwits_device.protocol.product_download import (
-    ProductDownloadNotJson,
-    ProductDownloadUnreachable,
-)
 from custom_components.gizwits_device.bridge_targets import (
     attribute_choices,
     selector_domains,
@@ -28,6 +24,10 @@ from custom_components.gizwits_device.bridge_values import (
 from custom_components.gizwits_device.const import DOMAIN
 from custom_components.gizwits_device.product_source import EXAMPLES
 from custom_components.gizwits_device.protocol import ProductModel
+from custom_components.gizwits_device.protocol.product_download import (
+    ProductDownloadNotJson,
+    ProductDownloadUnreachable,
+)
 from custom_components.gizwits_device.units import NO_UNIT, PRESETS
 
 PACKAGE = Path(config_flow.__file__).parent
