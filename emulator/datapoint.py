@@ -46,13 +46,6 @@ class DatapointStore:
         self.app_ids.setdefault(key, set()).update(a.lower() for a in app_ids)
         return key
 
-    def allow(self, app_id: str) -> None:
-        """Associate ``app_id`` with every product served now."""
-        if not _HEX32.fullmatch(app_id):
-            raise ValueError(f"App ID {app_id!r} is not 32 hex characters")
-        for allowed in self.app_ids.values():
-            allowed.add(app_id.lower())
-
 
 DATAPOINT_STORE = web.AppKey("datapoint_store", DatapointStore)
 

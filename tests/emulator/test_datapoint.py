@@ -39,7 +39,5 @@ def test_store_checks_app_ids() -> None:
     store.publish(DEFINITION, [])
     with pytest.raises(ValueError, match="App ID"):
         store.publish(DEFINITION, ["short"])
-    with pytest.raises(ValueError, match="App ID"):
-        store.allow("short")
-    store.allow(APP_ID.upper())
+    store.publish(DEFINITION, [APP_ID.upper()])
     assert store.app_ids == {PRODUCT_KEY: {APP_ID}}
