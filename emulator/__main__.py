@@ -1,7 +1,7 @@
 """Command line: run the local Gizwits cloud, or act as an app / operator against a running one.
 
     python -m emulator serve [--http-port 8900] [--mqtt-port 1883] [--product-key PK ...]
-                             [--state-dir DIR]
+                             [--state-dir DIR] [--datapoint FILE ...] [--app-id ID ...]
     python -m emulator app --did DID [--url http://127.0.0.1:8900] [--client-id ID] COMMAND
 
 COMMAND (MQTT, as a bound app): send HEX | send-acked HEX | log-level VALUE | listen
