@@ -124,6 +124,19 @@ async def test_answers_that_are_no_definition(
     assert caught.value.reason == reason
 
 
+async def test_size_cap_and_a_large_definition_in_many_chunks(
+    http: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    # A definition near the cap arrives in many TCP reads and is read whole; one byte over the
+    # cap is refused as too large (not parsed).
+    big = {**DEFINITION, "ui": "x" * (MAX_DEFINITION_BYTES - 200)}
+    async with serve(_answer(200, json.dumps(big).encode())) as url:
+        assert await download_product_definition(http, url, PRODUCT_KEY, APP_ID) == big
+    async with serve(_answer(200, b" " * (MAX_DEFINITION_BYTES + 1))) as url:
+        with pytest.raises(ProductDownloadNotJson, match="larger than"):
+            await download_product_definition(http, url, PRODUCT_KEY, APP_ID)
+
+
 async def test_odd_error_body_keeps_what_it_can(
     http: aiohttp.ClientSession, socket_enabled: None
 ) -> None:

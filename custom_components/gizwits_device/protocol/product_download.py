@@ -98,15 +98,20 @@ async def download_product_definition(
             timeout=aiohttp.ClientTimeout(total=time_limit),
             allow_redirects=False,
         ) as resp:
-            raw = await resp.content.read(MAX_DEFINITION_BYTES + 1)
             status = resp.status
+            raw = bytearray()
+            # read(n) returns what has arrived, not n bytes: collect up to the cap.
+            async for chunk in resp.content.iter_chunked(64 * 1024):
+                raw += chunk
+                if len(raw) > MAX_DEFINITION_BYTES:
+                    break
     except TimeoutError as err:
         raise ProductDownloadUnreachable(f"{url}: timed out") from err
     except aiohttp.ClientError as err:
         raise ProductDownloadUnreachable(f"{url}: {err}") from err
     if len(raw) > MAX_DEFINITION_BYTES:
         raise ProductDownloadNotJson(f"the answer is larger than {MAX_DEFINITION_BYTES} bytes")
-    body = _json_object(raw)
+    body = _json_object(bytes(raw))
     if status == 200 and body is not None and "error_code" not in body:
         return body
     if body is not None and "error_code" in body:
