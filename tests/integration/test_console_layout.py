@@ -38,6 +38,16 @@ async def test_console_form_product_loads_without_a_repair(
     emulator: Emulator,
     device: TestDevice,
 ) -> None:
+    # An earlier version refused this definition and raised the repair: loading clears it.
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"invalid_product_{config_entry.entry_id}",
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="invalid_product",
+        translation_placeholders={"title": config_entry.title, "error": "byte_offset"},
+    )
     await setup_bridge(hass, config_entry, WAVE_MAKER, {})
     assert config_entry.runtime_data.bridge is not None
     assert (
