@@ -1,7 +1,7 @@
 """Command line: run the local Gizwits cloud, or act as an app / operator against a running one.
 
     python -m emulator serve [--http-port 8900] [--mqtt-port 1883] [--product-key PK ...]
-                             [--state-dir DIR]
+                             [--state-dir DIR] [--datapoint FILE ...] [--app-id ID ...]
     python -m emulator app --did DID [--url http://127.0.0.1:8900] [--client-id ID] COMMAND
 
 COMMAND (MQTT, as a bound app): send HEX | send-acked HEX | log-level VALUE | listen
@@ -81,6 +81,23 @@ def _print_api_log() -> None:
         logger.setLevel(logging.INFO)
 
 
+def _publish_datapoints(emu: Emulator, files: list[str], app_ids: list[str]) -> None:
+    """Serve each definition file on /app/datapoint to ``app_ids``; its product becomes known."""
+    for name in files:
+        try:
+            definition = json.loads(Path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise CliError(f"--datapoint {name}: {err}") from err
+        if not isinstance(definition, dict):
+            raise CliError(f"--datapoint {name}: not a JSON object")
+        try:
+            product_key = emu.datapoints.publish(definition, app_ids)
+        except ValueError as err:
+            raise CliError(f"--datapoint {name}: {err}") from err
+        emu.state.add_product(product_key, str(definition.get("name", "")))
+        print(f"[datapoint] {product_key} served to App IDs {', '.join(app_ids) or '(none)'}")
+
+
 async def serve(args: argparse.Namespace) -> None:
     """Run the emulator until interrupted."""
     product_keys = args.product_key or [DEMO_PRODUCT_KEY]
@@ -98,6 +115,7 @@ async def serve(args: argparse.Namespace) -> None:
         mqtt_port=args.mqtt_port,
         state_dir=state_dir,
     ) as emu:
+        _publish_datapoints(emu, args.datapoint or [], args.app_id or [])
 
         def on_event(event: DeviceEvent) -> None:
             print(
@@ -306,6 +324,17 @@ def build_parser() -> argparse.ArgumentParser:
         " provision calls; default: one derived from the key (repeatable)",
     )
     srv.add_argument("--state-dir", help="persist registered devices here (devices.json)")
+    srv.add_argument(
+        "--datapoint",
+        action="append",
+        metavar="FILE",
+        help="product definition JSON served on /app/datapoint (repeatable)",
+    )
+    srv.add_argument(
+        "--app-id",
+        action="append",
+        help="App ID (32 hex) allowed to download every --datapoint definition (repeatable)",
+    )
 
     app = sub.add_parser("app", help="act as an app bound to a DID, or drive the operator API")
     app.add_argument("--did", required=True)

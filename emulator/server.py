@@ -33,6 +33,7 @@ from emulator.app import AppSimulator, new_app_client_id
 from emulator.broker import MosquittoBroker, app_acl, cloud_acl, device_acl
 from emulator.brokerlog import PublishEvent
 from emulator.cloud import CloudAgent
+from emulator.datapoint import DatapointStore, add_datapoint_routes
 from emulator.gservice import create_gservice_app
 from emulator.lifecycle import Service
 from emulator.operator_http import Handler, json_errors, json_object
@@ -69,6 +70,8 @@ class Emulator(Service):
         """
         self.state = CloudState()
         secrets_by_key = {k.lower(): v for k, v in (product_secrets or {}).items()}
+        # Product definitions the Open API's /app/datapoint serves, per App ID.
+        self.datapoints = DatapointStore()
         for product_key in product_keys:
             self.state.add_product(product_key, secret=secrets_by_key.get(product_key.lower()))
         self.broker = MosquittoBroker(port=mqtt_port)
@@ -117,6 +120,7 @@ class Emulator(Service):
         app = create_gservice_app(self.state)
         app.middlewares.append(self._settle_middleware)
         self._add_routes(app)
+        add_datapoint_routes(app, self.datapoints)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         # Bind the socket ourselves so port 0 works and the bound port is known.

@@ -281,7 +281,7 @@ async def _remove_product(hass: HomeAssistant, entry: MockConfigEntry) -> None:
         result["flow_id"], {"next_step_id": "product"}
     )
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"example": "remove"}
+        result["flow_id"], {"next_step_id": "product_remove"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

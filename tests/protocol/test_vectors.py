@@ -34,7 +34,15 @@ from custom_components.gizwits_device.protocol.p0_messages import (
 )
 from custom_components.gizwits_device.protocol.product import ProductModel
 from custom_components.gizwits_device.protocol.topics import SERVER_REQUEST_TOPIC
-from tests.vectors import Vector, frame_vectors, lan_vectors, p0_vectors, product_text, unhex
+from tests.vectors import (
+    Vector,
+    frame_vectors,
+    lan_vectors,
+    p0_vectors,
+    product_text,
+    unhex,
+    vector_value,
+)
 
 FRAMES = frame_vectors()
 P0 = p0_vectors()
@@ -70,7 +78,7 @@ def _message(kind: str, values: dict[str, Value] | None) -> P0Message:
         return ReadRequest()
     assert values is not None
     cls = {"Control": Control, "ReadReply": ReadReply, "StatusReport": StatusReport}[kind]
-    return cls(values)
+    return cls({name: vector_value(value) for name, value in values.items()})
 
 
 def _ids(vectors: list[Vector]) -> list[str]:

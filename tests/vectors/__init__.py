@@ -20,8 +20,17 @@ PRODUCTS_DIR = VECTORS_DIR / "products"
 
 
 def unhex(text: str) -> bytes:
-    """Bytes from the files' hex notation (spaces allowed)."""
-    return bytes.fromhex(text.replace(" ", ""))
+    """Bytes from the files' hex notation: hex digits, spaces allowed, ``XX*N`` = N bytes XX."""
+    out = bytearray()
+    for token in text.split():
+        byte, star, count = token.partition("*")
+        out += bytes.fromhex(byte) * int(count) if star else bytes.fromhex(token)
+    return bytes(out)
+
+
+def vector_value(value: Any) -> Any:
+    """A shown value from the files: ``{"hex": ...}`` is a binary point's bytes."""
+    return unhex(value["hex"]) if isinstance(value, dict) else value
 
 
 @dataclass(frozen=True, slots=True)

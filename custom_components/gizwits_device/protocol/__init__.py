@@ -13,6 +13,7 @@ the wire-level details and are imported directly only by the library's own tests
   answered by one `set_command_handler()` callback, frames for listeners.
 - `P0Codec` over a `ProductModel`: the data-point payloads apps send and receive.
 - `download_firmware`: size-capped, MD5-checked firmware download.
+- `download_product_definition`: a product's data points from the Open API (`/app/datapoint`).
 - `lan`: the device's side towards apps on the local network (its own namespace: discovery,
   binding window, TCP server for several devices).
 Every error is a `GizwitsError`.
@@ -66,6 +67,11 @@ from .p0_messages import (
     Value,
 )
 from .product import Access, DataPoint, DataType, ProductDefinitionError, ProductModel
+from .product_download import (
+    ProductDownloadError,
+    ProductDownloadRefused,
+    download_product_definition,
+)
 from .product_secret import validate_product_secret
 from .session import M2MSession
 from .session_state import (
@@ -133,6 +139,8 @@ __all__ = [
     "P0Message",
     "P0PointError",
     "ProductDefinitionError",
+    "ProductDownloadError",
+    "ProductDownloadRefused",
     "ProductModel",
     "ReadReply",
     "ReadRequest",
@@ -142,6 +150,7 @@ __all__ = [
     "StatusReport",
     "Value",
     "download_firmware",
+    "download_product_definition",
     "lan",
     "normalize_base_url",
     "normalize_mac",
