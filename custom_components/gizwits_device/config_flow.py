@@ -7,11 +7,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, override
 
-from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigFlow,
-    ConfigFlowResult,
-)
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import instance_id
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -49,6 +45,7 @@ from .identity import derive_mac, generate_passcode, region_of
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import GServiceClient
+from .runtime import GizwitsConfigEntry
 
 # Per-request timeout of the flow's own GService calls (register, provision).
 GSERVICE_TIMEOUT = 10.0
@@ -179,7 +176,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> GizwitsDeviceOptionsFlow:
+    def async_get_options_flow(config_entry: GizwitsConfigEntry) -> GizwitsDeviceOptionsFlow:
         """The options flow."""
         return GizwitsDeviceOptionsFlow()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
 
 # Translation keys (strings.json "issues"); the issue id adds the entry id.
 ISSUE_UNREACHABLE = "unreachable"
@@ -30,7 +33,7 @@ def issue_id(issue: str, entry_id: str) -> str:
 @callback
 def async_raise_issue(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: GizwitsConfigEntry,
     issue: str,
     severity: ir.IssueSeverity,
     **placeholders: str,
