@@ -37,6 +37,8 @@ from .const import (
     DEFAULT_HARD_VERSION,
     DEFAULT_SOFT_VERSION,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
+    ENTRY_VERSION,
     LOGGER,
     REGION_CUSTOM,
 )
@@ -164,7 +166,8 @@ async def async_prove_login(
 class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up HA as one Gizwits device endpoint."""
 
-    VERSION = 1
+    VERSION = ENTRY_VERSION
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     def __init__(self) -> None:
         """Remember the generated passcode so the form shows the same one until it is used."""
@@ -363,7 +366,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                     return done
         suggested: dict[str, Any] = {
             CONF_REGION: region_of(entry.data[CONF_BASE_URL]),
-            **{key: entry.data.get(key, VERSION_DEFAULTS[key]) for key in VERSION_KEYS},
+            **{key: entry.data[key] for key in VERSION_KEYS},
             **(user_input or {}),
         }
         schema = vol.Schema({vol.Required(CONF_REGION): _REGION, **_versions_schema()})

@@ -16,12 +16,9 @@ if TYPE_CHECKING:
 # Translation keys (strings.json "issues"); the issue id adds the entry id.
 ISSUE_UNREACHABLE = "unreachable"
 ISSUE_INVALID_PRODUCT = "invalid_product"
-# Raised by earlier versions next to Home Assistant's own re-authentication repair; now only
-# deleted (a login clears it like the connection issues).
-ISSUE_DID_REJECTED = "did_rejected"
 ISSUE_LAN_DUPLICATE_PASSCODE = "lan_duplicate_passcode"
 # A login clears these; the invalid product only goes when a valid one is stored.
-CONNECTION_ISSUES = (ISSUE_DID_REJECTED, ISSUE_UNREACHABLE)
+CONNECTION_ISSUES = (ISSUE_UNREACHABLE,)
 ENTRY_ISSUES = (*CONNECTION_ISSUES, ISSUE_INVALID_PRODUCT, ISSUE_LAN_DUPLICATE_PASSCODE)
 
 

@@ -32,7 +32,7 @@ from .const import (
 from .coordinator import GizwitsDeviceCoordinator, LanState
 from .issues import ISSUE_LAN_DUPLICATE_PASSCODE, async_clear_issues, async_raise_issue
 from .lan import GizwitsLanService, async_get_lan_service, async_lan_interfaces
-from .protocol import FrameError, lan as gizwits_lan
+from .protocol import lan as gizwits_lan
 
 if TYPE_CHECKING:
     from .runtime import GizwitsConfigEntry
@@ -84,16 +84,13 @@ def lan_device_for(
         product_key=data[CONF_PRODUCT_KEY],
         api_server=f"{url.host}:{url.port}",
     )
-    try:
-        module_info = gizwits_lan.ModuleInfo(
-            data[CONF_PRODUCT_KEY],
-            wifi_hard_version=data[CONF_WIFI_HARD_VERSION],
-            wifi_soft_version=data[CONF_WIFI_SOFT_VERSION],
-            mcu_hard_version=data[CONF_MCU_HARD_VERSION],
-            mcu_soft_version=data[CONF_MCU_SOFT_VERSION],
-        )
-    except FrameError:  # versions stored before they were normalised to 8 characters
-        module_info = gizwits_lan.ModuleInfo(data[CONF_PRODUCT_KEY])
+    module_info = gizwits_lan.ModuleInfo(
+        data[CONF_PRODUCT_KEY],
+        wifi_hard_version=data[CONF_WIFI_HARD_VERSION],
+        wifi_soft_version=data[CONF_WIFI_SOFT_VERSION],
+        mcu_hard_version=data[CONF_MCU_HARD_VERSION],
+        mcu_soft_version=data[CONF_MCU_SOFT_VERSION],
+    )
     return gizwits_lan.LanDevice(
         announcement,
         data[CONF_PASSCODE],

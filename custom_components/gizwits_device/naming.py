@@ -1,8 +1,8 @@
 """Names of a Gizwits device: its product's name once a definition is loaded, a default before.
 
 The title of a config entry is also the device's name. A title the integration chose (the
-default, a product name it set, or the "Gizwits <key> <MAC>" of earlier versions) follows the
-product definition; a title the user typed is never touched.
+default or a product name it set) follows the product definition; a title the user typed is
+never touched.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
 
-from .const import CONF_MAC, CONF_PRODUCT, CONF_PRODUCT_KEY, DOMAIN
+from .const import CONF_PRODUCT, DOMAIN
 
 if TYPE_CHECKING:
     from .runtime import GizwitsConfigEntry
@@ -47,12 +47,9 @@ def default_title(entries: Iterable[GizwitsConfigEntry]) -> str:
 
 def is_generated(entry: GizwitsConfigEntry) -> bool:
     """Whether the integration chose the entry's title (so it may change it)."""
+    # (No auto title stored: the integration has not renamed the entry yet.)
     title = entry.title
-    legacy = f"Gizwits {entry.data[CONF_PRODUCT_KEY][-6:]} {entry.data[CONF_MAC][-6:]}"
-    return (
-        title in (legacy, entry.data.get(CONF_AUTO_TITLE))
-        or _DEFAULT_RE.fullmatch(title) is not None
-    )
+    return title == entry.data.get(CONF_AUTO_TITLE) or _DEFAULT_RE.fullmatch(title) is not None
 
 
 @callback
