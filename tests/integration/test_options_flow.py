@@ -42,7 +42,12 @@ async def test_product_form_keeps_the_loaded_product(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
     """With a product loaded the form opens on "keep it" and goes straight to its mapping."""
-    await setup_bridge(hass, config_entry, OWN_PLUG, {"switch": "input_boolean.plug"})
+    await setup_bridge(
+        hass,
+        config_entry,
+        OWN_PLUG,
+        {"switch": {"entity_id": "input_boolean.plug", "attribute": None}},
+    )
     result = await options_step(hass, config_entry, "product")
     assert _default(result, "example") == "current"
     assert result["description_placeholders"]["current"] == "Smart Plug"
