@@ -25,6 +25,7 @@ from custom_components.gizwits_device.const import (
 )
 from custom_components.gizwits_device.migration import (
     LEGACY_ISSUE_DID_REJECTED,
+    async_migrate_entry,
     migrate_mapping,
     migrate_versions,
 )
@@ -136,7 +137,10 @@ async def test_a_title_the_user_typed_is_kept(
 async def test_an_entry_from_a_newer_major_version_is_refused(
     hass: HomeAssistant, emulator: Emulator, device: TestDevice
 ) -> None:
-    """Home Assistant marks it failed to migrate; nothing stored is changed."""
+    """Home Assistant marks it failed to migrate; nothing stored is changed.
+
+    (Home Assistant refuses a newer major version itself; the migration refuses it too when
+    called with one, see the next test.)"""
     entry = MockConfigEntry(
         domain=DOMAIN,
         version=ENTRY_VERSION + 1,
@@ -152,6 +156,31 @@ async def test_an_entry_from_a_newer_major_version_is_refused(
     assert entry.version == ENTRY_VERSION + 1
 
 
+async def test_migration_refuses_a_newer_major_and_keeps_a_current_entry(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    future = MockConfigEntry(domain=DOMAIN, version=ENTRY_VERSION + 1, title="From the future")
+    future.add_to_hass(hass)
+    assert await async_migrate_entry(hass, future) is False
+    assert "saved by a newer release" in caplog.text
+    assert future.version == ENTRY_VERSION + 1
+
+    current = MockConfigEntry(
+        domain=DOMAIN,
+        version=ENTRY_VERSION,
+        minor_version=ENTRY_MINOR_VERSION,
+        title=f"Gizwits {device.product_key[-6:]} {device.mac[-6:]}",
+        data=entry_data(emulator, device),
+    )
+    current.add_to_hass(hass)
+    assert await async_migrate_entry(hass, current) is True
+    # At 1.2 such a title is the user's (nothing records it as the integration's).
+    assert CONF_AUTO_TITLE not in current.data
+
+
 def test_migrate_versions_pads_and_defaults() -> None:
     versions = migrate_versions({CONF_WIFI_HARD_VERSION: "12", CONF_MCU_SOFT_VERSION: "123456789"})
     assert versions == {
@@ -165,6 +194,9 @@ def test_migrate_versions_pads_and_defaults() -> None:
 def test_migrate_mapping_without_a_usable_product() -> None:
     """Targets get the attribute key; without a valid product none is chosen for them."""
     assert migrate_mapping({}) is None
+    assert migrate_mapping({CONF_MAPPING: {"switch": "switch.s"}}) == {
+        "switch": {"entity_id": "switch.s", "attribute": None}
+    }
     assert migrate_mapping({CONF_MAPPING: LIGHT_MAPPING_1_2, CONF_PRODUCT: LIGHT}) is None
     assert migrate_mapping(
         {CONF_PRODUCT: {"not": "a product"}, CONF_MAPPING: {"brightness": "light.lamp"}}
