@@ -30,6 +30,7 @@ from .errors import translated
 from .issues import ENTRY_ISSUES, ISSUE_INVALID_PRODUCT, async_clear_issues, async_raise_issue
 from .lan_entry import async_setup_lan, lan_options
 from .log_forwarder import LogForwarder
+from .migration import async_migrate_entry as _async_migrate_entry
 from .naming import async_follow_product
 from .native import async_remove_stale_native_entities
 from .protocol import (
@@ -59,6 +60,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the service actions once for all entries."""
     async_setup_services(hass)
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
+    """Bring an entry saved by an earlier release to the current version (migration.py)."""
+    return await _async_migrate_entry(hass, entry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:

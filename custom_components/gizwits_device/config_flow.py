@@ -7,11 +7,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, override
 
-from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigFlow,
-    ConfigFlowResult,
-)
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import instance_id
@@ -44,6 +40,8 @@ from .const import (
     DEFAULT_HARD_VERSION,
     DEFAULT_SOFT_VERSION,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
+    ENTRY_VERSION,
     LOGGER,
     REGION_CUSTOM,
 )
@@ -52,6 +50,7 @@ from .identity import derive_mac, generate_passcode, region_of
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import GServiceClient
+from .runtime import GizwitsConfigEntry
 
 # Per-request timeout of the flow's own GService calls (register, provision).
 GSERVICE_TIMEOUT = 10.0
@@ -218,7 +217,8 @@ async def async_prove_login(
 class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up HA as one Gizwits device endpoint."""
 
-    VERSION = 1
+    VERSION = ENTRY_VERSION
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     def __init__(self) -> None:
         """Remember the generated passcode so the form shows the same one until it is used."""
@@ -234,7 +234,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> GizwitsDeviceOptionsFlow:
+    def async_get_options_flow(config_entry: GizwitsConfigEntry) -> GizwitsDeviceOptionsFlow:
         """The options flow."""
         return GizwitsDeviceOptionsFlow()
 
@@ -462,9 +462,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         # The current secret is never sent to the form: it is shown only with the credentials.
         suggested: dict[str, Any] = {
             CONF_REGION: region_of(entry.data[CONF_BASE_URL]),
-            SECTION_ADVANCED: {
-                key: entry.data.get(key, VERSION_DEFAULTS[key]) for key in VERSION_KEYS
-            },
+            SECTION_ADVANCED: {key: entry.data[key] for key in VERSION_KEYS},
             **{k: v for k, v in (user_input or {}).items() if k != CONF_PRODUCT_SECRET},
         }
         schema = vol.Schema(

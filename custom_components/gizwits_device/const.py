@@ -88,3 +88,7 @@ REPORT_DEBOUNCE: Final = 0.1
 REPORT_MIN_INTERVAL: Final = 1 / 6
 # The MCU SDK's periodic full status report while apps are online (every 10 minutes).
 PERIODIC_REPORT_INTERVAL: Final = timedelta(seconds=600)
+
+# Config entry version (migration.py brings older entries to it).
+ENTRY_VERSION: Final = 1
+ENTRY_MINOR_VERSION: Final = 2

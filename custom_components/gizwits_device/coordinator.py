@@ -12,9 +12,9 @@ import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, override
+from typing import TYPE_CHECKING, Any, override
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -62,6 +62,9 @@ from .protocol import (
     SessionTiming,
     SetLogLevel,
 )
+
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
 
 # The coordinator-listener context of the entities that show app commands: a command changes
 # nothing else, so only they are told (apps send commands by the hundred per second).
@@ -172,12 +175,12 @@ def create_session(
 class GizwitsDeviceCoordinator(DataUpdateCoordinator[GizwitsDeviceData]):
     """Owns the M2M session of one config entry and turns its frames into entity data."""
 
-    config_entry: ConfigEntry
+    config_entry: GizwitsConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry,
+        entry: GizwitsConfigEntry,
         *,
         session: M2MSession,
         gservice: GServiceClient,

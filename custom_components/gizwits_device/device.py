@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from typing import TYPE_CHECKING
+
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo, format_mac
@@ -19,8 +20,11 @@ from .const import (
 )
 from .naming import product_name
 
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
 
-def device_info(entry: ConfigEntry) -> DeviceInfo:
+
+def device_info(entry: GizwitsConfigEntry) -> DeviceInfo:
     """What the device page shows.
 
     Name: the entry's title; model: the product's name once a definition is loaded; model ID:
@@ -42,7 +46,7 @@ def device_info(entry: ConfigEntry) -> DeviceInfo:
 
 
 @callback
-def async_register_device(hass: HomeAssistant, entry: ConfigEntry) -> str:
+def async_register_device(hass: HomeAssistant, entry: GizwitsConfigEntry) -> str:
     """Create or update the entry's device before anything happens on it; its id."""
     device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **device_info(entry)

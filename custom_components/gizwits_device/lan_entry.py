@@ -34,7 +34,7 @@ from .const import (
 from .coordinator import GizwitsDeviceCoordinator, LanState
 from .issues import ISSUE_LAN_DUPLICATE_PASSCODE, async_clear_issues, async_raise_issue
 from .lan import GizwitsLanService, async_get_lan_service, async_lan_interfaces
-from .protocol import FrameError, lan as gizwits_lan
+from .protocol import lan as gizwits_lan
 
 if TYPE_CHECKING:
     from .runtime import GizwitsConfigEntry
@@ -82,16 +82,13 @@ def lan_device_for(
     """The gizwits_lan.LanDevice of an entry: its commands run through the M2M session's runner."""
     data = entry.data
     url = URL(data[CONF_BASE_URL])
-    try:
-        module_info = gizwits_lan.ModuleInfo(
-            data[CONF_PRODUCT_KEY],
-            wifi_hard_version=data[CONF_WIFI_HARD_VERSION],
-            wifi_soft_version=data[CONF_WIFI_SOFT_VERSION],
-            mcu_hard_version=data[CONF_MCU_HARD_VERSION],
-            mcu_soft_version=data[CONF_MCU_SOFT_VERSION],
-        )
-    except FrameError:  # versions stored before they were normalised to 8 characters
-        module_info = gizwits_lan.ModuleInfo(data[CONF_PRODUCT_KEY])
+    module_info = gizwits_lan.ModuleInfo(
+        data[CONF_PRODUCT_KEY],
+        wifi_hard_version=data[CONF_WIFI_HARD_VERSION],
+        wifi_soft_version=data[CONF_WIFI_SOFT_VERSION],
+        mcu_hard_version=data[CONF_MCU_HARD_VERSION],
+        mcu_soft_version=data[CONF_MCU_SOFT_VERSION],
+    )
     # Like current firmware (protocol.md §8): the WiFi soft version in the firmware field and
     # the MCU soft version as the third string; LAN clients identify models by them.
     announcement = gizwits_lan.DeviceAnnouncement(

@@ -16,9 +16,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
@@ -42,6 +41,9 @@ from .protocol import (
     download_firmware,
     normalize_version,
 )
+
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
 
 
 class _OtaQuery(TypedDict):
@@ -136,7 +138,7 @@ class FirmwareUpdater:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry,
+        entry: GizwitsConfigEntry,
         gservice: GServiceClient,
         state: FirmwareState,
         *,

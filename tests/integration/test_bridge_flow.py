@@ -397,13 +397,19 @@ async def test_mapping_without_attribute_keeps_working(
     emulator: Emulator,
     device: TestDevice,
 ) -> None:
-    """Mappings stored before the attribute choice (bare IDs, no attribute key) still work."""
+    """Mappings stored before the attribute choice (bare IDs, no attribute key; config entry
+    version 1.1) are migrated at set-up; an attribute the point cannot follow gets the default."""
+    hass.config_entries.async_update_entry(config_entry, minor_version=1)
     old = {
         "on_off": "light.lamp",
         "brightness": {"entity_id": "light.lamp"},
         "mode": {"entity_id": "input_select.mode", "attribute": "bogus"},
     }
     bridge = await setup_bridge(hass, config_entry, LIGHT, old)
+    assert config_entry.options[CONF_MAPPING]["on_off"] == {
+        "entity_id": "light.lamp",
+        "attribute": None,
+    }
     assert {name: t.attribute for name, t in bridge.mapping.items()} == {
         "on_off": None,
         "brightness": "brightness",

@@ -37,6 +37,7 @@ from custom_components.gizwits_device.const import (
     CONF_WIFI_HARD_VERSION,
     CONF_WIFI_SOFT_VERSION,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
 )
 from custom_components.gizwits_device.identity import derive_mac, region_of
 from custom_components.gizwits_device.protocol import REGIONS, GServiceCannotConnect, GServiceClient
@@ -558,7 +559,9 @@ async def test_reconfigure_suggests_listed_region(
 ) -> None:
     """An entry on a public region shows that region; choosing Custom suggests no URL."""
     entry = MockConfigEntry(
-        domain=DOMAIN, data=entry_data(emulator, device) | {CONF_BASE_URL: REGIONS["eu"]}
+        domain=DOMAIN,
+        data=entry_data(emulator, device) | {CONF_BASE_URL: REGIONS["eu"]},
+        minor_version=ENTRY_MINOR_VERSION,
     )
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)

@@ -44,7 +44,12 @@ async def test_product_form_keeps_the_loaded_product(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
     """With a product loaded the menu offers "keep it", which goes straight to its mapping."""
-    await setup_bridge(hass, config_entry, OWN_PLUG, {"switch": "input_boolean.plug"})
+    await setup_bridge(
+        hass,
+        config_entry,
+        OWN_PLUG,
+        {"switch": {"entity_id": "input_boolean.plug", "attribute": None}},
+    )
     result = await options_step(hass, config_entry, "product")
     assert result["menu_options"][0] == "mapping"  # keep the loaded product
     assert result["description_placeholders"]["current"] == "Smart Plug"
