@@ -133,8 +133,13 @@ class GServiceClient:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as resp:
-                raw = await resp.content.read(MAX_RESPONSE_BYTES + 1)
                 status = resp.status
+                # read(n) returns what has arrived so far, not n bytes: collect up to the cap.
+                raw = bytearray()
+                async for chunk in resp.content.iter_chunked(16 * 1024):
+                    raw += chunk
+                    if len(raw) > MAX_RESPONSE_BYTES:
+                        break
         except TimeoutError as err:
             raise wire.GServiceTimeout(f"{method} {path}: timed out") from err
         except aiohttp.ClientError as err:
