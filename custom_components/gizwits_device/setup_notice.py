@@ -15,7 +15,6 @@ from weakref import WeakKeyDictionary
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
@@ -154,13 +153,10 @@ class SetupNotice:
 
     def _show(self, kind: str, **placeholders: str) -> None:
         entry = self._entry
-        device = dr.async_get(self._hass).async_get_device(
-            identifiers={(DOMAIN, str(entry.unique_id))}
-        )
         values = {
             "title": entry.title,
             "did": entry.data[CONF_DID],
-            "device_url": f"/config/devices/device/{device.id}" if device else "/config/devices",
+            "device_url": f"/config/devices/device/{entry.runtime_data.coordinator.device_id}",
             **placeholders,
         }
         persistent_notification.async_create(
