@@ -168,8 +168,10 @@ BINDING_ENDS = GizwitsSensorDescription(
 )
 
 
-class BindingEndsSensor(GizwitsSensor):
+class BindingEndsSensor(DescribedEntity, SensorEntity):
     """When the binding window closes (a countdown in the UI); unknown while it is closed."""
+
+    entity_description: GizwitsSensorDescription
 
     def __init__(self, coordinator: GizwitsDeviceCoordinator, clock: BindingClock) -> None:
         super().__init__(coordinator, BINDING_ENDS)
