@@ -359,6 +359,9 @@ async def walk(args: argparse.Namespace, product_key: str) -> None:
             await browser.click("提交", "下一步")
             await browser.wait("__flowStep() === 'units'")
             await browser.shot(out, "13-zh-units")
+            await browser.goto(f"{args.ha}/config/automation/edit/walkthrough")
+            await browser.click("机智云 App 发送了指令", "Gizwits app sent a command")
+            await browser.shot(out, "14-zh-device-trigger")
             await asyncio.to_thread(firmware.unlink)
 
 
