@@ -41,6 +41,7 @@ from .protocol import (
 )
 from .runtime import GizwitsConfigEntry, GizwitsRuntimeData
 from .services import async_setup_services
+from .setup_notice import SetupNotice, async_remove_notice
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -121,6 +122,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await SetupNotice(hass, entry).async_start()
     return True
 
 
@@ -163,6 +165,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> 
 async def async_remove_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
     """Disable the DID at GService; an unreachable GService must not block removal."""
     async_clear_issues(hass, entry.entry_id, ENTRY_ISSUES)
+    await async_remove_notice(hass, entry)
     gservice = GServiceClient(async_get_clientsession(hass), entry.data[CONF_BASE_URL])
     try:
         await gservice.disable(entry.data[CONF_DID], entry.data[CONF_PASSCODE])
