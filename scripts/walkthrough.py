@@ -388,12 +388,7 @@ async def ws_call(
 async def device_over_ws(
     http: aiohttp.ClientSession, ha: str, tokens: dict[str, Any], entry_id: str
 ) -> dict[str, Any]:
-    async with http.ws_connect(f"{ha.replace('http', 'ws', 1)}/api/websocket") as ws:
-        await ws.receive_json()
-        await ws.send_json({"type": "auth", "access_token": tokens["access_token"]})
-        await ws.receive_json()
-        await ws.send_json({"id": 1, "type": "config/device_registry/list"})
-        devices = (await ws.receive_json())["result"]
+    devices = await ws_call(http, ha, tokens, {"type": "config/device_registry/list"})
     device: dict[str, Any] = next(d for d in devices if entry_id in d["config_entries"])
     return device
 
