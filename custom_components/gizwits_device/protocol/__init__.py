@@ -20,7 +20,7 @@ Every error is a `GizwitsError`.
 """
 
 from . import lan
-from .commands import AppCommand, CommandHandler, CommandSource
+from .commands import AppCommand, CommandSource
 from .errors import GizwitsError, GizwitsValueError
 from .firmware import DownloadedFirmware, FirmwareError, download_firmware
 from .frame_fields import MAX_PAYLOAD, FirmwareType, FrameError, LogLevel
@@ -96,7 +96,6 @@ __all__ = [
     "AckedPassthrough",
     "AppCommand",
     "AppPassthrough",
-    "CommandHandler",
     "CommandSource",
     "ConnectionState",
     "ConnectionStatus",
