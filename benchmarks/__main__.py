@@ -1,11 +1,12 @@
 """Every benchmark, one table each on stdout and all figures in one JSON file.
 
-    python -m benchmarks [--quick] [--json PATH] [--only codec m2m e2e scale]
+    python -m benchmarks [--quick] [--json PATH] [--only codec m2m e2e scale lan]
 
 codec: frame and P0 codecs vs `struct` (bench_frames, bench_p0). m2m: the M2MSession alone vs
 a raw aiomqtt echo (bench_m2m). e2e: benchmarks 1-2 through Home Assistant and the codec's share
 of HA's CPU time (bench_e2e). scale: benchmarks 3-4, many endpoints and reconnects
-(bench_scale). `--quick` runs small sizes (a few minutes on a fresh clone). Nothing here asserts
+(bench_scale). lan: benchmark 6, the UDP status broadcast's HA CPU per report (bench_lan).
+`--quick` runs small sizes (a few minutes on a fresh clone). Nothing here asserts
 a time; figures are only comparable with the baseline printed beside them in the same run.
 """
 
@@ -27,6 +28,7 @@ from benchmarks import (
     bench_compare,
     bench_e2e,
     bench_frames,
+    bench_lan,
     bench_m2m,
     bench_p0,
     bench_scale,
@@ -35,7 +37,7 @@ from benchmarks import (
 from benchmarks.common import PLUG_KEY, RAW_KEY
 from emulator.server import Emulator
 
-PARTS = ("codec", "m2m", "e2e", "scale")
+PARTS = ("codec", "m2m", "e2e", "scale", "lan")
 CODEC_SHARE_LIMIT = 0.05
 
 
@@ -78,6 +80,10 @@ async def _run(parts: list[str], quick: bool, compare: str | None = None) -> dic
         _title("3-4. endpoints in one Home Assistant; reconnect after a broker restart")
         async with Emulator(product_keys=[PLUG_KEY]) as emu:
             results["scale"] = await bench_scale.run(emu, quick)
+    if "lan" in parts:
+        _title("6. the UDP status broadcast: HA CPU per status report, with vs without")
+        async with Emulator(product_keys=[PLUG_KEY]) as emu:
+            results["lan"] = await bench_lan.run(emu, quick)
     return results
 
 

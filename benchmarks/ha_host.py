@@ -51,7 +51,12 @@ async def main(port: int, config_dir: str) -> None:
             discovery_host="127.0.0.1",
             broadcast_count=0,
             interfaces=("127.0.0.1/8",),
+            # Status broadcasts to 127.255.255.255 on a port nobody listens on.
+            status_broadcast=free_port(),
         )
+        # Every report broadcast, however close together (the worst case per report; the
+        # integration otherwise sends at most one per report interval).
+        lan.REPORT_MIN_INTERVAL = 0
         for domain, config in HELPERS.items():
             assert await async_setup_component(hass, domain, {domain: config})
         probe = Probe(hass)

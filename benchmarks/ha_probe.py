@@ -38,6 +38,8 @@ CODEC_FILES = (
     "protocol/p0_messages.py",
     "protocol/product.py",
 )
+# The name of the task that sends one status report (bridge.py).
+BRIDGE_SEND = "gizwits_device bridge send"
 # The event loop waiting for I/O: idle time, not CPU.
 IDLE_FUNCTIONS = ("<method 'poll' of 'select.epoll' objects>", "<built-in method select.")
 
@@ -132,6 +134,30 @@ class Probe:
             await self.hass.config_entries.async_remove(entry.entry_id)
         self.connected_at.clear()
         return {}
+
+    async def op_reports(self, unique_id: str, count: int) -> dict[str, Any]:
+        """Send `count` full status reports of one entry's bridge (to the cloud, the logged-in
+        LAN apps and, when the entry's option is on, the UDP status broadcast) and wait until
+        every send finished; the process CPU time (all threads) it took."""
+        entry = next(
+            e for e in self.hass.config_entries.async_entries(GIZWITS) if e.unique_id == unique_id
+        )
+        bridge = entry.runtime_data.bridge
+        if bridge is None:
+            raise LookupError(f"{unique_id} has no bridge")
+        lan_service = entry.runtime_data.lan.service if entry.runtime_data.lan else None
+        sent = lan_service.stats.status_broadcasts_sent if lan_service else 0
+        cpu, wall = time.process_time(), time.perf_counter()
+        sends: set[asyncio.Task[Any]] = set()
+        for _ in range(count):
+            bridge.report_now()
+            # The report's send task (HA names background tasks); run it, as reports go.
+            sends.update(t for t in asyncio.all_tasks() if t.get_name() == BRIDGE_SEND)
+            await asyncio.sleep(0)
+        await asyncio.gather(*sends)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        broadcasts = (lan_service.stats.status_broadcasts_sent if lan_service else 0) - sent
+        return {"cpu_s": cpu, "wall_s": wall, "broadcasts": broadcasts}
 
     async def op_entity_id(self, platform: str, unique_id: str) -> dict[str, Any]:
         found = er.async_get(self.hass).async_get_entity_id(platform, GIZWITS, unique_id)

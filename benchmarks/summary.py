@@ -71,6 +71,13 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{c['reported_max_s']:.2f} s | plain client back "
                 f"{c['floor_plain_client_s']:.2f} s | spread, not at once |"
             )
+    if lan := results.get("lan"):
+        rows.append(
+            f"| 6. UDP status broadcast, HA CPU per status report | "
+            f"+{lan['share']:.1%} ({lan['cpu_us_per_report_with_broadcast']:.1f} vs "
+            f"{lan['cpu_us_per_report_without']:.1f} us, {lan['reports']:,} reports each) | "
+            f"the same reports without the broadcast | < {lan['target']:.0%} |"
+        )
     rows += _profile(results)
     meta = results.get("meta", {})
     load = ", ".join(f"{x:.1f}" for x in meta.get("load_average", ()))

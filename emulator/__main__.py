@@ -1,7 +1,7 @@
 """Command line: run the local Gizwits cloud, or act as an app / operator against a running one.
 
     python -m emulator serve [--http-port 8900] [--mqtt-port 1883] [--product-key PK ...]
-                             [--state-dir DIR]
+                             [--state-dir DIR] [--datapoint FILE ...] [--app-id ID ...]
     python -m emulator app --did DID [--url http://127.0.0.1:8900] [--client-id ID] COMMAND
 
 COMMAND (MQTT, as a bound app): send HEX | send-acked HEX | log-level VALUE | listen
@@ -21,7 +21,9 @@ from collections.abc import Sequence
 import contextlib
 from dataclasses import fields
 import json
+import logging
 from pathlib import Path
+import re
 import signal
 import sys
 from typing import Any
@@ -69,20 +71,56 @@ def _hex(text: str) -> bytes:
 # -- serve ---------------------------------------------------------------------------------
 
 
+def _print_api_log() -> None:
+    """Print which API (plain / safe) each register and provision used, and wrong secrets."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("[gservice] %(message)s"))
+    for name in ("emulator.state", "emulator.gservice_safe"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+def _publish_datapoints(emu: Emulator, files: list[str], app_ids: list[str]) -> None:
+    """Serve each definition file on /app/datapoint to ``app_ids``; its product becomes known."""
+    for name in files:
+        try:
+            definition = json.loads(Path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise CliError(f"--datapoint {name}: {err}") from err
+        if not isinstance(definition, dict):
+            raise CliError(f"--datapoint {name}: not a JSON object")
+        try:
+            product_key = emu.datapoints.publish(definition, app_ids)
+        except ValueError as err:
+            raise CliError(f"--datapoint {name}: {err}") from err
+        emu.state.add_product(product_key, str(definition.get("name", "")))
+        print(f"[datapoint] {product_key} served to App IDs {', '.join(app_ids) or '(none)'}")
+
+
 async def serve(args: argparse.Namespace) -> None:
     """Run the emulator until interrupted."""
     product_keys = args.product_key or [DEMO_PRODUCT_KEY]
+    given_secrets = args.product_secret or []
+    if len(given_secrets) > len(product_keys):
+        raise CliError("more --product-secret than --product-key options")
+    for secret in given_secrets:
+        if not re.fullmatch(r"[0-9A-Fa-f]{32}", secret):
+            raise CliError(f"a product secret is 32 hex digits, got {secret!r}")
     state_dir = Path(args.state_dir) if args.state_dir else None
     async with Emulator(
         product_keys=product_keys,
+        product_secrets=dict(zip(product_keys, given_secrets, strict=False)),
         http_port=args.http_port,
         mqtt_port=args.mqtt_port,
         state_dir=state_dir,
     ) as emu:
+        _publish_datapoints(emu, args.datapoint or [], args.app_id or [])
 
         def on_event(event: DeviceEvent) -> None:
             print(
-                f"[device] {event.kind}: did={event.did} mac={event.mac} pk={event.product_key}",
+                f"[device] {event.kind}: did={event.did} mac={event.mac} pk={event.product_key}"
+                f" api={event.api}",
                 flush=True,
             )
 
@@ -92,15 +130,22 @@ async def serve(args: argparse.Namespace) -> None:
 
         emu.state.add_listener(on_event)
         emu.broker.log.on_denied.append(on_denied)
+        _print_api_log()
+        products = "".join(
+            f"    {key}  secret {emu.state.product_secret(key)}\n"
+            for key in sorted(emu.state.products)
+        )
         print(
             f"Gizwits emulator running.\n"
             f"  GService (HTTP): {emu.gservice_url}\n"
             f"  M2M (MQTT 3.1):  {emu.broker.host}:{emu.broker.port}\n"
-            f"  product keys:    {', '.join(sorted(emu.state.products))}\n"
+            f"  products:\n{products}"
             f"  state dir:       {state_dir or '(none: devices are forgotten on exit)'}\n"
             f"In Home Assistant add the Gizwits device integration with a custom server:\n"
             f"  GService base URL = {emu.gservice_url}\n"
             f"  product key       = {product_keys[0]}\n"
+            f"  product secret    = {emu.state.product_secret(product_keys[0])}"
+            f" (optional: leave it empty for the plain API)\n"
             f"  (any 12-hex-digit MAC; the M2M host/port come from provision)\n"
             f"Then drive it from another terminal, e.g.\n"
             f"  python -m emulator app --url {emu.gservice_url} --did <DID> listen\n"
@@ -272,7 +317,24 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT)
     srv.add_argument("--mqtt-port", type=int, default=DEFAULT_MQTT_PORT)
     srv.add_argument("--product-key", action="append", help="known product key (repeatable)")
+    srv.add_argument(
+        "--product-secret",
+        action="append",
+        help="Product Secret (32 hex) of the n-th --product-key, for the safe register and"
+        " provision calls; default: one derived from the key (repeatable)",
+    )
     srv.add_argument("--state-dir", help="persist registered devices here (devices.json)")
+    srv.add_argument(
+        "--datapoint",
+        action="append",
+        metavar="FILE",
+        help="product definition JSON served on /app/datapoint (repeatable)",
+    )
+    srv.add_argument(
+        "--app-id",
+        action="append",
+        help="App ID (32 hex) allowed to download every --datapoint definition (repeatable)",
+    )
 
     app = sub.add_parser("app", help="act as an app bound to a DID, or drive the operator API")
     app.add_argument("--did", required=True)

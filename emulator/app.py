@@ -95,10 +95,15 @@ class AppSimulator(Service):
         password: str,
         client_id: str | None = None,
         auto_ack: bool = True,
+        fixed_sn: int | None = None,
         on_close: Callable[[AppSimulator], Awaitable[None]] | None = None,
     ) -> None:
-        """Credentials are the app's broker user; nothing connects before `start()`."""
+        """Credentials are the app's broker user; nothing connects before `start()`.
+
+        `fixed_sn` makes every 0x0093 carry that sn (real LAN clients send sn 0 every time).
+        """
         self.did = did
+        self.fixed_sn = fixed_sn
         self.client_id = client_id or new_app_client_id()
         self.auto_ack = auto_ack
         self._on_close = on_close
@@ -151,7 +156,9 @@ class AppSimulator(Service):
     # -- sending ---------------------------------------------------------------------------
 
     def next_sn(self) -> int:
-        """The next sn of this app (wraps at 2**32)."""
+        """The next sn of this app (wraps at 2**32), or always `fixed_sn` when set."""
+        if self.fixed_sn is not None:
+            return self.fixed_sn
         return next(self._sn) % (1 << 32)
 
     async def send_frame(self, frame: wire.Frame, *, short_form: bool | None = None) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from .gservice_safe import safe_provision, safe_register
 from .operator_http import Handler, OperatorError, json_errors, json_object
 from .state import (
     ERROR_DEVICE_NOT_FOUND,
@@ -144,11 +145,19 @@ async def _disable(request: web.Request) -> web.StreamResponse:
 
 async def _provision(request: web.Request) -> web.StreamResponse:
     state = request.app[GSERVICE_STATE]
-    state.lookup(request.match_info["did"])
+    state.record_call("provision", state.lookup(request.match_info["did"]), "plain")
     pairs = {"host": state.m2m_host, "port": str(state.m2m_port)}
     pairs["server_ts"] = str(state.server_ts())
     pairs.update(state.m2m_extra)
     return _form_response(pairs)
+
+
+async def _safe_register(request: web.Request) -> web.StreamResponse:
+    return await safe_register(request.app[GSERVICE_STATE], request)
+
+
+async def _safe_provision(request: web.Request) -> web.StreamResponse:
+    return await safe_provision(request.app[GSERVICE_STATE], request)
 
 
 async def _target_fid(request: web.Request) -> web.StreamResponse:
@@ -252,6 +261,7 @@ async def _op_list_devices(request: web.Request) -> web.StreamResponse:
             "enabled": d.enabled,
             "versions": {str(t): list(v) for t, v in d.versions.items()},
             "current_fid": {str(t): f for t, f in d.current_fid.items()},
+            "apis": dict(d.apis),
         }
         for d in request.app[GSERVICE_STATE].devices.values()
     ]
@@ -261,8 +271,18 @@ async def _op_list_devices(request: web.Request) -> web.StreamResponse:
 async def _op_add_product(request: web.Request) -> web.StreamResponse:
     body = await json_object(request)
     product_key = str(body["product_key"])
-    request.app[GSERVICE_STATE].add_product(product_key, str(body.get("name", "")))
-    return web.json_response({"product_key": product_key.lower()}, status=201)
+    secret = body.get("product_secret")
+    state = request.app[GSERVICE_STATE]
+    try:
+        state.add_product(
+            product_key, str(body.get("name", "")), None if secret is None else str(secret)
+        )
+    except ValueError as err:
+        raise OperatorError(str(err)) from err
+    return web.json_response(
+        {"product_key": product_key.lower(), "product_secret": state.product_secret(product_key)},
+        status=201,
+    )
 
 
 def _offer_data(body: dict[str, Any]) -> bytes:
@@ -353,6 +373,15 @@ def create_gservice_app(state: CloudState) -> web.Application:
     app.router.add_post(
         "/dev/ota/v4.1/update_and_check/{did}",
         device("ota_update_and_check", _update_and_check),
+    )
+    # The safe calls (protocol.md §9) share the plain ones' fault queues.
+    app.router.add_post(
+        "/dev/{product_key}/device",
+        device("register", _safe_register),
+    )
+    app.router.add_get(
+        "/dev/{product_key}/device",
+        device("provision", _safe_provision),
     )
     for path in ("/dev/ota/download/{fid}", "/dev/ota/v4.1/download/{fid}", "/firmware/{fid}"):
         app.router.add_get(path, _download)

@@ -23,6 +23,7 @@ HEADER = b"\x00\x00\x00\x03"
 DISCOVERY_PORT = 12414
 TCP_PORT = 12416
 HEARTBEAT_INTERVAL = 4.0  # what Gizwits apps do
+SLOW_HEARTBEAT_INTERVAL = 20.0  # what LAN clients for Jebao dosing pumps do
 DEFAULT_TIMEOUT = 10.0
 
 DISCOVER, DISCOVERED = 0x0003, 0x0004
@@ -98,6 +99,8 @@ class FoundDevice:
     mcu_attributes: bytes
     api_server: str
     gagent_version: str
+    # Current firmware's third string (empty from older devices such as the PH-803W).
+    mcu_soft_version: str = ""
 
 
 def parse_found(body: bytes, address: tuple[str, int]) -> FoundDevice:
@@ -110,6 +113,7 @@ def parse_found(body: bytes, address: tuple[str, int]) -> FoundDevice:
     strings = body[pos + 8 :].split(b"\x00")
     api_server = strings[0].decode(errors="replace") if len(strings) > 1 else ""
     version = strings[1].decode(errors="replace") if len(strings) > 2 else ""
+    mcu_soft = strings[2].decode(errors="replace") if len(strings) > 2 else ""
     return FoundDevice(
         address,
         did.decode(errors="replace"),
@@ -119,6 +123,7 @@ def parse_found(body: bytes, address: tuple[str, int]) -> FoundDevice:
         attributes,
         api_server,
         version,
+        mcu_soft,
     )
 
 
@@ -157,17 +162,129 @@ async def discover(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class HeardStatus:
+    """One UDP status broadcast: ``0x0091 | 06 <MAC> | P0 status report``."""
+
+    address: tuple[str, int]
+    mac: str
+    payload: bytes
+
+
+def parse_status_broadcast(datagram: bytes, address: tuple[str, int]) -> HeardStatus:
+    """The MAC and payload of a status broadcast; LanAppError if the datagram is not one."""
+    buffer = bytearray(datagram)
+    frame = unpack(buffer)
+    if frame is None or buffer:
+        raise LanAppError("not exactly one frame")
+    command, body = frame
+    if command != REPORT:
+        raise LanAppError(f"0x{command:04X} is not a status broadcast")
+    if len(body) < 7 or body[0] != 6:
+        raise LanAppError("a status broadcast starts with 06 and a 6-byte MAC")
+    return HeardStatus(address, body[1:7].hex(), body[7:])
+
+
+class _StatusCollector(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.heard: asyncio.Queue[HeardStatus] = asyncio.Queue()
+        self.garbage: list[bytes] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        try:
+            heard = parse_status_broadcast(data, (str(addr[0]), int(str(addr[1]))))
+        except LanAppError:
+            self.garbage.append(data)
+            return
+        self.heard.put_nowait(heard)
+
+
+class StatusListener:
+    """Listens for the devices' UDP status broadcasts, as LAN clients without a session do.
+
+    Bind the broadcast address (e.g. 127.255.255.255) or the wildcard: a socket bound to a
+    unicast address does not receive broadcasts. Use `async with await StatusListener.bind()`.
+    """
+
+    def __init__(self, transport: asyncio.DatagramTransport, collector: _StatusCollector) -> None:
+        self._transport = transport
+        self._collector = collector
+
+    @classmethod
+    async def bind(
+        cls, host: str = "127.255.255.255", port: int = DISCOVERY_PORT
+    ) -> StatusListener:
+        """Listen on host:port (port 0: a free one, see `port`)."""
+        transport, collector = await asyncio.get_running_loop().create_datagram_endpoint(
+            _StatusCollector, local_addr=(host, port), family=socket.AF_INET
+        )
+        return cls(transport, collector)
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        return int(self._transport.get_extra_info("sockname")[1])
+
+    @property
+    def garbage(self) -> list[bytes]:
+        """Datagrams that were not status broadcasts."""
+        return self._collector.garbage
+
+    async def next(self, timeout: float | None = DEFAULT_TIMEOUT) -> HeardStatus:  # noqa: ASYNC109
+        """The oldest status broadcast not read yet."""
+        async with asyncio.timeout(timeout):
+            return await self._collector.heard.get()
+
+    async def next_p0(
+        self,
+        codec: P0Codec,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+    ) -> tuple[HeardStatus, p0msg.StatusReport]:
+        """The next broadcast and its P0 status report."""
+        heard = await self.next(timeout)
+        message = codec.decode(heard.payload)
+        if not isinstance(message, p0msg.StatusReport):
+            raise LanAppError(f"a status broadcast carried {message!r}")
+        return heard, message
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._transport.close()
+
+    async def __aenter__(self) -> StatusListener:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
 # -- TCP app -------------------------------------------------------------------------------------
 
 
 class LanApp:
-    """One TCP session with a device, as an app; use `async with await LanApp.connect(...)`."""
+    """One TCP session with a device, as an app; use `async with await LanApp.connect(...)`.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    Behaviours of LAN clients in the field, as options: `heartbeat_interval` (the Gizwits app
+    pings every 4 s, clients for Jebao pumps every 20 s) and `fixed_sn` (those clients send
+    every 0x0093 with sn 0; acks are then matched oldest first).
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        fixed_sn: int | None = None,
+    ) -> None:
         self._reader = reader
         self._writer = writer
+        self.heartbeat_interval = heartbeat_interval
+        self.fixed_sn = fixed_sn
+        self.pings_sent = 0
         self._replies: dict[int, asyncio.Queue[bytes]] = {}
-        self._acks: dict[int, asyncio.Future[bytes]] = {}
+        # sn -> one future per 0x0093 sent with it and not acked yet (oldest first)
+        self._acks: dict[int, list[asyncio.Future[bytes]]] = {}
         self.reports: asyncio.Queue[bytes] = asyncio.Queue()
         self.closed = asyncio.Event()
         self._next_sn = 1
@@ -175,10 +292,17 @@ class LanApp:
         self._pinger: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls, host: str = "127.0.0.1", port: int = TCP_PORT) -> LanApp:
+    async def connect(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = TCP_PORT,
+        *,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        fixed_sn: int | None = None,
+    ) -> LanApp:
         """Open the TCP connection."""
         reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer)
+        return cls(reader, writer, heartbeat_interval=heartbeat_interval, fixed_sn=fixed_sn)
 
     async def __aenter__(self) -> LanApp:
         return self
@@ -208,17 +332,19 @@ class LanApp:
             pass
         finally:
             self.closed.set()
-            for future in self._acks.values():
-                if not future.done():
-                    future.set_exception(LanAppError("the device closed the connection"))
+            for futures in self._acks.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(LanAppError("the device closed the connection"))
 
     def _dispatch(self, command: int, body: bytes) -> None:
         if command == REPORT:
             self.reports.put_nowait(body)
         elif command == ACK and len(body) >= 4:
-            future = self._acks.get(int.from_bytes(body[:4]))
-            if future is not None and not future.done():
-                future.set_result(body[4:])
+            waiting = self._acks.get(int.from_bytes(body[:4]), [])
+            pending = [f for f in waiting if not f.done()]
+            if pending:
+                pending[0].set_result(body[4:])
         else:
             self._replies.setdefault(command, asyncio.Queue()).put_nowait(body)
 
@@ -266,12 +392,13 @@ class LanApp:
     async def ping(self, timeout: float = DEFAULT_TIMEOUT) -> None:  # noqa: ASYNC109
         """0x0015, wait for the 0x0016."""
         await self._send(pack(PING))
+        self.pings_sent += 1
         await self._reply(PONG, timeout)
 
     async def _ping_forever(self) -> None:
         with contextlib.suppress(LanAppError, TimeoutError):
             while not self.closed.is_set():
-                await asyncio.sleep(HEARTBEAT_INTERVAL)
+                await asyncio.sleep(self.heartbeat_interval)
                 await self.ping()
 
     async def module_info(self, timeout: float = DEFAULT_TIMEOUT) -> dict[str, str]:  # noqa: ASYNC109
@@ -292,18 +419,31 @@ class LanApp:
         """0x0090 (a direct answer arrives as a 0x0091 in `reports`)."""
         await self._send(pack(SEND, payload))
 
-    async def send_acked(self, payload: bytes, timeout: float = DEFAULT_TIMEOUT) -> bytes:  # noqa: ASYNC109
-        """0x0093 with a fresh sn; the payload of the 0x0094 carrying that sn."""
-        sn = self._next_sn
-        self._next_sn = (sn + 1) % 2**32
+    async def send_acked(
+        self,
+        payload: bytes,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
+        *,
+        sn: int | None = None,
+    ) -> bytes:
+        """0x0093 (sn: as given, else `fixed_sn`, else a fresh one); the payload of the 0x0094
+        carrying that sn."""
+        if sn is None:
+            sn = self.fixed_sn
+        if sn is None:
+            sn = self._next_sn
+            self._next_sn = (sn + 1) % 2**32
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._acks[sn] = future
+        waiting = self._acks.setdefault(sn, [])
+        waiting.append(future)
         try:
             await self._send(pack(SEND_ACKED, sn.to_bytes(4) + payload))
             async with asyncio.timeout(timeout):
                 return await future
         finally:
-            self._acks.pop(sn, None)
+            waiting.remove(future)
+            if not waiting and self._acks.get(sn) is waiting:
+                del self._acks[sn]
 
     async def next_report(self, timeout: float = DEFAULT_TIMEOUT) -> bytes:  # noqa: ASYNC109
         """The oldest unread 0x0091 payload."""

@@ -8,6 +8,11 @@ python -m emulator lan [--host H] [--port 12416] [--udp-port 12414] COMMAND
   control  --passcode P --product FILE [--acked] [--no-wait] NAME=VALUE ...
   send     --passcode P [--acked] HEX
   listen   --passcode P [--product FILE] [--count N] [--timeout T]
+  status   [--bind A] [--product FILE] [--count N] [--seconds T]
+                                    print the UDP status broadcasts heard on A:--udp-port
+
+Options of every logged-in command: --sn N sends every 0x0093 with sn N (LAN clients for
+Jebao pumps send 0), --heartbeat S pings every S seconds (those clients: 20; default 4).
 """
 
 from __future__ import annotations
@@ -19,7 +24,15 @@ from typing import Any
 
 from custom_components.gizwits_device.protocol.p0 import P0Codec
 from custom_components.gizwits_device.protocol.p0_messages import P0Error
-from emulator.lan import DISCOVERY_PORT, TCP_PORT, LanApp, LanAppError, discover
+from emulator.lan import (
+    DISCOVERY_PORT,
+    HEARTBEAT_INTERVAL,
+    TCP_PORT,
+    LanApp,
+    LanAppError,
+    StatusListener,
+    discover,
+)
 from emulator.p0cli import P0CliError, format_message, optional_codec, parse_assignments
 
 
@@ -38,6 +51,15 @@ def add_lan_parser(sub: Any) -> None:
     found = cmds.add_parser("discover", help="0x0003 to --host, print the 0x0004 answers")
     found.add_argument("--seconds", type=float, default=2.0, help="how long to collect answers")
     cmds.add_parser("passcode", help="0x0006: fetch the passcode (binding mode only)")
+    status = cmds.add_parser("status", help="print the UDP status broadcasts (0x0091 | MAC)")
+    status.add_argument("--product", help="product definition JSON (P0 data points)")
+    status.add_argument("--count", type=int, help="stop after N broadcasts")
+    status.add_argument("--seconds", type=float, help="stop after T seconds")
+    status.add_argument(
+        "--bind",
+        default="0.0.0.0",  # a unicast address does not hear broadcasts
+        help="address to listen on (the wildcard, or a broadcast address)",
+    )
     for name, text in (
         ("login", "log in and print the module info"),
         ("read", "P0 read, print the reply"),
@@ -47,6 +69,10 @@ def add_lan_parser(sub: Any) -> None:
     ):
         cmd = cmds.add_parser(name, help=text)
         cmd.add_argument("--passcode", required=True)
+        cmd.add_argument("--sn", type=int, help="send every 0x0093 with this sn")
+        cmd.add_argument(
+            "--heartbeat", type=float, default=HEARTBEAT_INTERVAL, help="ping interval (s)"
+        )
         if name != "login":
             cmd.add_argument("--product", help="product definition JSON (P0 data points)")
         if name in ("read", "control", "send"):
@@ -81,7 +107,15 @@ async def lan_main(args: argparse.Namespace) -> None:
                 )
             return
         codec = optional_codec(args)
-        async with await LanApp.connect(args.host, args.port) as app:
+        if args.command == "status":
+            await _status(args, codec)
+            return
+        async with await LanApp.connect(
+            args.host,
+            args.port,
+            heartbeat_interval=getattr(args, "heartbeat", HEARTBEAT_INTERVAL),
+            fixed_sn=getattr(args, "sn", None),
+        ) as app:
             if args.command == "passcode":
                 passcode = await app.request_passcode(args.timeout)
                 if passcode is None:
@@ -97,6 +131,18 @@ async def lan_main(args: argparse.Namespace) -> None:
         raise LanCliError(str(err)) from err
     except TimeoutError:
         raise LanCliError("timed out waiting for the device") from None
+
+
+async def _status(args: argparse.Namespace, codec: P0Codec | None) -> None:
+    """Print each status broadcast heard; running out of --seconds is the normal end."""
+    async with await StatusListener.bind(args.bind, args.udp_port) as listener:
+        seen = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(args.seconds):
+                while args.count is None or seen < args.count:
+                    heard = await listener.next(timeout=None)
+                    print(f"{heard.mac} {_show(codec, heard.payload)}", flush=True)
+                    seen += 1
 
 
 async def _logged_in(args: argparse.Namespace, app: LanApp, codec: P0Codec | None) -> None:

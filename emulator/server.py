@@ -20,7 +20,7 @@ Firmware upload is the GService app's own `POST /emulator/offers`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 import json
 import logging
 from pathlib import Path
@@ -33,6 +33,7 @@ from emulator.app import AppSimulator, new_app_client_id
 from emulator.broker import MosquittoBroker, app_acl, cloud_acl, device_acl
 from emulator.brokerlog import PublishEvent
 from emulator.cloud import CloudAgent
+from emulator.datapoint import DatapointStore, add_datapoint_routes
 from emulator.gservice import create_gservice_app
 from emulator.lifecycle import Service
 from emulator.operator_http import Handler, json_errors, json_object
@@ -56,15 +57,23 @@ class Emulator(Service):
         self,
         *,
         product_keys: Iterable[str] = (),
+        product_secrets: Mapping[str, str] | None = None,
         http_port: int = 0,
         mqtt_port: int = 0,
         http_host: str = "127.0.0.1",
         state_dir: Path | None = None,
     ) -> None:
-        """Ports 0 = free ports. `state_dir` persists registered devices across runs."""
+        """Ports 0 = free ports. `state_dir` persists registered devices across runs.
+
+        `product_secrets` maps product keys to their Product Secret (protocol.md §9); a
+        product without one gets a secret derived from its key.
+        """
         self.state = CloudState()
+        secrets_by_key = {k.lower(): v for k, v in (product_secrets or {}).items()}
+        # Product definitions the Open API's /app/datapoint serves, per App ID.
+        self.datapoints = DatapointStore()
         for product_key in product_keys:
-            self.state.add_product(product_key)
+            self.state.add_product(product_key, secret=secrets_by_key.get(product_key.lower()))
         self.broker = MosquittoBroker(port=mqtt_port)
         self._cloud_password = secrets.token_hex(12)
         self.cloud = CloudAgent(
@@ -111,6 +120,7 @@ class Emulator(Service):
         app = create_gservice_app(self.state)
         app.middlewares.append(self._settle_middleware)
         self._add_routes(app)
+        add_datapoint_routes(app, self.datapoints)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         # Bind the socket ourselves so port 0 works and the bound port is known.
@@ -151,9 +161,15 @@ class Emulator(Service):
     # -- apps ------------------------------------------------------------------------------
 
     async def app(
-        self, did: str, client_id: str | None = None, *, auto_ack: bool = True
+        self,
+        did: str,
+        client_id: str | None = None,
+        *,
+        auto_ack: bool = True,
+        fixed_sn: int | None = None,
     ) -> AppSimulator:
-        """A connected AppSimulator bound to `did` (closed by `stop()` if not before)."""
+        """A connected AppSimulator bound to `did` (closed by `stop()` if not before);
+        `fixed_sn` makes it send every 0x0093 with that sn."""
         client_id = client_id or new_app_client_id()
         password = secrets.token_hex(12)
         await self.broker.add_user(client_id, password, app_acl(did, client_id))
@@ -165,6 +181,7 @@ class Emulator(Service):
             password=password,
             client_id=client_id,
             auto_ack=auto_ack,
+            fixed_sn=fixed_sn,
             on_close=self._app_closed,
         )
         await app.start()

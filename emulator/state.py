@@ -11,6 +11,10 @@ Emulator decision (Gizwits does not document it): registering a product_key + MA
 still enabled returns the *same* DID and replaces its passcode (GAgent makes a fresh passcode
 after every reset and registers again); if that DID was disabled, a *new* DID is issued.
 Either way listeners get a `registered` event with the current passcode.
+
+Every product has a Product Secret for the safe calls (protocol.md §9): the one the operator
+gave, else one derived from the product key (so a restarted emulator keeps it). Each device
+records which API (`plain` or `safe`) it last registered and provisioned with.
 """
 
 from __future__ import annotations
@@ -55,6 +59,12 @@ class CloudError(Exception):
         self.status = status
 
 
+def default_product_secret(product_key: str) -> str:
+    """A product's secret when the operator gives none: stable for the product key."""
+    seed = f"gizwits-emulator product secret {product_key.lower()}".encode()
+    return hashlib.sha256(seed).hexdigest()[:32]
+
+
 def generate_did() -> str:
     """A random 22-character DID in the shortuuid alphabet."""
     return "".join(secrets.choice(DID_ALPHABET) for _ in range(DID_LENGTH))
@@ -71,6 +81,8 @@ class Device:
     enabled: bool = True
     versions: dict[int, tuple[str, str]] = field(default_factory=dict)
     current_fid: dict[int, int] = field(default_factory=dict)
+    # {"register" | "provision": the API used last}
+    apis: dict[str, Api] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +94,7 @@ class DeviceEvent:
     passcode: str
     product_key: str
     mac: str
+    api: Api = "plain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +123,7 @@ class Fault:
     status: int = 500
 
 
+type Api = Literal["plain", "safe"]
 type DeviceListener = Callable[[DeviceEvent], None]
 
 
@@ -123,7 +137,10 @@ class CloudState:
         m2m_host: str = "127.0.0.1",
         m2m_port: int = 1883,
     ) -> None:
-        self.products: dict[str, str] = dict(products or {})
+        self.products: dict[str, str] = {}
+        self.product_secrets: dict[str, str] = {}
+        for product_key, name in (products or {}).items():
+            self.add_product(product_key, name)
         self.devices: dict[str, Device] = {}
         self.m2m_host = m2m_host
         self.m2m_port = m2m_port
@@ -133,12 +150,28 @@ class CloudState:
         self._offers: dict[tuple[str, int], FirmwareOffer] = {}
         self._next_fid = 1000
         self._listeners: list[DeviceListener] = []
+        # (call, DID, API) of every successful register and provision, oldest first.
+        self.api_calls: list[tuple[str, str, Api]] = []
 
     # Products ---------------------------------------------------------------------------
 
-    def add_product(self, product_key: str, name: str = "") -> None:
-        """Make a product key known (the operator's "create product")."""
-        self.products[product_key.lower()] = name
+    def add_product(self, product_key: str, name: str = "", secret: str | None = None) -> None:
+        """Make a product key known (the operator's "create product") with its secret."""
+        product_key = product_key.lower()
+        self.products[product_key] = name
+        if secret is not None:
+            if len(secret) != 32 or any(c not in "0123456789abcdefABCDEF" for c in secret):
+                raise ValueError("a product secret is 32 hex digits")
+            self.product_secrets[product_key] = secret.lower()
+        else:
+            self.product_secrets.setdefault(product_key, default_product_secret(product_key))
+
+    def product_secret(self, product_key: str) -> str:
+        """The secret of a known product, else the "product key invalid" refusal."""
+        secret = self.product_secrets.get(product_key.lower())
+        if secret is None:
+            raise CloudError(ERROR_PRODUCT_KEY_INVALID, "product_key invalid!")
+        return secret
 
     # Listeners --------------------------------------------------------------------------
 
@@ -152,8 +185,10 @@ class CloudState:
 
         return remove
 
-    def _emit(self, kind: Literal["registered", "disabled"], device: Device) -> None:
-        event = DeviceEvent(kind, device.did, device.passcode, device.product_key, device.mac)
+    def _emit(
+        self, kind: Literal["registered", "disabled"], device: Device, api: Api = "plain"
+    ) -> None:
+        event = DeviceEvent(kind, device.did, device.passcode, device.product_key, device.mac, api)
         for callback in list(self._listeners):
             try:
                 callback(event)
@@ -169,8 +204,8 @@ class CloudState:
                 return device
         return None
 
-    def register(self, product_key: str, mac: str, passcode: str) -> Device:
-        """Register (or re-register, see module doc) a device; returns it."""
+    def register(self, product_key: str, mac: str, passcode: str, *, api: Api = "plain") -> Device:
+        """Register (or re-register, see module doc) a device through `api`; returns it."""
         product_key = product_key.lower()
         mac = mac.upper()
         if product_key not in self.products:
@@ -184,8 +219,15 @@ class CloudState:
             self.devices[did] = device
         else:
             device.passcode = passcode
-        self._emit("registered", device)
+        self.record_call("register", device, api)
+        self._emit("registered", device, api)
         return device
+
+    def record_call(self, call: Literal["register", "provision"], device: Device, api: Api) -> None:
+        """Remember which API a device used for `call` (the operator's view and the log)."""
+        device.apis[call] = api
+        self.api_calls.append((call, device.did, api))
+        _LOGGER.info("device %s: %s through the %s API", device.did, call, api)
 
     def authenticate(self, did: str, passcode: str) -> Device:
         """The enabled device with this DID and passcode, else a CloudError."""

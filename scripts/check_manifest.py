@@ -56,65 +56,17 @@ HACS_KEYS = {
     "persistent_directory",
     "render_readme",
 }
-# Integration Quality Scale rules by tier (as in homeassistant/components/*/quality_scale.yaml).
-TIERS: dict[str, tuple[str, ...]] = {
-    "bronze": (
-        "action-setup",
-        "appropriate-polling",
-        "brands",
-        "common-modules",
-        "config-flow-test-coverage",
-        "config-flow",
-        "dependency-transparency",
-        "docs-actions",
-        "docs-high-level-description",
-        "docs-installation-instructions",
-        "docs-removal-instructions",
-        "entity-event-setup",
-        "entity-unique-id",
-        "has-entity-name",
-        "runtime-data",
-        "test-before-configure",
-        "test-before-setup",
-        "unique-config-entry",
-    ),
-    "silver": (
-        "action-exceptions",
-        "config-entry-unloading",
-        "docs-configuration-parameters",
-        "docs-installation-parameters",
-        "entity-unavailable",
-        "integration-owner",
-        "log-when-unavailable",
-        "parallel-updates",
-        "reauthentication-flow",
-        "test-coverage",
-    ),
-    "gold": (
-        "devices",
-        "diagnostics",
-        "discovery-update-info",
-        "discovery",
-        "docs-data-update",
-        "docs-examples",
-        "docs-known-limitations",
-        "docs-supported-devices",
-        "docs-supported-functions",
-        "docs-troubleshooting",
-        "docs-use-cases",
-        "dynamic-devices",
-        "entity-category",
-        "entity-device-class",
-        "entity-disabled-by-default",
-        "entity-translations",
-        "exception-translations",
-        "icon-translations",
-        "reconfiguration-flow",
-        "repair-issues",
-        "stale-devices",
-    ),
-    "platinum": ("async-dependency", "inject-websession", "strict-typing"),
-}
+# The Integration Quality Scale rules by tier, as hassfest knows them (one list, kept in this file).
+RULES_FILE = Path(__file__).resolve().parent / "quality_scale_rules.yaml"
+
+
+def load_tiers(path: Path = RULES_FILE) -> dict[str, tuple[str, ...]]:
+    """{tier: rule names} from the rules file."""
+    tiers = yaml.safe_load(path.read_text(encoding="utf-8"))["tiers"]
+    return {tier: tuple(rules) for tier, rules in tiers.items()}
+
+
+TIERS = load_tiers()
 TIER_ORDER = ("bronze", "silver", "gold", "platinum")
 RULE_STATUSES = {"done", "todo", "exempt"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -335,8 +287,12 @@ class Checker:
             if status not in RULE_STATUSES:
                 self.fail(where, f"{rule}: status {status!r} is not one of done/todo/exempt")
                 continue
-            if status == "exempt" and not (isinstance(comment, str) and comment.strip()):
-                self.fail(where, f"{rule}: exempt needs a comment saying why")
+            has_comment = isinstance(comment, str) and bool(comment.strip())
+            # As hassfest: the mapping form needs its comment; exempt and todo say why.
+            if status != "done" and not has_comment:
+                self.fail(where, f"{rule}: {status} needs a comment saying why")
+            elif isinstance(value, dict) and not has_comment:
+                self.fail(where, f"{rule}: a status mapping needs a comment (or write `{status}`)")
             statuses[rule] = status
         for rule in sorted(known - set(rules)):
             self.fail(where, f"rule {rule!r} is missing")

@@ -3,8 +3,10 @@
 Run by scripts/walkthrough against a fresh `scripts/develop` (emulator + Home Assistant on
 127.0.0.1). It onboards Home Assistant through its REST API, then drives the real frontend over
 the Chrome DevTools Protocol: set-up (region Custom → URL step), the options flow (product,
-mapping, units), the device page, a device trigger in the automation editor, firmware waiting
-to be flashed, and the options menu and units step in Chinese. Screenshots go to --out.
+mapping, units), the set-up notification, the device page, app binding (*Binding ends* and the
+notification with the passcode), a device trigger in the automation editor with its field help,
+firmware waiting to be flashed, and the options menu and units step in Chinese. Screenshots go
+to --out.
 """
 
 from __future__ import annotations
@@ -225,6 +227,9 @@ async def walk(args: argparse.Namespace, product_key: str) -> None:
             await browser.wait("__flowStep() === 'create_entry'", 60)
             await browser.shot(out, "03-setup-created")
             await browser.click("Skip and finish", "Finish")
+            await browser.goto(f"{args.ha}/config/integrations/integration/gizwits_device")
+            await show_notifications(browser)
+            await browser.shot(out, "03b-notification-next-steps")
 
             entries = await api(http, args.ha, tokens, "GET", "config/config_entries/entry")
             entry = next(e for e in entries if e["domain"] == "gizwits_device")
@@ -236,8 +241,11 @@ async def walk(args: argparse.Namespace, product_key: str) -> None:
             await browser.shot(out, "05-options-menu")
             await browser.click("Product definition (data points)")
             await browser.wait("__flowStep() === 'product'")
-            await browser.do("__setForm({example: 'smart_plug'})")
             await browser.shot(out, "06-options-product")
+            await browser.click("A shipped example")
+            await browser.wait("__flowStep() === 'product_example'")
+            await browser.do("__setForm({example: 'smart_plug'})")
+            await browser.shot(out, "06b-options-product-example")
             await browser.click("Submit", "Next")
             await browser.wait("__flowStep() === 'mapping'")
             await browser.shot(out, "07-options-mapping")
@@ -253,6 +261,23 @@ async def walk(args: argparse.Namespace, product_key: str) -> None:
             print("device page", flush=True)
             await browser.goto(f"{args.ha}/config/devices/device/{device['id']}")
             await browser.shot(out, "09-device-page")
+
+            print("app binding", flush=True)
+            states = await api(http, args.ha, tokens, "GET", "states")
+            button = next(
+                s["entity_id"]
+                for s in states
+                if s["entity_id"].startswith("button.")
+                and s["entity_id"].endswith("_allow_app_binding")
+            )
+            await api(
+                http, args.ha, tokens, "POST", "services/button/press", json={"entity_id": button}
+            )
+            await asyncio.sleep(2)
+            await browser.goto(f"{args.ha}/config/devices/device/{device['id']}")
+            await browser.shot(out, "09b-device-binding-ends")
+            await show_notifications(browser)
+            await browser.shot(out, "09c-notification-binding")
 
             print("automation with a device trigger", flush=True)
             automation = {
@@ -329,18 +354,41 @@ async def walk(args: argparse.Namespace, product_key: str) -> None:
             await browser.click("提交", "下一步")
             await browser.wait("__flowStep() === 'units'")
             await browser.shot(out, "13-zh-units")
+            await browser.goto(f"{args.ha}/config/automation/edit/walkthrough")
+            await browser.click("机智云 App 发送了指令", "Gizwits app sent a command")
+            await browser.shot(out, "14-zh-device-trigger")
             await asyncio.to_thread(firmware.unlink)
+
+
+async def show_notifications(browser: Browser) -> None:
+    """Open the notification drawer (the sidebar's *Notifications*)."""
+    await browser.do(
+        "__deep().find((el) => el.localName === 'home-assistant-main').dispatchEvent("
+        "new CustomEvent('hass-show-notifications', {bubbles: true, composed: true}))"
+    )
+    await browser.wait("__deep().some((el) => el.localName === 'notification-item')")
+    await asyncio.sleep(1)
+
+
+async def ws_call(
+    http: aiohttp.ClientSession, ha: str, tokens: dict[str, Any], message: dict[str, Any]
+) -> Any:
+    """One websocket API command; its result."""
+    async with http.ws_connect(f"{ha.replace('http', 'ws', 1)}/api/websocket") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": tokens["access_token"]})
+        await ws.receive_json()
+        await ws.send_json({"id": 1, **message})
+        reply = await ws.receive_json()
+    if not reply.get("success"):
+        raise RuntimeError(f"{message['type']}: {reply.get('error')}")
+    return reply["result"]
 
 
 async def device_over_ws(
     http: aiohttp.ClientSession, ha: str, tokens: dict[str, Any], entry_id: str
 ) -> dict[str, Any]:
-    async with http.ws_connect(f"{ha.replace('http', 'ws', 1)}/api/websocket") as ws:
-        await ws.receive_json()
-        await ws.send_json({"type": "auth", "access_token": tokens["access_token"]})
-        await ws.receive_json()
-        await ws.send_json({"id": 1, "type": "config/device_registry/list"})
-        devices = (await ws.receive_json())["result"]
+    devices = await ws_call(http, ha, tokens, {"type": "config/device_registry/list"})
     device: dict[str, Any] = next(d for d in devices if entry_id in d["config_entries"])
     return device
 

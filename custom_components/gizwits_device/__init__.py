@@ -37,6 +37,7 @@ from .issues import (
 )
 from .lan_entry import async_setup_lan, lan_options
 from .log_forwarder import LogForwarder
+from .migration import async_migrate_entry as _async_migrate_entry
 from .naming import async_follow_product
 from .native import async_remove_stale_native_entities
 from .protocol import (
@@ -48,6 +49,7 @@ from .protocol import (
 from .protocol.device import Device
 from .runtime import GizwitsConfigEntry, GizwitsRuntimeData
 from .services import async_setup_services
+from .setup_notice import SetupNotice, async_remove_notice
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -67,6 +69,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the service actions once for all entries."""
     async_setup_services(hass)
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
+    """Bring an entry saved by an earlier release to the current version (migration.py)."""
+    return await _async_migrate_entry(hass, entry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
@@ -116,6 +123,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
 
     entry.runtime_data = GizwitsRuntimeData(
         device=device,
+        device_id=device_id,
         coordinator=coordinator,
         log_forwarder=log_forwarder,
         bridge=bridge,
@@ -124,6 +132,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await SetupNotice(hass, entry).async_start()
     return True
 
 
@@ -176,6 +185,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> 
 async def async_remove_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
     """Disable the DID at GService; an unreachable GService must not block removal."""
     async_clear_issues(hass, entry.entry_id, ENTRY_ISSUES)
+    await async_remove_notice(hass, entry)
     gservice = GServiceClient(async_get_clientsession(hass), entry.data[CONF_BASE_URL])
     try:
         await gservice.disable(entry.data[CONF_DID], entry.data[CONF_PASSCODE])

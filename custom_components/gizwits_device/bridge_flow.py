@@ -6,7 +6,6 @@ accepted is kept when the dialog is closed before the end (its points are then n
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
@@ -37,11 +36,12 @@ from .bridge_values import (
     STATE,
     Target,
 )
-from .const import CONF_MAPPING, CONF_PRODUCT, CONF_PRODUCT_KEY
+from .const import CONF_BASE_URL, CONF_MAPPING, CONF_PRODUCT, CONF_PRODUCT_KEY
 from .product_source import (
     EXAMPLES,
     MAX_PRODUCT_FILE,
     ProductFileError,
+    async_download_product,
     checked_product,
     describe_points,
     parse_product_text,
@@ -54,9 +54,14 @@ from .units import CONF_UNITS, NO_UNIT, PRESETS, suggest_unit
 CONF_EXAMPLE = "example"
 CONF_PRODUCT_JSON = "product_json"
 CONF_PRODUCT_FILE = "product_file"
-EXAMPLE_CURRENT = "current"
-EXAMPLE_NONE = "none"
-EXAMPLE_REMOVE = "remove"
+CONF_APP_ID = "app_id"
+# The product step's sources (menu options = step ids); "mapping" keeps the loaded product.
+STEP_KEEP = "mapping"
+STEP_PASTE = "product_paste"
+STEP_UPLOAD = "product_upload"
+STEP_EXAMPLE = "product_example"
+STEP_DOWNLOAD = "product_download"
+STEP_REMOVE = "product_remove"
 
 __all__ = ["MAX_PRODUCT_FILE", "BridgeOptionsMixin"]
 
@@ -76,47 +81,70 @@ class BridgeOptionsMixin(OptionsFlow):
 
     # -- product -------------------------------------------------------------------------
 
-    async def _async_product_source(self, user_input: dict[str, Any]) -> dict[str, Any] | None:
-        """The raw definition from exactly one of paste / upload / example (None: keep it)."""
-        example = user_input.get(CONF_EXAMPLE, EXAMPLE_NONE)
-        text = str(user_input.get(CONF_PRODUCT_JSON) or "").strip()
-        file_id = user_input.get(CONF_PRODUCT_FILE)
-        if example == EXAMPLE_CURRENT and (text or file_id):
-            example = EXAMPLE_NONE  # the preselected "keep" gives way to what was given
-        given = [bool(text), bool(file_id), example != EXAMPLE_NONE]
-        if sum(given) != 1:
-            if file_id:  # not used: free the upload now rather than at shutdown
-                with suppress(ProductFileError):
-                    await self.hass.async_add_executor_job(
-                        read_uploaded_product, self.hass, file_id
-                    )
-            raise ProductFileError("one_source")
-        if file_id:
-            text = await self.hass.async_add_executor_job(read_uploaded_product, self.hass, file_id)
-        if text:
-            return parse_product_text(text)
-        if example == EXAMPLE_CURRENT and self.config_entry.options.get(CONF_PRODUCT):
-            return None
-        if example not in EXAMPLES:
-            raise ProductFileError("one_source")
-        return checked_product(await self.hass.async_add_executor_job(read_example, example))
-
     async def async_step_product(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Paste or upload a console JSON export, or pick an example; show what is wrong."""
+        """Where the definition comes from: one source, each with only its own fields."""
+        loaded = self._stored_product() is not None
+        sources = [
+            *([STEP_KEEP] if loaded else []),
+            STEP_PASTE,
+            STEP_UPLOAD,
+            STEP_EXAMPLE,
+            STEP_DOWNLOAD,
+            *([STEP_REMOVE] if loaded else []),
+        ]
+        current = self.config_entry.options.get(CONF_PRODUCT) or {}
+        return self.async_show_menu(
+            step_id="product",
+            menu_options=sources,
+            description_placeholders={"current": str(current.get("name", "")) or "—"},
+        )
+
+    async def async_step_product_remove(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Delete the definition, its mapping and units (its native entities go)."""
+        dropped = (CONF_PRODUCT, CONF_MAPPING, CONF_UNITS)
+        options = self.config_entry.options
+        return self._save_options({k: v for k, v in options.items() if k not in dropped})
+
+    async def async_step_product_paste(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The console's JSON export, pasted."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            try:
+                raw = parse_product_text(str(user_input.get(CONF_PRODUCT_JSON, "")))
+            except ProductDefinitionError as err:
+                errors["base"] = "invalid_product"
+                placeholders["error"] = str(err)
+            else:
+                return await self._async_use_definition(raw)
+        schema = vol.Schema(
+            {vol.Required(CONF_PRODUCT_JSON): TextSelector(TextSelectorConfig(multiline=True))}
+        )
+        return self.async_show_form(
+            step_id=STEP_PASTE,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_product_upload(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The console's JSON export as a file (read once, then deleted)."""
         errors: dict[str, str] = {}
         placeholders = {"error": "", "max_kib": str(MAX_PRODUCT_FILE // 1024)}
-        options = self.config_entry.options
-        loaded = bool(options.get(CONF_PRODUCT))
         if user_input is not None:
-            if user_input.get(CONF_EXAMPLE) == EXAMPLE_REMOVE and not (
-                user_input.get(CONF_PRODUCT_JSON) or user_input.get(CONF_PRODUCT_FILE)
-            ):
-                dropped = (CONF_PRODUCT, CONF_MAPPING, CONF_UNITS)
-                return self._save_options({k: v for k, v in options.items() if k not in dropped})
             try:
-                raw = await self._async_product_source(user_input)
+                text = await self.hass.async_add_executor_job(
+                    read_uploaded_product, self.hass, str(user_input[CONF_PRODUCT_FILE])
+                )
+                raw = parse_product_text(text)
             except ProductFileError as err:
                 errors["base"] = err.key
                 placeholders["error"] = err.detail
@@ -124,47 +152,90 @@ class BridgeOptionsMixin(OptionsFlow):
                 errors["base"] = "invalid_product"
                 placeholders["error"] = str(err)
             else:
-                if raw is None:  # keep the loaded product: straight to its mapping
-                    self._product = None
-                    return await self.async_step_mapping()
-                product_key = ProductModel.from_json(raw).product_key
-                if product_key.lower() != str(self.config_entry.data[CONF_PRODUCT_KEY]).lower():
-                    self._pending = raw
-                    return await self.async_step_product_mismatch()
-                return await self._async_accept(raw)
-        choices = [
-            *([EXAMPLE_CURRENT] if loaded else []),
-            EXAMPLE_NONE,
-            *EXAMPLES,
-            *([EXAMPLE_REMOVE] if loaded else []),
-        ]
+                return await self._async_use_definition(raw)
+        # An upload is consumed when read: the form never offers the old file ID again.
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_EXAMPLE, default=EXAMPLE_CURRENT if loaded else EXAMPLE_NONE
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=choices,
-                        translation_key=CONF_EXAMPLE,
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                ),
-                vol.Optional(CONF_PRODUCT_JSON): TextSelector(TextSelectorConfig(multiline=True)),
-                vol.Optional(CONF_PRODUCT_FILE): FileSelector(
+                vol.Required(CONF_PRODUCT_FILE): FileSelector(
                     FileSelectorConfig(accept=".json,application/json")
-                ),
+                )
             }
         )
-        # An upload is consumed when read: never offer the old file ID again.
-        kept_input = {k: v for k, v in (user_input or {}).items() if k != CONF_PRODUCT_FILE}
-        if loaded:
-            placeholders["current"] = str(options[CONF_PRODUCT].get("name", ""))
         return self.async_show_form(
-            step_id="product",
-            data_schema=self.add_suggested_values_to_schema(schema, kept_input),
+            step_id=STEP_UPLOAD,
+            data_schema=schema,
             errors=errors,
-            description_placeholders={"current": "—", **placeholders},
+            description_placeholders=placeholders,
         )
+
+    async def async_step_product_example(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One of the shipped example definitions."""
+        if user_input is not None and user_input.get(CONF_EXAMPLE) in EXAMPLES:
+            example = str(user_input[CONF_EXAMPLE])
+            raw = checked_product(await self.hass.async_add_executor_job(read_example, example))
+            return await self._async_use_definition(raw)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_EXAMPLE, default=EXAMPLES[0]): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(EXAMPLES),
+                        translation_key=CONF_EXAMPLE,
+                        mode=SelectSelectorMode.LIST,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(step_id=STEP_EXAMPLE, data_schema=schema)
+
+    async def async_step_product_download(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Gizwits' own copy: /app/datapoint for the device's product key with an App ID.
+
+        The App ID is used for this one request and not stored.
+        """
+        errors: dict[str, str] = {}
+        data = self.config_entry.data
+        placeholders = {
+            "error": "",
+            "error_code": "",
+            "error_message": "",
+            "product_key": str(data[CONF_PRODUCT_KEY]),
+            "server": str(data[CONF_BASE_URL]),
+        }
+        if user_input is not None:
+            try:
+                raw = await async_download_product(
+                    self.hass,
+                    str(data[CONF_BASE_URL]),
+                    str(data[CONF_PRODUCT_KEY]),
+                    str(user_input.get(CONF_APP_ID, "")),
+                )
+            except ProductFileError as err:
+                errors[err.field] = err.key
+                placeholders.update(err.placeholders)
+            except ProductDefinitionError as err:
+                errors["base"] = "invalid_product"
+                placeholders["error"] = str(err)
+            else:
+                return await self._async_use_definition(raw)
+        schema = vol.Schema({vol.Required(CONF_APP_ID): TextSelector()})
+        return self.async_show_form(
+            step_id=STEP_DOWNLOAD,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_use_definition(self, raw: dict[str, Any]) -> ConfigFlowResult:
+        """A checked definition from any source: the key-mismatch question, then the mapping."""
+        product_key = ProductModel.from_json(raw).product_key
+        if product_key.lower() != str(self.config_entry.data[CONF_PRODUCT_KEY]).lower():
+            self._pending = raw
+            return await self.async_step_product_mismatch()
+        return await self._async_accept(raw)
 
     async def async_step_product_mismatch(
         self, user_input: dict[str, Any] | None = None

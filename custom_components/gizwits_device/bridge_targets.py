@@ -176,8 +176,8 @@ def bridge_config(options: Mapping[str, Any]) -> str | None:
 def parse_mapping(model: ProductModel, raw: object) -> dict[str, Target]:
     """The usable part of the mapping option (unknown points and binary points are skipped).
 
-    A mapping stored without an attribute (older versions, or a bare entity ID) or with one
-    the point cannot follow gets the automatic choice (default_attribute).
+    A target with an attribute the point cannot follow (the product changed since) gets the
+    automatic choice (default_attribute).
     """
     mapping: dict[str, Target] = {}
     if not isinstance(raw, Mapping):
@@ -189,8 +189,7 @@ def parse_mapping(model: ProductModel, raw: object) -> dict[str, Target]:
         point = model.point(name)
         if point.data_type is DataType.BINARY:
             continue
-        explicit = isinstance(value, Mapping) and "attribute" in value
-        if not explicit or target.attribute not in attribute_choices(target.domain, point):
+        if target.attribute not in attribute_choices(target.domain, point):
             target = Target(target.entity_id, default_attribute(target.domain, point))
         mapping[name] = target
     return mapping

@@ -118,9 +118,7 @@ class Target:
 
     @classmethod
     def from_option(cls, raw: object) -> Target | None:
-        """Parse the stored option (``{"entity_id": ..., "attribute": ...}`` or a string)."""
-        if isinstance(raw, str) and "." in raw:
-            return cls(raw)
+        """Parse the stored option ``{"entity_id": ..., "attribute": ...}`` (None if it is not)."""
         if isinstance(raw, Mapping):
             entity_id = raw.get("entity_id")
             attribute = raw.get("attribute")

@@ -44,3 +44,6 @@ class AllowAppBindingButton(GizwitsEntity, ButtonEntity):
     async def async_press(self) -> None:
         """Open (or restart) the binding window."""
         self._lan.allow_binding()
+        # Re-opening restarts the window without a state change: "Binding ends" and the
+        # notification follow the coordinator, so tell them.
+        self.coordinator.async_update_listeners()

@@ -7,15 +7,13 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, override
 
-from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigFlow,
-    ConfigFlowResult,
-)
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import instance_id
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -34,6 +32,7 @@ from .const import (
     CONF_MCU_SOFT_VERSION,
     CONF_PASSCODE,
     CONF_PRODUCT_KEY,
+    CONF_PRODUCT_SECRET,
     CONF_REGION,
     CONF_WIFI_HARD_VERSION,
     CONF_WIFI_SOFT_VERSION,
@@ -41,6 +40,8 @@ from .const import (
     DEFAULT_HARD_VERSION,
     DEFAULT_SOFT_VERSION,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
+    ENTRY_VERSION,
     LOGGER,
     REGION_CUSTOM,
 )
@@ -49,6 +50,7 @@ from .identity import derive_mac, generate_passcode, region_of
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import GServiceClient
+from .runtime import GizwitsConfigEntry
 
 # Per-request timeout of the flow's own GService calls (register, provision).
 GSERVICE_TIMEOUT = 10.0
@@ -78,7 +80,13 @@ _REGION = SelectSelector(
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _CUSTOM_URL_SCHEMA = vol.Schema({vol.Required(CONF_BASE_URL): _URL})
 # Registration errors the user fixes in the first form, not in the custom URL step.
-IDENTITY_ERRORS = frozenset({"unknown_product", "invalid_auth", "unknown"})
+IDENTITY_ERRORS = frozenset({"unknown_product", "invalid_auth", "secret_mismatch", "unknown"})
+# The four reported versions sit in a collapsed section: their defaults suit nearly everyone.
+SECTION_ADVANCED = "advanced"
+# Reconfigure: register product key + MAC again (a new DID when the old one is disabled).
+CONF_REGISTER_AGAIN = "register_again"
+CONF_REMOVE_PRODUCT_SECRET = "remove_product_secret"  # noqa: S105 - a key name
+_BOOLEAN = BooleanSelector()
 
 
 @contextmanager
@@ -100,6 +108,8 @@ def _form_errors(errors: dict[str, str]) -> Iterator[None]:
         errors["base"] = "invalid_auth"
     except protocol.GServiceServerError:
         errors["base"] = "server_error"
+    except protocol.GServiceSecretMismatch:  # before its base class GServiceMalformedResponse
+        errors["base"] = "secret_mismatch"
     except protocol.GServiceMalformedResponse:
         errors["base"] = "malformed_response"
     except protocol.M2MUnreachableError, TimeoutError:
@@ -135,18 +145,56 @@ async def _async_with_url(
 
 
 def _versions(errors: dict[str, str], user_input: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        key: _check(errors, user_input, key, protocol.normalize_version, "invalid_version")
+    """The versions of the Advanced section; a bad one is a form-level error (HA shows no
+    errors on the fields of a section)."""
+    advanced = user_input.get(SECTION_ADVANCED, {})
+    field_errors: dict[str, str] = {}
+    versions = {
+        key: _check(field_errors, advanced, key, protocol.normalize_version, "invalid_version")
         for key in VERSION_KEYS
     }
+    if field_errors:
+        errors["base"] = "invalid_version"
+    return versions
 
 
 def _versions_schema() -> dict[Any, Any]:
-    return {vol.Required(key): _TEXT for key in VERSION_KEYS}
+    return {
+        vol.Required(SECTION_ADVANCED): section(
+            vol.Schema({vol.Required(key): _TEXT for key in VERSION_KEYS}), {"collapsed": True}
+        )
+    }
+
+
+def _product_secret(errors: dict[str, str], user_input: Mapping[str, Any]) -> str | None:
+    """The optional Product Secret: None when left empty."""
+    if not str(user_input.get(CONF_PRODUCT_SECRET, "")).strip():
+        return None
+    return _check(
+        errors,
+        user_input,
+        CONF_PRODUCT_SECRET,
+        protocol.validate_product_secret,
+        "invalid_product_secret",
+    )
+
+
+def _with_secret(data: Mapping[str, Any], secret: str | None) -> dict[str, Any]:
+    """Entry data with the Product Secret set, or without the key when there is none."""
+    updated = {k: v for k, v in data.items() if k != CONF_PRODUCT_SECRET}
+    if secret is not None:
+        updated[CONF_PRODUCT_SECRET] = secret
+    return updated
 
 
 async def async_prove_login(
-    hass: HomeAssistant, base_url: str, did: str, passcode: str, product_key: str
+    hass: HomeAssistant,
+    base_url: str,
+    did: str,
+    passcode: str,
+    product_key: str,
+    *,
+    product_secret: str | None = None,
 ) -> None:
     """Log in to M2M once and log out again (the library's connect); nothing keeps running.
 
@@ -154,7 +202,9 @@ async def async_prove_login(
     M2MUnreachableError (M2MTimeoutError) when they cannot be reached, and TimeoutError when
     the whole attempt takes longer than CONNECT_TIMEOUT.
     """
-    _, session = create_session(hass, base_url, did, passcode, product_key)
+    _, session = create_session(
+        hass, base_url, did, passcode, product_key, product_secret=product_secret
+    )
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT), session.connect():
             pass
@@ -167,7 +217,8 @@ async def async_prove_login(
 class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up HA as one Gizwits device endpoint."""
 
-    VERSION = 1
+    VERSION = ENTRY_VERSION
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     def __init__(self) -> None:
         """Remember the generated passcode so the form shows the same one until it is used."""
@@ -176,16 +227,26 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         self._user_input: dict[str, Any] = {}
         self._identity: dict[str, str] = {}
         self._custom_url = ""
+        # Reconfigure: the Product Secret to use from now on (None: none) and whether to
+        # register again.
+        self._new_secret: str | None = None
+        self._register_again = False
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> GizwitsDeviceOptionsFlow:
+    def async_get_options_flow(config_entry: GizwitsConfigEntry) -> GizwitsDeviceOptionsFlow:
         """The options flow."""
         return GizwitsDeviceOptionsFlow()
 
-    def _gservice(self, base_url: str) -> GServiceClient:
+    def _gservice(
+        self, base_url: str, product_key: str, product_secret: str | None
+    ) -> GServiceClient:
         return GServiceClient(
-            async_get_clientsession(self.hass), base_url, timeout=GSERVICE_TIMEOUT
+            async_get_clientsession(self.hass),
+            base_url,
+            timeout=GSERVICE_TIMEOUT,
+            product_key=product_key,
+            product_secret=product_secret,
         )
 
     async def _default_mac(self) -> str:
@@ -217,14 +278,16 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
             passcode = _check(
                 errors, user_input, CONF_PASSCODE, protocol.validate_passcode, "invalid_passcode"
             )
+            secret = _product_secret(errors, user_input)
             versions = _versions(errors, user_input)
             if not errors:
-                self._identity = {
+                identity = {
                     CONF_PRODUCT_KEY: product_key,
                     CONF_MAC: mac,
                     CONF_PASSCODE: passcode,
                     **versions,
                 }
+                self._identity = _with_secret(identity, secret)
                 region = user_input[CONF_REGION]
                 if region == REGION_CUSTOM:
                     return self._custom_url_form({})
@@ -238,12 +301,19 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         schema: vol.Schema,
         suggested: Mapping[str, Any],
         errors: dict[str, str],
+        *,
+        last_step: bool,
     ) -> ConfigFlowResult:
-        """Show a step's form with `suggested` values filled in."""
+        """Show a step's form with `suggested` values filled in.
+
+        `last_step` picks the button: *Next* (False) on a step that may lead to another one
+        (region Custom asks for the URL next), *Submit* only on a final one.
+        """
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
+            last_step=last_step,
         )
 
     async def _user_form(self, errors: dict[str, str]) -> ConfigFlowResult:
@@ -251,19 +321,20 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_REGION: "cn",
             CONF_MAC: await self._default_mac(),
             CONF_PASSCODE: self._passcode,
-            **VERSION_DEFAULTS,
+            SECTION_ADVANCED: VERSION_DEFAULTS,
             **self._user_input,
         }
         schema = vol.Schema(
             {
                 vol.Required(CONF_REGION): _REGION,
                 vol.Required(CONF_PRODUCT_KEY): _TEXT,
+                vol.Optional(CONF_PRODUCT_SECRET): _PASSWORD,
                 vol.Required(CONF_MAC): _TEXT,
                 vol.Required(CONF_PASSCODE): _PASSWORD,
                 **_versions_schema(),
             }
         )
-        return self._form("user", schema, suggested, errors)
+        return self._form("user", schema, suggested, errors, last_step=False)
 
     async def async_step_custom_url(
         self, user_input: dict[str, Any] | None = None
@@ -281,7 +352,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _custom_url_form(self, errors: dict[str, str]) -> ConfigFlowResult:
         suggested = {CONF_BASE_URL: self._custom_url} if self._custom_url else {}
-        return self._form("custom_url", _CUSTOM_URL_SCHEMA, suggested, errors)
+        return self._form("custom_url", _CUSTOM_URL_SCHEMA, suggested, errors, last_step=True)
 
     async def _async_register(
         self, base_url: str, errors: dict[str, str]
@@ -289,13 +360,16 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Register the device, prove the login and create the entry (None: see `errors`)."""
         identity = self._identity
         product_key, mac = identity[CONF_PRODUCT_KEY], identity[CONF_MAC]
-        passcode = identity[CONF_PASSCODE]
+        passcode, secret = identity[CONF_PASSCODE], identity.get(CONF_PRODUCT_SECRET)
         # An abandoned flow for the same device (a closed browser tab) must not block this one.
         await self.async_set_unique_id(f"{product_key}_{mac}", raise_on_progress=False)
         self._abort_if_unique_id_configured()
         with _form_errors(errors):
-            did = await self._gservice(base_url).register(product_key, mac, passcode)
-            await async_prove_login(self.hass, base_url, did, passcode, product_key)
+            gservice = self._gservice(base_url, product_key, secret)
+            did = await gservice.register(product_key, mac, passcode)
+            await async_prove_login(
+                self.hass, base_url, did, passcode, product_key, product_secret=secret
+            )
         if errors:
             return None
         # Another flow for this device may have finished while this one waited.
@@ -326,13 +400,16 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
             if str(user_input.get(CONF_DID, "")).strip():
                 did = _check(errors, user_input, CONF_DID, protocol.validate_did, "invalid_did")
             if not errors:
+                # The Product Secret stays: register and log in the way the entry does.
+                secret = data.get(CONF_PRODUCT_SECRET)
+                base_url, product_key = data[CONF_BASE_URL], data[CONF_PRODUCT_KEY]
                 with _form_errors(errors):
                     if not did:  # GService answers with the DID of product key + MAC
-                        did = await self._gservice(data[CONF_BASE_URL]).register(
-                            data[CONF_PRODUCT_KEY], data[CONF_MAC], passcode
+                        did = await self._gservice(base_url, product_key, secret).register(
+                            product_key, data[CONF_MAC], passcode
                         )
                     await async_prove_login(
-                        self.hass, data[CONF_BASE_URL], did, passcode, data[CONF_PRODUCT_KEY]
+                        self.hass, base_url, did, passcode, product_key, product_secret=secret
                     )
                 if not errors:
                     return self.async_update_reload_and_abort(
@@ -341,6 +418,7 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         schema = vol.Schema({vol.Required(CONF_PASSCODE): _PASSWORD, vol.Optional(CONF_DID): _TEXT})
         return self.async_show_form(
             step_id="reauth_confirm",
+            last_step=True,
             data_schema=self.add_suggested_values_to_schema(
                 schema, user_input or {CONF_PASSCODE: self._passcode}
             ),
@@ -353,48 +431,85 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change region and versions (Custom asks for the URL next); DID, passcode, MAC stay."""
+        """Change region, Product Secret and versions (Custom asks for the URL next).
+
+        Passcode and MAC stay; so does the DID unless the user asks to register again.
+        """
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             self._identity = _versions(errors, user_input)
+            secret = _product_secret(errors, user_input)
+            if user_input.get(CONF_REMOVE_PRODUCT_SECRET):
+                if secret is not None:
+                    errors["base"] = "secret_conflict"
+                self._new_secret = None
+            else:  # empty keeps the current one
+                self._new_secret = secret or entry.data.get(CONF_PRODUCT_SECRET)
+            self._register_again = bool(user_input.get(CONF_REGISTER_AGAIN))
             if not errors:
                 region = user_input[CONF_REGION]
                 if region == REGION_CUSTOM:
                     return await self.async_step_reconfigure_url()
                 if done := await self._async_move(protocol.REGIONS[region], errors):
                     return done
+        return self._reconfigure_form(errors, user_input)
+
+    def _reconfigure_form(
+        self, errors: dict[str, str], user_input: Mapping[str, Any] | None
+    ) -> ConfigFlowResult:
+        entry = self._get_reconfigure_entry()
+        # The current secret is never sent to the form: it is shown only with the credentials.
         suggested: dict[str, Any] = {
             CONF_REGION: region_of(entry.data[CONF_BASE_URL]),
-            **{key: entry.data.get(key, VERSION_DEFAULTS[key]) for key in VERSION_KEYS},
-            **(user_input or {}),
+            SECTION_ADVANCED: {key: entry.data[key] for key in VERSION_KEYS},
+            **{k: v for k, v in (user_input or {}).items() if k != CONF_PRODUCT_SECRET},
         }
-        schema = vol.Schema({vol.Required(CONF_REGION): _REGION, **_versions_schema()})
-        return self._form("reconfigure", schema, suggested, errors)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_REGION): _REGION,
+                vol.Optional(CONF_PRODUCT_SECRET): _PASSWORD,
+                vol.Optional(CONF_REMOVE_PRODUCT_SECRET, default=False): _BOOLEAN,
+                vol.Optional(CONF_REGISTER_AGAIN, default=False): _BOOLEAN,
+                **_versions_schema(),
+            }
+        )
+        return self._form("reconfigure", schema, suggested, errors, last_step=False)
 
     async def async_step_reconfigure_url(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """The custom GService URL (the current one suggested when it is custom)."""
         errors: dict[str, str] = {}
-        if user_input is not None and (
-            done := await _async_with_url(user_input, errors, self._async_move)
-        ):
-            return done
+        if user_input is not None:
+            if done := await _async_with_url(user_input, errors, self._async_move):
+                return done
+            if errors.get("base") in IDENTITY_ERRORS:
+                # A wrong secret (or DID) is fixed in the first form, as in the user step.
+                return self._reconfigure_form(errors, None)
         current = self._get_reconfigure_entry().data[CONF_BASE_URL]
         suggested = user_input or (
             {CONF_BASE_URL: current} if region_of(current) == REGION_CUSTOM else {}
         )
-        return self._form("reconfigure_url", _CUSTOM_URL_SCHEMA, suggested, errors)
+        return self._form("reconfigure_url", _CUSTOM_URL_SCHEMA, suggested, errors, last_step=True)
 
     async def _async_move(self, base_url: str, errors: dict[str, str]) -> ConfigFlowResult | None:
-        """Save the new GService URL and versions once it knows the DID (None: see `errors`)."""
+        """Save URL, secret and versions once GService provisions the DID with them (None: see
+        `errors`); with "register again" first register product key + MAC for the DID."""
         entry = self._get_reconfigure_entry()
+        data = entry.data
+        did = data[CONF_DID]
         with _form_errors(errors):
-            # The DID must be known where we point it, else the device is lost.
-            await self._gservice(base_url).provision(entry.data[CONF_DID])
+            gservice = self._gservice(base_url, data[CONF_PRODUCT_KEY], self._new_secret)
+            if self._register_again:
+                did = await gservice.register(
+                    data[CONF_PRODUCT_KEY], data[CONF_MAC], data[CONF_PASSCODE]
+                )
+            # The DID must be known where we point it, with this secret, else the device is lost.
+            await gservice.provision(did)
         if errors:
             return None
+        updated = {**data, CONF_BASE_URL: base_url, **self._identity, CONF_DID: did}
         return self.async_update_reload_and_abort(
-            entry, data_updates={CONF_BASE_URL: base_url, **self._identity}
+            entry, data=_with_secret(updated, self._new_secret)
         )

@@ -18,6 +18,8 @@ CONF_PRODUCT_KEY: Final = "product_key"
 CONF_MAC: Final = "mac"
 CONF_PASSCODE: Final = "passcode"
 CONF_DID: Final = "did"
+# Optional: the product's secret for the encrypted ("safe") register and provision.
+CONF_PRODUCT_SECRET: Final = "product_secret"  # noqa: S105 - a key name, not a secret
 CONF_WIFI_HARD_VERSION: Final = "wifi_hard_version"
 CONF_WIFI_SOFT_VERSION: Final = "wifi_soft_version"
 CONF_MCU_HARD_VERSION: Final = "mcu_hard_version"
@@ -44,6 +46,9 @@ DEFAULT_LOG_FORWARD_LEVEL: Final = "warning"
 CONF_LAN_ENABLED: Final = "lan_enabled"
 CONF_LAN_INTERFACES: Final = "lan_interfaces"
 DEFAULT_LAN_ENABLED: Final = True
+# Broadcast every status report on UDP 12414 like real devices (protocol.md §8).
+CONF_LAN_STATUS_BROADCAST: Final = "lan_status_broadcast"
+DEFAULT_LAN_STATUS_BROADCAST: Final = True
 # How long "Allow app binding" lets LAN apps fetch the passcode (GAgent's binding mode).
 BINDING_DURATION: Final = 180.0
 # LAN apps expect GAgent's passcodes: 10 capital letters.
@@ -83,3 +88,7 @@ REPORT_DEBOUNCE: Final = 0.1
 REPORT_MIN_INTERVAL: Final = 1 / 6
 # The MCU SDK's periodic full status report while apps are online (every 10 minutes).
 PERIODIC_REPORT_INTERVAL: Final = timedelta(seconds=600)
+
+# Config entry version (migration.py brings older entries to it).
+ENTRY_VERSION: Final = 1
+ENTRY_MINOR_VERSION: Final = 2

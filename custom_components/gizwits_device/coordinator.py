@@ -9,22 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, override
+from typing import TYPE_CHECKING, Any, override
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import CONF_INDICATOR_BIT, DEFAULT_INDICATOR_BIT, DOMAIN, LOGGER
 from .protocol.device import Device, DeviceState
 
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
+
 
 class GizwitsDeviceCoordinator(DataUpdateCoordinator[DeviceState]):
     """Adapts one library device's state to its entities."""
 
-    config_entry: ConfigEntry
+    config_entry: GizwitsConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, device: Device) -> None:
+    def __init__(self, hass: HomeAssistant, entry: GizwitsConfigEntry, device: Device) -> None:
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, always_update=False)
         self.device = device
         self.data = device.state

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo, format_mac
@@ -23,8 +23,11 @@ from .const import (
 from .naming import product_name
 from .protocol.device import Device, DeviceState
 
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
 
-def device_info(entry: ConfigEntry) -> DeviceInfo:
+
+def device_info(entry: GizwitsConfigEntry) -> DeviceInfo:
     """What the device page shows.
 
     Name: the entry's title; model: the product's name once a definition is loaded; model ID:
@@ -46,7 +49,7 @@ def device_info(entry: ConfigEntry) -> DeviceInfo:
 
 
 @callback
-def async_register_device(hass: HomeAssistant, entry: ConfigEntry) -> str:
+def async_register_device(hass: HomeAssistant, entry: GizwitsConfigEntry) -> str:
     """Create or update the entry's device before anything happens on it; its id."""
     device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **device_info(entry)
@@ -56,7 +59,7 @@ def async_register_device(hass: HomeAssistant, entry: ConfigEntry) -> str:
 
 @callback
 def async_follow_firmware(
-    hass: HomeAssistant, entry: ConfigEntry, device: Device
+    hass: HomeAssistant, entry: GizwitsConfigEntry, device: Device
 ) -> Callable[[], None]:
     """A confirmed firmware changes the entry's soft versions and what the device page shows
     (without a reload); returns the function that stops following."""

@@ -8,13 +8,13 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_DID, CONF_MAC, CONF_PASSCODE
-from .protocol import TargetFirmware
-from .protocol.device import Device
+from .const import CONF_DID, CONF_MAC, CONF_PASSCODE, CONF_PRODUCT_SECRET
+from .protocol.device import Device, TargetFirmware
 from .runtime import GizwitsConfigEntry
 
-# The DID and passcode are the device's credentials; the MAC identifies the user's device.
-TO_REDACT = {CONF_DID, CONF_PASSCODE, CONF_MAC, "mac", "connections"}
+# The DID, passcode and Product Secret are the device's credentials; the MAC identifies the
+# user's device.
+TO_REDACT = {CONF_DID, CONF_PASSCODE, CONF_PRODUCT_SECRET, CONF_MAC, "mac", "connections"}
 
 
 async def async_get_config_entry_diagnostics(

@@ -22,6 +22,7 @@ from .const import (
     CONF_DID,
     CONF_PASSCODE,
     CONF_PRODUCT_KEY,
+    CONF_PRODUCT_SECRET,
     DOMAIN,
     FIRMWARE_DIR,
     FIRMWARE_MAX_SIZE,
@@ -48,10 +49,25 @@ _VALUES = "values"
 
 
 def create_session(
-    hass: HomeAssistant, base_url: str, did: str, passcode: str, product_key: str
+    hass: HomeAssistant,
+    base_url: str,
+    did: str,
+    passcode: str,
+    product_key: str,
+    *,
+    product_secret: str | None = None,
 ) -> tuple[GServiceClient, M2MSession]:
-    """The GService client and M2M session for one device, on HA's shared HTTP session."""
-    gservice = GServiceClient(async_get_clientsession(hass), base_url, timeout=GSERVICE_TIMEOUT)
+    """The GService client and M2M session for one device, on HA's shared HTTP session.
+
+    With a Product Secret every provision (before each connect) uses the safe call.
+    """
+    gservice = GServiceClient(
+        async_get_clientsession(hass),
+        base_url,
+        timeout=GSERVICE_TIMEOUT,
+        product_key=product_key,
+        product_secret=product_secret,
+    )
     session = M2MSession(
         gservice,
         did=did,
@@ -100,7 +116,12 @@ def create_device(
     """The entry's device (not started): `followed` are the points mapped to HA entities."""
     data = entry.data
     gservice, session = create_session(
-        hass, data[CONF_BASE_URL], data[CONF_DID], data[CONF_PASSCODE], data[CONF_PRODUCT_KEY]
+        hass,
+        data[CONF_BASE_URL],
+        data[CONF_DID],
+        data[CONF_PASSCODE],
+        data[CONF_PRODUCT_KEY],
+        product_secret=data.get(CONF_PRODUCT_SECRET),
     )
     identity = DeviceIdentity(
         did=data[CONF_DID],

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -15,15 +15,15 @@ from .const import DOMAIN, UNREACHABLE_REPAIR_AFTER
 from .protocol import ConnectionState
 from .protocol.device import Device, DeviceState
 
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
+
 # Translation keys (strings.json "issues"); the issue id adds the entry id.
 ISSUE_UNREACHABLE = "unreachable"
 ISSUE_INVALID_PRODUCT = "invalid_product"
-# Raised by earlier versions next to Home Assistant's own re-authentication repair; now only
-# deleted (a login clears it like the connection issues).
-ISSUE_DID_REJECTED = "did_rejected"
 ISSUE_LAN_DUPLICATE_PASSCODE = "lan_duplicate_passcode"
 # A login clears these; the invalid product only goes when a valid one is stored.
-CONNECTION_ISSUES = (ISSUE_DID_REJECTED, ISSUE_UNREACHABLE)
+CONNECTION_ISSUES = (ISSUE_UNREACHABLE,)
 ENTRY_ISSUES = (*CONNECTION_ISSUES, ISSUE_INVALID_PRODUCT, ISSUE_LAN_DUPLICATE_PASSCODE)
 
 
@@ -35,7 +35,7 @@ def issue_id(issue: str, entry_id: str) -> str:
 @callback
 def async_raise_issue(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: GizwitsConfigEntry,
     issue: str,
     severity: ir.IssueSeverity,
     **placeholders: str,
@@ -61,7 +61,7 @@ def async_clear_issues(hass: HomeAssistant, entry_id: str, issues: Iterable[str]
 
 @callback
 def async_track_connection_issues(
-    hass: HomeAssistant, entry: ConfigEntry, device: Device
+    hass: HomeAssistant, entry: GizwitsConfigEntry, device: Device
 ) -> Callable[[], None]:
     """A login clears the connection issues; 30 minutes without one raise "unreachable"."""
     down_since: datetime | None = None

@@ -4,9 +4,11 @@ Every config entry that answers apps on the local network adds its device to one
 service (hass.data): one TCP listener routes each login to the device whose passcode it
 carries, one UDP responder answers discovery once per device, and each device announces itself
 with the start-up broadcast when it joins. Listening starts with the first device and stops
-with the last. TCP and the broadcast use the interfaces the entries chose, or else the adapters
-enabled in Home Assistant's network settings; the UDP responder binds the wildcard address, the
-only way to hear the apps' broadcasts.
+with the last. TCP and the broadcasts use the interfaces the entries chose, or else the
+adapters enabled in Home Assistant's network settings; the UDP responder binds the wildcard
+address, the only way to hear the apps' broadcasts. Every status report to all apps is also
+broadcast on UDP 12414 (``0x0091 | 06 <MAC> | report``, protocol.md §8) unless the entry's
+options turn that off.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN
-from .protocol import lan as gizwits_lan
+from .const import DOMAIN, REPORT_MIN_INTERVAL
+from .protocol import P0Action, lan as gizwits_lan
 from .protocol.device import LanState
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ DATA_LAN: HassKey[GizwitsLanService] = HassKey(f"{DOMAIN}_lan")
 ISSUE_LAN_PORT_IN_USE = "lan_port_in_use"
 ISSUE_LAN_BIND_FAILED = "lan_bind_failed"
 NO_INTERFACE = "no enabled network interface has an IPv4 address"
+# P0 actions of a status report: the payloads the UDP status broadcast carries.
+_STATUS_REPORTS = frozenset({P0Action.REPORT, P0Action.VARLEN_REPORT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,11 @@ class LanPorts:
     discovery_host: str = "0.0.0.0"  # noqa: S104
     broadcast_count: int = 30
     broadcast_interval: float = 1.0
+    # Where status reports are broadcast (real devices: the discovery port).
+    status_broadcast: int = gizwits_lan.DEFAULT_DISCOVERY_PORT
+    # TCP silence that closes a logged-in client, and the time to log in (protocol.md §8).
+    heartbeat_timeout: float = gizwits_lan.DEFAULT_HEARTBEAT_TIMEOUT
+    login_timeout: float = gizwits_lan.DEFAULT_LOGIN_TIMEOUT
     # "address/prefix" interfaces to use instead of HA's network settings and the options
     # (None: those); a harness without HA's network integration pins loopback here.
     interfaces: tuple[str, ...] | None = None
@@ -77,6 +86,8 @@ class _Member:
     device: gizwits_lan.LanDevice
     interfaces: dict[str, IPv4Interface]
     changed: Callable[[LanState], None]
+    # None while the entry's options turn the UDP status broadcast off.
+    status_broadcaster: gizwits_lan.StatusBroadcaster | None = None
     unsubscribe: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -111,12 +122,26 @@ class GizwitsLanService:
         device: gizwits_lan.LanDevice,
         interfaces: dict[str, IPv4Interface],
         changed: Callable[[LanState], None],
+        *,
+        status_broadcast: bool = True,
     ) -> None:
-        """Serve an entry's device; raises LanConfigError when its DID or passcode is served."""
+        """Serve an entry's device; raises LanConfigError when its DID or passcode is served.
+
+        With `status_broadcast`, status reports also go to UDP 12414 on the broadcast
+        addresses of `interfaces`.
+        """
         async with self._lock:
             member = _Member(device, interfaces, changed)
             if self._server is not None:
                 self._server.add_device(device)  # checks DID and passcode against the others
+            if status_broadcast:
+                member.status_broadcaster = gizwits_lan.StatusBroadcaster(
+                    device.announcement.mac,
+                    _broadcast_addresses(interfaces),
+                    port=LAN_PORTS.status_broadcast,
+                    min_interval=REPORT_MIN_INTERVAL,
+                    stats=self.stats,
+                )
             self._members[entry_id] = member
             member.unsubscribe.append(device.binding.add_listener(lambda _: self._notify()))
             await self._async_listen()
@@ -131,6 +156,8 @@ class GizwitsLanService:
                 task.cancel()
             for unsubscribe in member.unsubscribe:
                 unsubscribe()
+            if member.status_broadcaster is not None:
+                member.status_broadcaster.close()
             member.device.binding.close()
             # async_add made the server; only _async_stop, once no member is left, drops it.
             assert self._server is not None
@@ -142,7 +169,15 @@ class GizwitsLanService:
         self._notify()
 
     def send_to_all(self, did: str, payload: bytes) -> int:
-        """0x0091 to every LAN app logged in to this device; how many it went to."""
+        """0x0091 to every LAN app logged in to this device; how many it went to.
+
+        A status report (P0 0x04/0x14) is also broadcast on UDP (protocol.md §8), for apps
+        listening without a session; they are not counted.
+        """
+        if payload[:1] and payload[0] in _STATUS_REPORTS:
+            for member in self._members.values():
+                if member.device.did == did and member.status_broadcaster is not None:
+                    member.status_broadcaster.send(payload)
         return 0 if self._server is None else self._server.send_to_all(did, payload)
 
     def state(self, entry_id: str) -> LanState:
@@ -210,7 +245,12 @@ class GizwitsLanService:
             if server is not None:
                 await server.stop()
             server = self._server = gizwits_lan.LanServer(
-                hosts=hosts, port=LAN_PORTS.tcp, rate_limiter=self._rate_limiter, stats=self.stats
+                hosts=hosts,
+                port=LAN_PORTS.tcp,
+                heartbeat_timeout=LAN_PORTS.heartbeat_timeout,
+                login_timeout=LAN_PORTS.login_timeout,
+                rate_limiter=self._rate_limiter,
+                stats=self.stats,
             )
             self._server_hosts = hosts
             for member in self._members.values():
@@ -274,7 +314,7 @@ class GizwitsLanService:
 
     def _start_broadcast(self, entry_id: str, member: _Member) -> None:
         """0x0005 for this device to the broadcast address of each of its interfaces."""
-        addresses = sorted({str(i.network.broadcast_address) for i in member.interfaces.values()})
+        addresses = _broadcast_addresses(member.interfaces)
         if not addresses or self._server is None or not self._server.listening:
             return
         announcement: gizwits_lan.DeviceAnnouncement = member.device.announcement
@@ -306,3 +346,8 @@ class GizwitsLanService:
         finally:
             if self._broadcasts.get(entry_id) is asyncio.current_task():
                 del self._broadcasts[entry_id]
+
+
+def _broadcast_addresses(interfaces: dict[str, IPv4Interface]) -> list[str]:
+    """The broadcast address of each interface (lo 127.0.0.1/8: 127.255.255.255)."""
+    return sorted({str(i.network.broadcast_address) for i in interfaces.values()})

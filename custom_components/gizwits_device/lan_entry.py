@@ -18,6 +18,7 @@ from .const import (
     CONF_DID,
     CONF_LAN_ENABLED,
     CONF_LAN_INTERFACES,
+    CONF_LAN_STATUS_BROADCAST,
     CONF_MAC,
     CONF_MCU_HARD_VERSION,
     CONF_MCU_SOFT_VERSION,
@@ -26,12 +27,13 @@ from .const import (
     CONF_WIFI_HARD_VERSION,
     CONF_WIFI_SOFT_VERSION,
     DEFAULT_LAN_ENABLED,
+    DEFAULT_LAN_STATUS_BROADCAST,
     DOMAIN,
     LOGGER,
 )
 from .issues import ISSUE_LAN_DUPLICATE_PASSCODE, async_clear_issues, async_raise_issue
 from .lan import GizwitsLanService, async_get_lan_service, async_lan_interfaces
-from .protocol import FrameError, lan as gizwits_lan
+from .protocol import lan as gizwits_lan
 from .protocol.device import Device, LanState
 
 if TYPE_CHECKING:
@@ -64,11 +66,13 @@ class GizwitsLanDevice:
             self.device.binding.open()
 
 
-def lan_options(options: Mapping[str, Any]) -> tuple[bool, tuple[str, ...]]:
-    """The LAN options as set up (a change reloads the entry)."""
+def lan_options(options: Mapping[str, Any]) -> tuple[bool, tuple[str, ...], bool]:
+    """The LAN options as set up (a change reloads the entry): on, interfaces, and whether
+    status reports are broadcast."""
     return (
         bool(options.get(CONF_LAN_ENABLED, DEFAULT_LAN_ENABLED)),
         tuple(sorted(options.get(CONF_LAN_INTERFACES, ()))),
+        bool(options.get(CONF_LAN_STATUS_BROADCAST, DEFAULT_LAN_STATUS_BROADCAST)),
     )
 
 
@@ -76,22 +80,23 @@ def lan_device_for(entry: GizwitsConfigEntry, device: Device) -> gizwits_lan.Lan
     """The gizwits_lan.LanDevice of an entry: its commands run through the M2M session's runner."""
     data = entry.data
     url = URL(data[CONF_BASE_URL])
+    module_info = gizwits_lan.ModuleInfo(
+        data[CONF_PRODUCT_KEY],
+        wifi_hard_version=data[CONF_WIFI_HARD_VERSION],
+        wifi_soft_version=data[CONF_WIFI_SOFT_VERSION],
+        mcu_hard_version=data[CONF_MCU_HARD_VERSION],
+        mcu_soft_version=data[CONF_MCU_SOFT_VERSION],
+    )
+    # Like current firmware (protocol.md §8): the WiFi soft version in the firmware field and
+    # the MCU soft version as the third string; LAN clients identify models by them.
     announcement = gizwits_lan.DeviceAnnouncement(
         did=data[CONF_DID],
         mac=bytes.fromhex(data[CONF_MAC].replace(":", "").replace("-", "")),
         product_key=data[CONF_PRODUCT_KEY],
+        wifi_firmware_version=module_info.wifi_soft_version,
         api_server=f"{url.host}:{url.port}",
+        mcu_soft_version=module_info.mcu_soft_version,
     )
-    try:
-        module_info = gizwits_lan.ModuleInfo(
-            data[CONF_PRODUCT_KEY],
-            wifi_hard_version=data[CONF_WIFI_HARD_VERSION],
-            wifi_soft_version=data[CONF_WIFI_SOFT_VERSION],
-            mcu_hard_version=data[CONF_MCU_HARD_VERSION],
-            mcu_soft_version=data[CONF_MCU_SOFT_VERSION],
-        )
-    except FrameError:  # versions stored before they were normalised to 8 characters
-        module_info = gizwits_lan.ModuleInfo(data[CONF_PRODUCT_KEY])
     return gizwits_lan.LanDevice(
         announcement,
         data[CONF_PASSCODE],
@@ -115,7 +120,7 @@ async def async_setup_lan(
     hass: HomeAssistant, entry: GizwitsConfigEntry, device: Device
 ) -> GizwitsLanDevice | None:
     """Add the entry's device to the LAN service (None when the options turn LAN off)."""
-    enabled, interface_names = lan_options(entry.options)
+    enabled, interface_names, status_broadcast = lan_options(entry.options)
     if not enabled:
         async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
         async_remove_lan_entities(hass, entry)
@@ -124,7 +129,13 @@ async def async_setup_lan(
     service = async_get_lan_service(hass)
     interfaces = await async_lan_interfaces(hass, interface_names)
     try:
-        await service.async_add(entry.entry_id, member, interfaces, device.set_lan_state)
+        await service.async_add(
+            entry.entry_id,
+            member,
+            interfaces,
+            device.set_lan_state,
+            status_broadcast=status_broadcast,
+        )
     except gizwits_lan.LanConfigError as err:
         other = next(
             (

@@ -1,4 +1,5 @@
-"""Options step: answer apps on the local network, and on which interfaces."""
+"""Options step: answer apps on the local network, on which interfaces, and whether status
+reports are broadcast there (protocol.md §8)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol  # HA's voluptuous-compatible schema library (HA >= 2026.x)
 
-from .const import CONF_LAN_ENABLED, CONF_LAN_INTERFACES, DEFAULT_LAN_ENABLED
+from .const import (
+    CONF_LAN_ENABLED,
+    CONF_LAN_INTERFACES,
+    CONF_LAN_STATUS_BROADCAST,
+    DEFAULT_LAN_ENABLED,
+    DEFAULT_LAN_STATUS_BROADCAST,
+)
 
 
 class LanOptionsMixin(OptionsFlow):
@@ -31,6 +38,9 @@ class LanOptionsMixin(OptionsFlow):
                     **self.config_entry.options,
                     CONF_LAN_ENABLED: bool(user_input[CONF_LAN_ENABLED]),
                     CONF_LAN_INTERFACES: sorted(user_input.get(CONF_LAN_INTERFACES, [])),
+                    CONF_LAN_STATUS_BROADCAST: bool(
+                        user_input.get(CONF_LAN_STATUS_BROADCAST, DEFAULT_LAN_STATUS_BROADCAST)
+                    ),
                 }
             )
         adapters = await network.async_get_adapters(self.hass)
@@ -51,11 +61,15 @@ class LanOptionsMixin(OptionsFlow):
                         options=choices, multiple=True, mode=SelectSelectorMode.LIST
                     )
                 ),
+                vol.Optional(CONF_LAN_STATUS_BROADCAST): BooleanSelector(),
             }
         )
         suggested = {
             CONF_LAN_ENABLED: options.get(CONF_LAN_ENABLED, DEFAULT_LAN_ENABLED),
             CONF_LAN_INTERFACES: list(options.get(CONF_LAN_INTERFACES, [])),
+            CONF_LAN_STATUS_BROADCAST: options.get(
+                CONF_LAN_STATUS_BROADCAST, DEFAULT_LAN_STATUS_BROADCAST
+            ),
         }
         return self.async_show_form(
             step_id="local_network",

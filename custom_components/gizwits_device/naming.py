@@ -1,20 +1,22 @@
 """Names of a Gizwits device: its product's name once a definition is loaded, a default before.
 
 The title of a config entry is also the device's name. A title the integration chose (the
-default, a product name it set, or the "Gizwits <key> <MAC>" of earlier versions) follows the
-product definition; a title the user typed is never touched.
+default or a product name it set) follows the product definition; a title the user typed is
+never touched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 
-from .const import CONF_MAC, CONF_PRODUCT, CONF_PRODUCT_KEY, DOMAIN
+from .const import CONF_PRODUCT, DOMAIN
+
+if TYPE_CHECKING:
+    from .runtime import GizwitsConfigEntry
 
 DEFAULT_TITLE = "Gizwits device"
 # Entry data: the title the integration last gave the entry.
@@ -38,23 +40,20 @@ def unique_title(base: str, taken: Iterable[str]) -> str:
     return title
 
 
-def default_title(entries: Iterable[ConfigEntry]) -> str:
+def default_title(entries: Iterable[GizwitsConfigEntry]) -> str:
     """The title of a new entry: "Gizwits device" (numbered when taken)."""
     return unique_title(DEFAULT_TITLE, (entry.title for entry in entries))
 
 
-def is_generated(entry: ConfigEntry) -> bool:
+def is_generated(entry: GizwitsConfigEntry) -> bool:
     """Whether the integration chose the entry's title (so it may change it)."""
+    # (No auto title stored: the integration has not renamed the entry yet.)
     title = entry.title
-    legacy = f"Gizwits {entry.data[CONF_PRODUCT_KEY][-6:]} {entry.data[CONF_MAC][-6:]}"
-    return (
-        title in (legacy, entry.data.get(CONF_AUTO_TITLE))
-        or _DEFAULT_RE.fullmatch(title) is not None
-    )
+    return title == entry.data.get(CONF_AUTO_TITLE) or _DEFAULT_RE.fullmatch(title) is not None
 
 
 @callback
-def async_follow_product(hass: HomeAssistant, entry: ConfigEntry) -> None:
+def async_follow_product(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
     """Name a generated title after the options' product, or the default without one."""
     product = product_name(entry.options)
     if not is_generated(entry):

@@ -28,6 +28,7 @@ from .const import (
     CONF_PASSCODE,
     CONF_PRODUCT,
     CONF_PRODUCT_KEY,
+    CONF_PRODUCT_SECRET,
     DEFAULT_INDICATOR_BIT,
     DEFAULT_LOG_FORWARD_LEVEL,
 )
@@ -52,19 +53,20 @@ class GizwitsDeviceOptionsFlow(BridgeOptionsMixin, LanOptionsMixin, OptionsFlow)
     async def async_step_credentials(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show the DID and passcode to the owner (admins only; never logged or in diagnostics)."""
-        if user_input is not None:
-            return self.async_abort(reason="nothing_changed")
+        """Show the DID, passcode and Product Secret to the owner (admins only; never logged or
+        in diagnostics). A closing message, not a form: there is nothing to submit."""
         data = self.config_entry.data
-        return self.async_show_form(
-            step_id="credentials",
-            data_schema=vol.Schema({}),
-            description_placeholders={
-                "did": data[CONF_DID],
-                "passcode": data[CONF_PASSCODE],
-                "product_key": data[CONF_PRODUCT_KEY],
-            },
-        )
+        placeholders = {
+            "did": data[CONF_DID],
+            "passcode": data[CONF_PASSCODE],
+            "product_key": data[CONF_PRODUCT_KEY],
+        }
+        if secret := data.get(CONF_PRODUCT_SECRET):
+            return self.async_abort(
+                reason="credentials_with_secret",
+                description_placeholders={**placeholders, "product_secret": secret},
+            )
+        return self.async_abort(reason="credentials", description_placeholders=placeholders)
 
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None

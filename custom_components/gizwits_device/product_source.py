@@ -1,4 +1,4 @@
-"""Where the options flow gets a product definition: pasted JSON, an upload or an example."""
+"""Where the options flow gets a product definition: pasted, uploaded, an example or downloaded."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ from typing import Any
 
 from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .protocol import Access, ProductDefinitionError, ProductModel
+from .protocol import (
+    Access,
+    GizwitsValueError,
+    ProductDefinitionError,
+    ProductDownloadError,
+    ProductDownloadRefused,
+    ProductModel,
+    download_product_definition,
+)
 
 EXAMPLES = ("smart_plug", "dimmable_light")
 PRODUCTS_DIR = Path(__file__).parent / "products"
@@ -25,12 +34,21 @@ ACCESS_PLACEHOLDERS = {
 
 
 class ProductFileError(ValueError):
-    """An uploaded file that cannot be read: its error key and what went wrong."""
+    """A source that gave no definition: its form error key, field and placeholders."""
 
-    def __init__(self, key: str, detail: str = "") -> None:
+    def __init__(
+        self,
+        key: str,
+        detail: str = "",
+        *,
+        field: str = "base",
+        placeholders: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail or key)
         self.key = key
         self.detail = detail
+        self.field = field
+        self.placeholders = {"error": detail, **(placeholders or {})}
 
 
 def describe_points(model: ProductModel) -> dict[str, str]:
@@ -89,4 +107,32 @@ def parse_product_text(text: str) -> dict[str, Any]:
         raw = json.loads(text)
     except ValueError as err:
         raise ProductDefinitionError(f"not JSON: {err}") from err
+    return checked_product(raw)
+
+
+async def async_download_product(
+    hass: HomeAssistant, base_url: str, product_key: str, app_id: str
+) -> dict[str, Any]:
+    """The definition Gizwits serves for ``product_key`` to ``app_id``, checked.
+
+    ProductFileError carries the form error (App ID format, refusal with Gizwits' code and
+    message, unreachable, not JSON); ProductDefinitionError a JSON object that is no product.
+    """
+    try:
+        raw = await download_product_definition(
+            async_get_clientsession(hass), base_url, product_key, app_id
+        )
+    except GizwitsValueError as err:
+        raise ProductFileError("invalid_app_id", str(err), field="app_id") from err
+    except ProductDownloadRefused as err:
+        raise ProductFileError(
+            "download_refused",
+            str(err),
+            placeholders={
+                "error_code": "—" if err.error_code is None else str(err.error_code),
+                "error_message": err.error_message or "—",
+            },
+        ) from err
+    except ProductDownloadError as err:  # reason: unreachable | not_json
+        raise ProductFileError(f"download_{err.reason}", str(err)) from err
     return checked_product(raw)

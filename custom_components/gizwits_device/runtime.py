@@ -18,6 +18,8 @@ class GizwitsRuntimeData:
     """The library device and the Home Assistant parts around it (each uses the device)."""
 
     device: Device
+    # The device registry id of the entry's device (bus events and links name it).
+    device_id: str
     coordinator: GizwitsDeviceCoordinator
     log_forwarder: LogForwarder
     # None without a (valid) product definition in the options.
@@ -25,7 +27,7 @@ class GizwitsRuntimeData:
     # None while the options turn off answering apps on the local network.
     lan: GizwitsLanDevice | None = None
     # The LAN options set up (lan_entry.lan_options): a change reloads the entry.
-    lan_options: tuple[bool, tuple[str, ...]] = (False, ())
+    lan_options: tuple[bool, tuple[str, ...], bool] = (False, (), True)
 
 
 type GizwitsConfigEntry = ConfigEntry[GizwitsRuntimeData]

@@ -1,10 +1,11 @@
-"""Sensors: connection state, online apps (cloud and local), log level, last device log;
-native read-only points."""
+"""Sensors: connection state, online apps (cloud and local), log level, last device log, when
+binding ends; native read-only points."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -18,11 +19,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .coordinator import GizwitsDeviceCoordinator
 from .entity import DescribedEntity, GizwitsDescription, described_entities
 from .native import NativePointEntity, native_entities
 from .protocol import ConnectionState, DataPoint, DataType
 from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
+from .setup_notice import BindingClock, binding_clock
 
 PARALLEL_UPDATES = 0
 MAX_STATE_LENGTH = 255
@@ -159,15 +162,48 @@ class NativeSensor(NativePointEntity, SensorEntity):
         return value
 
 
+BINDING_ENDS = GizwitsSensorDescription(
+    key="binding_ends",
+    translation_key="binding_ends",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    value_fn=lambda _: None,
+    lan=True,
+)
+
+
+class BindingEndsSensor(DescribedEntity, SensorEntity):
+    """When the binding window closes (a countdown in the UI); unknown while it is closed."""
+
+    entity_description: GizwitsSensorDescription
+
+    def __init__(self, coordinator: GizwitsDeviceCoordinator, clock: BindingClock) -> None:
+        super().__init__(coordinator, BINDING_ENDS)
+        self._clock = clock
+
+    @property
+    def native_value(self) -> datetime | None:
+        """The end of the open binding window."""
+        return self._clock.ends
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: GizwitsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The device's own sensors, and one per native read-only uint, enum or binary point."""
+    """The device's own sensors, when the binding window ends (while the LAN service serves
+    the device), and one per native read-only uint, enum or binary point."""
+    lan = entry.runtime_data.lan
+    coordinator = entry.runtime_data.coordinator
+    binding = (
+        [BindingEndsSensor(coordinator, binding_clock(lan.device.binding))]
+        if lan is not None and lan.served
+        else []
+    )
     async_add_entities(
         [
             *described_entities(entry, DESCRIPTIONS, GizwitsSensor),
+            *binding,
             *native_entities(entry, Platform.SENSOR, NativeSensor),
         ]
     )

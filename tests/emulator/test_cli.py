@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
+import json
 from pathlib import Path
 import signal
 import sys
@@ -113,6 +114,9 @@ async def _read_until(stream: asyncio.StreamReader, text: str, lines: list[str])
                 return line
 
 
+CLI_SECRET = "6f3e2b1c0a9d8e7f6a5b4c3d2e1f0a9b"
+
+
 def _after(lines: list[str], label: str) -> str:
     """The value printed after `label` in serve's banner."""
     return next(line.split(label, 1)[1].strip() for line in lines if label in line)
@@ -138,6 +142,8 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             "0",
             "--product-key",
             PRODUCT_KEY,
+            "--product-secret",
+            CLI_SECRET,
             cwd=REPO,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
@@ -149,6 +155,8 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             await _read_until(proc.stdout, "Ctrl-C stops.", banner)
         except AssertionError as err:
             raise AssertionError(f"{err}; serve's stderr:\n{stderr_path.read_text()}") from err
+        # The secret is printed like the product key (protocol.md §9).
+        assert _after(banner, "product secret    =").startswith(CLI_SECRET)
         gservice_url = _after(banner, "GService (HTTP):")
         mqtt_port = int(_after(banner, "M2M (MQTT 3.1):").rsplit(":", 1)[1])
         async with (
@@ -159,6 +167,9 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             ) as resp,
         ):
             did = dict(parse_qsl(await resp.text()))["did"]
+        # serve says which API the device registered through.
+        line = await _read_until(proc.stdout, "register through the plain API", [])
+        assert line.strip() == f"[gservice] device {did}: register through the plain API"
         async with aiomqtt.Client(
             "127.0.0.1",
             mqtt_port,
@@ -173,6 +184,59 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             await device.publish("ser2cli_req", bytes.fromhex("00000003 020f"))
             line = await _read_until(proc.stdout, "DENIED", [])
         assert line.strip() == f"[broker] DENIED publish from {did} to 'ser2cli_req'"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            await proc.communicate()
+    assert proc.returncode == 0
+
+
+async def test_cli_serve_publishes_datapoints_to_app_ids(
+    socket_enabled: None, tmp_path: Path
+) -> None:
+    """`serve --datapoint FILE --app-id ID`: /app/datapoint answers that App ID, refuses others
+    with Gizwits' 9003 (protocol.md §5)."""
+    definition_path = REPO / "tests" / "vectors" / "products" / "jebao_wave_maker.json"
+    definition = json.loads(definition_path.read_text(encoding="utf-8"))
+    app_id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    stderr_path = tmp_path / "serve.stderr"
+    with stderr_path.open("wb") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "emulator",
+            "serve",
+            "--http-port",
+            "0",
+            "--mqtt-port",
+            "0",
+            "--datapoint",
+            str(definition_path),
+            "--app-id",
+            app_id,
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+        )
+    assert proc.stdout is not None
+    banner: list[str] = []
+    try:
+        try:
+            await _read_until(proc.stdout, "Ctrl-C stops.", banner)
+        except AssertionError as err:
+            raise AssertionError(f"{err}; serve's stderr:\n{stderr_path.read_text()}") from err
+        assert any(definition["product_key"] in line for line in banner if "[datapoint]" in line)
+        url = f"{_after(banner, 'GService (HTTP):')}/app/datapoint"
+        params = {"product_key": definition["product_key"]}
+        async with aiohttp.ClientSession() as session:
+            headers = {"X-Gizwits-Application-Id": app_id}
+            async with session.get(url, params=params, headers=headers) as resp:
+                assert resp.status == 200
+                assert await resp.json() == definition
+            headers = {"X-Gizwits-Application-Id": "f" * 32}
+            async with session.get(url, params=params, headers=headers) as resp:
+                assert resp.status == 400
+                assert (await resp.json())["error_code"] == 9003
     finally:
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(30):

@@ -18,6 +18,7 @@ from emulator.state import (
     CloudState,
     DeviceEvent,
     FirmwareOffer,
+    default_product_secret,
 )
 from tests.gservice_servers import MAC_WIRE, PASSCODE, PRODUCT_KEY, new_state, serve
 
@@ -320,7 +321,7 @@ async def test_operator_api(api: Api) -> None:
     other = "fedcba9876543210fedcba9876543210"
     assert await op(api, "POST", "products", {"product_key": other.upper(), "name": "Lamp"}) == (
         201,
-        {"product_key": other},
+        {"product_key": other, "product_secret": default_product_secret(other)},
     )
     assert api.state.products[other] == "Lamp"
     did = await api.register()

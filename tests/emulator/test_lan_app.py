@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+import socket
 import sys
 
 import pytest
@@ -20,6 +21,7 @@ from custom_components.gizwits_device.protocol.lan import (
     DiscoveryResponder,
     LanDevice,
     LanServer,
+    StatusBroadcaster,
 )
 from custom_components.gizwits_device.protocol.p0 import P0Codec
 from custom_components.gizwits_device.protocol.p0_messages import (
@@ -267,3 +269,63 @@ def test_wire_code_frames_and_errors() -> None:
     for garbage in (b"HTTP", bytes.fromhex("00000003 02"), bytes.fromhex("00000003 ffffffff")):
         with pytest.raises(LanAppError):
             unpack(bytearray(garbage))
+
+
+async def test_client_with_a_fixed_sn_gets_each_command_run(lan: Lan) -> None:
+    """LanApp(fixed_sn=0) as LAN clients for Jebao pumps: every 0x0093 carries sn 0; the
+    device runs each new command and skips only an exact repeat (protocol.md §4)."""
+    lan.device.binding.open()
+    async with await LanApp.connect(HOST, lan.server.port, fixed_sn=0) as app:
+        passcode = await app.request_passcode()
+        assert passcode is not None
+        assert await app.login(passcode)
+        codec = lan.plug.codec
+        on, off = (codec.encode(Control({"switch": value})) for value in (True, False))
+        # Sent together: the acks (all sn 0) are matched oldest first.
+        answers = await asyncio.gather(app.send_acked(on), app.send_acked(off))
+        assert answers == [b"", b""]
+        assert await app.send_acked(off) == b""  # the exact repeat
+    assert [c.sn for c in lan.plug.commands] == [0, 0]
+    assert [c.payload for c in lan.plug.commands] == [on, off]
+    assert lan.server.stats.duplicates == 1
+
+
+async def test_slow_pinging_client(lan: Lan) -> None:
+    """`heartbeat_interval` sets the ping rate (real clients: 4 s or 20 s)."""
+    lan.device.binding.open()
+    async with await LanApp.connect(HOST, lan.server.port, heartbeat_interval=0.05) as app:
+        passcode = await app.request_passcode()
+        assert passcode is not None
+        assert await app.login(passcode)
+        async with asyncio.timeout(10):
+            while app.pings_sent < 3:
+                await asyncio.sleep(0.01)
+        assert not app.closed.is_set()
+
+
+async def test_cli_status_prints_the_broadcasts(
+    socket_enabled: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m emulator lan status` hears 0x0091 | 06 <MAC> | report on UDP."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.255.255.255", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    argv = ["lan", "--udp-port", str(port), "status", "--bind", "127.255.255.255"]
+    argv += ["--product", str(PRODUCT), "--count", "1", "--seconds", "30"]
+    listening = asyncio.ensure_future(asyncio.to_thread(main, argv))
+    codec = load_codec(str(PRODUCT))
+    report = codec.encode(
+        StatusReport({"switch": True, "countdown": 0, "power": 1, "energy": 2, "overload": False})
+    )
+    broadcaster = StatusBroadcaster(MAC, ["127.255.255.255"], port=port, min_interval=0)
+    try:
+        async with asyncio.timeout(30):
+            while not listening.done():
+                broadcaster.send(report)
+                await asyncio.sleep(0.05)
+    finally:
+        broadcaster.close()
+    assert listening.result() == 0
+    out, _ = capsys.readouterr()
+    assert out.startswith(f"{MAC.hex()} StatusReport switch=True")

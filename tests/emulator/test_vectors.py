@@ -64,8 +64,11 @@ def test_lan_app_reads_and_writes_each_lan_vector(vector: Vector) -> None:
     assert lan.pack(command, body) == vector.data
 
 
-def test_lan_app_reads_the_ph803w_discovery_reply() -> None:
-    (vector,) = [v for v in LAN if v.expected["command"] == "0x0004"]
+@pytest.mark.parametrize(
+    "vector", [v for v in LAN if v.expected["command"] == "0x0004"], ids=lambda v: v.name
+)
+def test_lan_app_reads_the_discovery_replies(vector: Vector) -> None:
+    """The PH-803W's (two strings) and current firmware's (a third: the MCU soft version)."""
     unpacked = lan.unpack(bytearray(vector.data))
     assert unpacked is not None
     found = lan.parse_found(unpacked[1], ("127.0.0.1", 12414))
@@ -81,3 +84,4 @@ def test_lan_app_reads_the_ph803w_discovery_reply() -> None:
         fields["api_server"],
         fields["gagent_version"],
     )
+    assert found.mcu_soft_version == fields["mcu_soft_version"]

@@ -32,7 +32,7 @@ TIMING = SessionTiming(
     connect_timeout=1.0,
     ack_retry_interval=0.2,
     ack_retries=3,
-    dedup_window=60.0,
+    dedup_window=10.0,
     reconnect_jitter=0.1,
 )
 

@@ -37,6 +37,7 @@ from custom_components.gizwits_device import config_flow, endpoint, lan
 from custom_components.gizwits_device.bridge import GizwitsBridge
 from custom_components.gizwits_device.const import (
     DOMAIN,
+    ENTRY_MINOR_VERSION,
 )
 from custom_components.gizwits_device.protocol import P0Codec, ProductModel, SessionTiming
 from tests.conftest import PRODUCT_KEY
@@ -65,7 +66,7 @@ FAST_TIMING = SessionTiming(
     connect_timeout=2.0,
     ack_retry_interval=0.2,
     ack_retries=3,
-    dedup_window=60.0,
+    dedup_window=10.0,
     reconnect_jitter=0.1,
 )
 
@@ -118,7 +119,8 @@ async def config_entry(
     """A config entry for `device`, added to hass, not set up."""
     entry = MockConfigEntry(
         domain=DOMAIN,
-        title=f"Gizwits {device.product_key[-6:]} {device.mac[-6:]}",
+        title="Gizwits device",
+        minor_version=ENTRY_MINOR_VERSION,
         unique_id=f"{device.product_key}_{device.mac}",
         data=entry_data(emulator, device),
     )

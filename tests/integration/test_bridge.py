@@ -433,20 +433,23 @@ async def test_options_flow_product_and_mapping(
     result = await options_step(hass, entry, "product")
     assert result["step_id"] == "product"
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"example": "none", "product_json": "{not json"}
+        result["flow_id"], {"next_step_id": "product_paste"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"product_json": "{not json"}
     )
     assert result["errors"] == {"base": "invalid_product"}
     assert result["description_placeholders"]["error"].startswith("not JSON")
     broken = json.loads(json.dumps(PLUG))
     broken["entities"][0]["attrs"][1]["uint_spec"]["max"] = 70000
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"example": "none", "product_json": json.dumps(broken)}
+        result["flow_id"], {"product_json": json.dumps(broken)}
     )
     assert result["errors"] == {"base": "invalid_product"}
     assert "does not fit in uint16" in result["description_placeholders"]["error"]
 
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"example": "smart_plug"}
+        result["flow_id"], {"product_json": json.dumps(PLUG)}
     )
     result = await past_product_checks(hass, result)
     assert result["step_id"] == "mapping"

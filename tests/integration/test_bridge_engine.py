@@ -168,15 +168,16 @@ async def test_bad_read_flags_are_undecodable(
 
 
 def test_parse_mapping_skips_what_cannot_be_mapped() -> None:
-    """Not a mapping, unknown points, binary points, junk values: skipped."""
+    """Not a mapping, unknown points, binary points, junk values, bare IDs: skipped."""
     model = ProductModel.from_json(BOILER)
     assert parse_mapping(model, ["switch.a"]) == {}
     mapping = parse_mapping(
         model,
         {
-            "nope": "switch.a",
-            "Serial": "sensor.serial",
+            "nope": {"entity_id": "switch.a", "attribute": None},
+            "Serial": {"entity_id": "sensor.serial", "attribute": None},
             "Heating_Enable": 42,
+            "Brand": "select.brand",  # a bare entity ID: the 1.1 shape, migrated at set-up
             "Room_Setpoint": {"entity_id": "climate.c", "attribute": None},
             "DHW_Function": {"entity_id": "select.dhw", "attribute": None},
         },

@@ -59,15 +59,22 @@ async def _upload(
     return file_id
 
 
-async def _product_form(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+async def _product_form(
+    hass: HomeAssistant, entry: MockConfigEntry, source: str = "product_upload"
+) -> str:
+    """The options flow at the form of one product source (picked in the product menu)."""
     result = await options_step(hass, entry, "product")
     assert result["step_id"] == "product"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": source}
+    )
+    assert result["step_id"] == source
     flow_id: str = result["flow_id"]
     return flow_id
 
 
 async def _submit(hass: HomeAssistant, flow_id: str, **data: Any) -> Any:
-    result = await hass.config_entries.options.async_configure(flow_id, {"example": "none", **data})
+    result = await hass.config_entries.options.async_configure(flow_id, data)
     return await past_product_checks(hass, result)
 
 
@@ -149,36 +156,82 @@ async def test_bad_uploaded_file_is_named(
     assert CONF_PRODUCT not in entry.options
 
 
-async def test_exactly_one_product_source(
-    hass: HomeAssistant,
-    setup_integration: MockConfigEntry,
-    hass_client: ClientSessionGenerator,
+def _field_names(result: Any) -> list[str]:
+    return [str(marker) for marker in result["data_schema"].schema]
+
+
+async def test_one_source_choice_with_its_own_fields(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
-    """Paste + upload, paste + example, or nothing at all: one_source; the upload is freed."""
+    """The product step is one Source choice; each source's form has only its own field."""
     entry = setup_integration
-    flow_id = await _product_form(hass, entry)
-    result = await _submit(hass, flow_id)
-    assert result["errors"] == {"base": "one_source"}
-    result = await _submit(hass, flow_id, example="smart_plug", product_json=json.dumps(PLUG))
-    assert result["errors"] == {"base": "one_source"}
-    file_id = await _upload(hass_client, json.dumps(PLUG).encode())
-    result = await _submit(hass, flow_id, product_json=json.dumps(PLUG), product_file=file_id)
-    assert result["errors"] == {"base": "one_source"}
-    # The unused upload was deleted right away.
-    result = await _submit(hass, flow_id, product_file=file_id)
-    assert result["errors"] == {"base": "upload_failed"}
-    # An example on its own still works.
+    result = await options_step(hass, entry, "product")
+    assert result["type"] is FlowResultType.MENU
+    # Nothing loaded yet: nothing to keep or remove.
+    assert result["menu_options"] == [
+        "product_paste",
+        "product_upload",
+        "product_example",
+        "product_download",
+    ]
+    hass.config_entries.options.async_abort(result["flow_id"])
+    fields = {
+        "product_paste": ["product_json"],
+        "product_upload": ["product_file"],
+        "product_example": ["example"],
+        "product_download": ["app_id"],
+    }
+    for source, names in fields.items():
+        flow = await options_step(hass, entry, "product")
+        form = await hass.config_entries.options.async_configure(
+            flow["flow_id"], {"next_step_id": source}
+        )
+        assert _field_names(form) == names
+        hass.config_entries.options.async_abort(flow["flow_id"])
+    # An example needs no typing: the first one is preselected.
+    flow_id = await _product_form(hass, entry, "product_example")
     result = await _submit(hass, flow_id, example="dimmable_light")
     assert result["step_id"] == "mapping"
+    hass.config_entries.options.async_abort(flow_id)
+    await hass.async_block_till_done()
 
 
-async def test_remove_needs_to_be_alone(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
-    """ "Remove" with pasted JSON is ambiguous; on its own it drops product and mapping."""
+async def test_pasted_definition_errors_stay_in_the_form(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """A bad paste keeps the text and names the problem; a good one goes on to the mapping."""
+    flow_id = await _product_form(hass, setup_integration, "product_paste")
+    result = await _submit(hass, flow_id, product_json="{not json")
+    assert result["step_id"] == "product_paste"
+    assert result["errors"] == {"base": "invalid_product"}
+    assert "not JSON" in result["description_placeholders"]["error"]
+    assert _suggested_values(result) == {"product_json": "{not json"}
+    result = await _submit(hass, flow_id, product_json=json.dumps(PLUG))
+    assert result["step_id"] == "mapping"
+    hass.config_entries.options.async_abort(flow_id)
+    await hass.async_block_till_done()
+
+
+def _suggested_values(result: Any) -> dict[str, Any]:
+    return {
+        str(marker): marker.description["suggested_value"]
+        for marker in result["data_schema"].schema
+        if marker.description and "suggested_value" in marker.description
+    }
+
+
+async def test_keep_and_remove_with_a_loaded_product(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """With a product loaded the menu also offers keep (its mapping) and remove (all of it)."""
     await setup_bridge(hass, config_entry, PLUG, {})
-    flow_id = await _product_form(hass, config_entry)
-    result = await _submit(hass, flow_id, example="remove", product_json=json.dumps(PLUG))
-    assert result["errors"] == {"base": "one_source"}
-    result = await _submit(hass, flow_id, example="remove")
+    result = await options_step(hass, config_entry, "product")
+    assert result["menu_options"][0] == "mapping"
+    assert result["menu_options"][-1] == "product_remove"
+    assert result["description_placeholders"] == {"current": "Smart Plug"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "product_remove"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert CONF_PRODUCT not in config_entry.options
     await hass.async_block_till_done()
@@ -201,7 +254,7 @@ async def test_attribute_step_for_a_light(
     """Light points get an attribute step (suggested default); unsupported choices are refused."""
     entry = setup_integration
     await setup_helper_entities(hass)
-    flow_id = await _product_form(hass, entry)
+    flow_id = await _product_form(hass, entry, "product_example")
     result = await _submit(hass, flow_id, example="dimmable_light")
     assert result["step_id"] == "mapping"
     result = await hass.config_entries.options.async_configure(
@@ -290,7 +343,7 @@ async def test_attribute_step_for_a_climate(
     entry = setup_integration
     await setup_helper_entities(hass)
     calls = _climate(hass)
-    flow_id = await _product_form(hass, entry)
+    flow_id = await _product_form(hass, entry, "product_example")
     result = await _submit(hass, flow_id, example="dimmable_light")
     result = await hass.config_entries.options.async_configure(
         flow_id, {"brightness": "climate.thermostat", "mode": "climate.thermostat"}
@@ -344,13 +397,19 @@ async def test_mapping_without_attribute_keeps_working(
     emulator: Emulator,
     device: TestDevice,
 ) -> None:
-    """Mappings stored before the attribute choice (bare IDs, no attribute key) still work."""
+    """Mappings stored before the attribute choice (bare IDs, no attribute key; config entry
+    version 1.1) are migrated at set-up; an attribute the point cannot follow gets the default."""
+    hass.config_entries.async_update_entry(config_entry, minor_version=1)
     old = {
         "on_off": "light.lamp",
         "brightness": {"entity_id": "light.lamp"},
         "mode": {"entity_id": "input_select.mode", "attribute": "bogus"},
     }
     bridge = await setup_bridge(hass, config_entry, LIGHT, old)
+    assert config_entry.options[CONF_MAPPING]["on_off"] == {
+        "entity_id": "light.lamp",
+        "attribute": None,
+    }
     assert {name: t.attribute for name, t in bridge.mapping.items()} == {
         "on_off": None,
         "brightness": "brightness",

@@ -14,7 +14,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
+from homeassistant.data_entry_flow import FlowResultType, UnknownFlow, section
 from homeassistant.helpers import instance_id
 from homeassistant.helpers.selector import TextSelectorType
 import pytest
@@ -32,10 +32,12 @@ from custom_components.gizwits_device.const import (
     CONF_MCU_SOFT_VERSION,
     CONF_PASSCODE,
     CONF_PRODUCT_KEY,
+    CONF_PRODUCT_SECRET,
     CONF_REGION,
     CONF_WIFI_HARD_VERSION,
     CONF_WIFI_SOFT_VERSION,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
 )
 from custom_components.gizwits_device.identity import derive_mac, region_of
 from custom_components.gizwits_device.protocol import REGIONS, GServiceCannotConnect, GServiceClient
@@ -55,7 +57,17 @@ NEW_MAC = "02:11:22:33:44:55"
 NEW_MAC_WIRE = "021122334455"
 
 
-def user_input(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
+ADVANCED = config_flow.SECTION_ADVANCED
+
+
+def advanced(**versions: str) -> dict[str, dict[str, str]]:
+    """The collapsed Advanced section of the user and reconfigure steps."""
+    return {ADVANCED: versions}
+
+
+def user_input(
+    emulator: Emulator, *, versions: Mapping[str, str] | None = None, **overrides: Any
+) -> dict[str, Any]:
     """A complete, valid user step pointing at the emulator."""
     return {
         CONF_REGION: "custom",
@@ -63,18 +75,27 @@ def user_input(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
         CONF_PRODUCT_KEY: PRODUCT_KEY.upper(),
         CONF_MAC: NEW_MAC,
         CONF_PASSCODE: "Secret123",
-        CONF_WIFI_HARD_VERSION: "ESP32",
-        CONF_WIFI_SOFT_VERSION: "04020021",
-        CONF_MCU_HARD_VERSION: "1",
-        CONF_MCU_SOFT_VERSION: "2",
+        **advanced(
+            **{
+                CONF_WIFI_HARD_VERSION: "ESP32",
+                CONF_WIFI_SOFT_VERSION: "04020021",
+                CONF_MCU_HARD_VERSION: "1",
+                CONF_MCU_SOFT_VERSION: "2",
+            }
+            | dict(versions or {})
+        ),
     } | overrides
 
 
 def suggested(result: Mapping[str, Any], key: str) -> Any:
-    """The value the form suggests for `key` (None when it suggests none)."""
-    for marker in result["data_schema"].schema:
+    """The value the form suggests for `key`, also inside a section (None when none)."""
+    schema = result["data_schema"].schema
+    for marker in schema:
         if marker == key:
             return (marker.description or {}).get("suggested_value")
+    for value in schema.values():
+        if isinstance(value, section) and key in value.schema.schema:
+            return suggested({"data_schema": value.schema}, key)
     raise KeyError(key)
 
 
@@ -181,26 +202,29 @@ async def test_user_field_errors(hass: HomeAssistant, emulator: Emulator) -> Non
     result = await start_user(hass)
     bad = user_input(
         emulator,
-        **{
-            CONF_PRODUCT_KEY: "not-a-key",
-            CONF_MAC: "00:11:22",
-            CONF_PASSCODE: "no spaces!",
+        versions={
             CONF_WIFI_HARD_VERSION: "123456789",
             CONF_WIFI_SOFT_VERSION: "a/b",
             CONF_MCU_HARD_VERSION: "",
             CONF_MCU_SOFT_VERSION: "v 1",
         },
+        **{
+            CONF_PRODUCT_KEY: "not-a-key",
+            CONF_PRODUCT_SECRET: "0123",
+            CONF_MAC: "00:11:22",
+            CONF_PASSCODE: "no spaces!",
+        },
     )
     result = await submit_user(hass, result, bad)
     assert result["type"] is FlowResultType.FORM
+    # Fields of the collapsed section get no error of their own in HA: the form-level error
+    # names the section.
     assert result["errors"] == {
         CONF_PRODUCT_KEY: "invalid_product_key",
+        CONF_PRODUCT_SECRET: "invalid_product_secret",
         CONF_MAC: "invalid_mac",
         CONF_PASSCODE: "invalid_passcode",
-        CONF_WIFI_HARD_VERSION: "invalid_version",
-        CONF_WIFI_SOFT_VERSION: "invalid_version",
-        CONF_MCU_HARD_VERSION: "invalid_version",
-        CONF_MCU_SOFT_VERSION: "invalid_version",
+        "base": "invalid_version",
     }
     # The form keeps what the user typed.
     assert suggested(result, CONF_PRODUCT_KEY) == "not-a-key"
@@ -495,10 +519,10 @@ async def test_reconfigure(
     configure = hass.config_entries.flow.async_configure
     result = await configure(
         result["flow_id"],
-        {CONF_REGION: "custom", **versions, CONF_MCU_SOFT_VERSION: "123456789"},
+        {CONF_REGION: "custom", **advanced(**(versions | {CONF_MCU_SOFT_VERSION: "123456789"}))},
     )
-    assert result["errors"] == {CONF_MCU_SOFT_VERSION: "invalid_version"}
-    result = await configure(result["flow_id"], {CONF_REGION: "custom", **versions})
+    assert result["errors"] == {"base": "invalid_version"}
+    result = await configure(result["flow_id"], {CONF_REGION: "custom", **advanced(**versions)})
     assert result["step_id"] == "reconfigure_url"
     assert suggested(result, CONF_BASE_URL) == emulator.gservice_url
 
@@ -535,14 +559,16 @@ async def test_reconfigure_suggests_listed_region(
 ) -> None:
     """An entry on a public region shows that region; choosing Custom suggests no URL."""
     entry = MockConfigEntry(
-        domain=DOMAIN, data=entry_data(emulator, device) | {CONF_BASE_URL: REGIONS["eu"]}
+        domain=DOMAIN,
+        data=entry_data(emulator, device) | {CONF_BASE_URL: REGIONS["eu"]},
+        minor_version=ENTRY_MINOR_VERSION,
     )
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
     assert suggested(result, CONF_REGION) == "eu"
     versions = {key: entry.data[key] for key in config_flow.VERSION_KEYS}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_REGION: "custom", **versions}
+        result["flow_id"], {CONF_REGION: "custom", **advanced(**versions)}
     )
     assert result["step_id"] == "reconfigure_url"
     assert suggested(result, CONF_BASE_URL) is None
@@ -558,7 +584,7 @@ async def test_reconfigure_to_listed_region_asks_no_url(
     # The public GService is not reachable from the tests: whatever it answers, no URL step.
     with patch.object(GServiceClient, "provision", side_effect=GServiceCannotConnect("x")):
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_REGION: "eu", **versions}
+            result["flow_id"], {CONF_REGION: "eu", **advanced(**versions)}
         )
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "cannot_connect"}

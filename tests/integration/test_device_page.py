@@ -16,7 +16,12 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, DOMAIN
+from custom_components.gizwits_device.const import (
+    CONF_MAPPING,
+    CONF_PRODUCT,
+    DOMAIN,
+    ENTRY_MINOR_VERSION,
+)
 from custom_components.gizwits_device.naming import default_title, unique_title
 from tests.conftest import PRODUCT_KEY
 from tests.integration.bridge_helpers import PLUG
@@ -26,7 +31,6 @@ if TYPE_CHECKING:
     from emulator.server import Emulator
 
 OWN_PLUG = {**PLUG, "product_key": PRODUCT_KEY}
-LEGACY_TITLE = f"Gizwits {PRODUCT_KEY[-6:]} {MAC[-6:]}"
 
 
 def _device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
@@ -50,7 +54,6 @@ async def test_device_page_before_and_with_a_product(
 ) -> None:
     """A short default name, the key as model ID, the DID as serial number; no half MAC."""
     entry = config_entry
-    assert entry.title == LEGACY_TITLE  # how earlier versions named it
     await _setup(hass, entry)
     assert entry.title == "Gizwits device"
     page = _device(hass, entry)
@@ -90,6 +93,7 @@ async def test_a_title_the_user_chose_stays(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Kitchen plug",
+        minor_version=ENTRY_MINOR_VERSION,
         unique_id=f"{device.product_key}_{device.mac}",
         data=entry_data(emulator, device),
         options={CONF_PRODUCT: OWN_PLUG, CONF_MAPPING: {}},
@@ -113,7 +117,8 @@ async def test_credentials_are_shown_only_where_asked(
     config_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Configure → Device ID and passcode shows both; nothing is saved, nothing is logged."""
+    """Configure → Device ID and passcode shows both in a closing message (no Submit that does
+    nothing); nothing is saved, nothing is logged."""
     caplog.set_level(logging.DEBUG)
     await _setup(hass, config_entry)
     options = dict(config_entry.options)
@@ -122,14 +127,12 @@ async def test_credentials_are_shown_only_where_asked(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "credentials"}
     )
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "credentials"
     assert result["description_placeholders"] == {
         "did": device.did,
         "passcode": PASSCODE,
         "product_key": PRODUCT_KEY,
     }
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "nothing_changed"
     assert dict(config_entry.options) == options
     assert PASSCODE not in caplog.text

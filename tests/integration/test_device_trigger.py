@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.gizwits_device import device_trigger
-from custom_components.gizwits_device.config_flow import VERSION_KEYS
+from custom_components.gizwits_device.config_flow import SECTION_ADVANCED, VERSION_KEYS
 from custom_components.gizwits_device.const import (
     CONF_BASE_URL,
     CONF_MAPPING,
@@ -257,7 +257,7 @@ async def _reconfigure(hass: HomeAssistant, entry: MockConfigEntry, emulator: Em
     result = await entry.start_reconfigure_flow(hass)
     versions = {key: entry.data[key] for key in VERSION_KEYS}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_REGION: "custom", **versions}
+        result["flow_id"], {CONF_REGION: "custom", SECTION_ADVANCED: versions}
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_BASE_URL: emulator.gservice_url}
@@ -281,7 +281,7 @@ async def _remove_product(hass: HomeAssistant, entry: MockConfigEntry) -> None:
         result["flow_id"], {"next_step_id": "product"}
     )
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"example": "remove"}
+        result["flow_id"], {"next_step_id": "product_remove"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

@@ -44,7 +44,7 @@ async def test_app_commands_fire_events(
     assert fired["sn"] == 4242
     assert fired["app_client_id"] == app.client_id
 
-    # The same sn again within the dedup window: acked again, not executed twice.
+    # The same 0x0093 again (sn and payload) within 10 s: acked again, not executed twice.
     assert await app.send_acked(b"\x10\x20", sn=4242) == b""
     # A later frame from the same app arrives after the duplicate (one topic, in order).
     await app.send_passthrough(b"\xaa")

@@ -21,7 +21,12 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.gizwits_device import lan_entry
 from custom_components.gizwits_device.bridge import GizwitsBridge
-from custom_components.gizwits_device.const import DOMAIN, EVENT_APP_CONTROL
+from custom_components.gizwits_device.const import (
+    CONF_MCU_SOFT_VERSION,
+    CONF_WIFI_SOFT_VERSION,
+    DOMAIN,
+    EVENT_APP_CONTROL,
+)
 from custom_components.gizwits_device.logbook import async_describe_events
 from custom_components.gizwits_device.protocol import (
     P0Codec,
@@ -78,6 +83,12 @@ async def test_app_discovers_binds_reads_and_controls(
         (device.did, device.product_key, device.mac.lower())
     ]
     assert found[0].api_server.startswith("127.0.0.1:")
+    # Like current firmware: the WiFi and MCU soft versions the entry registered with.
+    data = config_entry.data
+    assert (found[0].wifi_firmware_version, found[0].mcu_soft_version) == (
+        data[CONF_WIFI_SOFT_VERSION],
+        data[CONF_MCU_SOFT_VERSION],
+    )
 
     # Outside the binding window the passcode is refused (empty 0x0007, then closed).
     async with await connect(hass) as early:

@@ -21,6 +21,7 @@ from custom_components.gizwits_device.const import (
     CONF_LAN_ENABLED,
     CONF_LAN_INTERFACES,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
 )
 from custom_components.gizwits_device.lan_entry import LAN_ENTITY_KEYS
 from emulator.lan import DISCOVERED, LanApp, discover, parse_found, unpack
@@ -43,6 +44,7 @@ async def _add_entry(
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=f"Gizwits {mac[-6:]}",
+        minor_version=ENTRY_MINOR_VERSION,
         unique_id=f"{PRODUCT_KEY}_{mac}",
         data=entry_data(emulator, device),
     )

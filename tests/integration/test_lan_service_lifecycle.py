@@ -17,7 +17,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device import lan
-from custom_components.gizwits_device.const import CONF_LAN_INTERFACES, DOMAIN
+from custom_components.gizwits_device.const import (
+    CONF_LAN_INTERFACES,
+    DOMAIN,
+    ENTRY_MINOR_VERSION,
+)
 from emulator.broker import free_port
 from tests.conftest import PRODUCT_KEY
 
@@ -89,6 +93,7 @@ async def test_an_entry_on_another_interface_rebinds_the_listener(
     second = MockConfigEntry(
         domain=DOMAIN,
         title=f"Gizwits {mac[-6:]}",
+        minor_version=ENTRY_MINOR_VERSION,
         unique_id=f"{PRODUCT_KEY}_{mac}",
         data=entry_data(emulator, TestDevice(registered.did, "ZXCVBNMASD", PRODUCT_KEY, mac)),
         options={CONF_LAN_INTERFACES: ["lo2"]},

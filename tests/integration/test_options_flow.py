@@ -27,36 +27,41 @@ def _suggested(result: Any) -> dict[str, Any]:
     }
 
 
-def _default(result: Any, key: str) -> Any:
-    for marker in result["data_schema"].schema:
-        if str(marker) == key:
-            return marker.default()
-    raise KeyError(key)
-
-
 async def _configure(hass: HomeAssistant, result: Any, data: dict[str, Any]) -> Any:
     return await hass.config_entries.options.async_configure(result["flow_id"], data)
+
+
+async def _source(
+    hass: HomeAssistant, result: Any, source: str, data: dict[str, Any] | None = None
+) -> Any:
+    """Pick ``source`` in the product menu, then submit its form with ``data`` (if given)."""
+    assert result["step_id"] == "product"
+    result = await _configure(hass, result, {"next_step_id": source})
+    return result if data is None else await _configure(hass, result, data)
 
 
 async def test_product_form_keeps_the_loaded_product(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
-    """With a product loaded the form opens on "keep it" and goes straight to its mapping."""
-    await setup_bridge(hass, config_entry, OWN_PLUG, {"switch": "input_boolean.plug"})
+    """With a product loaded the menu offers "keep it", which goes straight to its mapping."""
+    await setup_bridge(
+        hass,
+        config_entry,
+        OWN_PLUG,
+        {"switch": {"entity_id": "input_boolean.plug", "attribute": None}},
+    )
     result = await options_step(hass, config_entry, "product")
-    assert _default(result, "example") == "current"
+    assert result["menu_options"][0] == "mapping"  # keep the loaded product
     assert result["description_placeholders"]["current"] == "Smart Plug"
-    result = await _configure(hass, result, {"example": "current"})
+    result = await _source(hass, result, "mapping")
     assert result["step_id"] == "mapping"
     assert _suggested(result)["switch"] == "input_boolean.plug"
     hass.config_entries.options.async_abort(result["flow_id"])
 
-    # Pasting a definition while "keep" is still preselected uses the pasted one.
+    # Pasting a definition instead uses the pasted one.
     renamed = {**OWN_PLUG, "name": "Plug v2"}
     result = await options_step(hass, config_entry, "product")
-    result = await _configure(
-        hass, result, {"example": "current", "product_json": json.dumps(renamed)}
-    )
+    result = await _source(hass, result, "product_paste", {"product_json": json.dumps(renamed)})
     assert result["step_id"] == "mapping"
     assert result["description_placeholders"]["product"] == "Plug v2"
     hass.config_entries.options.async_abort(result["flow_id"])
@@ -71,8 +76,8 @@ async def test_product_of_another_key_is_confirmed(
     """A definition for another product key is not taken silently: confirm or choose again."""
     entry = setup_integration
     result = await options_step(hass, entry, "product")
-    assert _default(result, "example") == "none"
-    result = await _configure(hass, result, {"example": "smart_plug"})
+    assert "mapping" not in result["menu_options"]
+    result = await _source(hass, result, "product_example", {"example": "smart_plug"})
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "product_mismatch"
     assert result["menu_options"] == ["accept_product", "product"]
@@ -84,7 +89,7 @@ async def test_product_of_another_key_is_confirmed(
     # Refused: back to the product form, nothing stored; closing there keeps nothing.
     result = await _configure(hass, result, {"next_step_id": "product"})
     assert result["step_id"] == "product"
-    result = await _configure(hass, result, {"example": "smart_plug"})
+    result = await _source(hass, result, "product_example", {"example": "smart_plug"})
     result = await _configure(hass, result, {"next_step_id": "accept_product"})
     assert result["step_id"] == "mapping"
     assert result["description_placeholders"]["product"] == "Smart Plug"
@@ -93,9 +98,7 @@ async def test_product_of_another_key_is_confirmed(
 
     # The device's own product key goes straight to the mapping.
     result = await options_step(hass, entry, "product")
-    result = await _configure(
-        hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
-    )
+    result = await _source(hass, result, "product_paste", {"product_json": json.dumps(OWN_PLUG)})
     assert result["step_id"] == "mapping"
     hass.config_entries.options.async_abort(result["flow_id"])
     await hass.async_block_till_done()
@@ -106,7 +109,7 @@ async def test_closing_at_the_mismatch_question_keeps_nothing(
 ) -> None:
     entry = setup_integration
     result = await options_step(hass, entry, "product")
-    result = await _configure(hass, result, {"example": "dimmable_light"})
+    result = await _source(hass, result, "product_example", {"example": "dimmable_light"})
     assert result["step_id"] == "product_mismatch"
     hass.config_entries.options.async_abort(result["flow_id"])
     assert CONF_PRODUCT not in entry.options
@@ -118,9 +121,7 @@ async def test_closing_the_mapping_keeps_the_product(
     """Closing the mapping dialog keeps the product just chosen; its points become native."""
     entry = setup_integration
     result = await options_step(hass, entry, "product")
-    result = await _configure(
-        hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
-    )
+    result = await _source(hass, result, "product_paste", {"product_json": json.dumps(OWN_PLUG)})
     assert result["step_id"] == "mapping"
     hass.config_entries.options.async_abort(result["flow_id"])
     assert entry.options[CONF_PRODUCT] == OWN_PLUG
@@ -136,9 +137,7 @@ async def test_mapping_lists_points_by_access_without_jargon(
 ) -> None:
     """The points are listed under translated headings, not as status_writable/readonly."""
     result = await options_step(hass, setup_integration, "product")
-    result = await _configure(
-        hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
-    )
+    result = await _source(hass, result, "product_paste", {"product_json": json.dumps(OWN_PLUG)})
     lists = result["description_placeholders"]
     assert lists["writable"].splitlines() == [
         "- `switch` (Switch): bool",
@@ -162,9 +161,7 @@ async def test_units_of_native_points(
     entry = setup_integration
     await setup_helper_entities(hass)
     result = await options_step(hass, entry, "product")
-    result = await _configure(
-        hass, result, {"example": "none", "product_json": json.dumps(OWN_PLUG)}
-    )
+    result = await _source(hass, result, "product_paste", {"product_json": json.dumps(OWN_PLUG)})
     result = await _configure(hass, result, {"switch": "input_boolean.plug"})
     assert result["step_id"] == "units"
     assert _suggested(result) == {
@@ -232,7 +229,7 @@ async def test_native_entities_leave_the_registry_with_their_points(
     assert hass.states.get(switch) is None
 
     result = await options_step(hass, entry, "product")
-    result = await _configure(hass, result, {"example": "remove"})
+    result = await _source(hass, result, "product_remove")
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     await wait_until(lambda: entry.runtime_data.bridge is None)

@@ -14,11 +14,6 @@ import pytest
 import yaml
 
 from custom_components.gizwits_device import config_flow, options_flow
-from custom_components.gizwits_device.bridge_flow import (
-    EXAMPLE_CURRENT,
-    EXAMPLE_NONE,
-    EXAMPLE_REMOVE,
-)
 from custom_components.gizwits_device.bridge_targets import (
     attribute_choices,
     selector_domains,
@@ -29,6 +24,10 @@ from custom_components.gizwits_device.bridge_values import (
 from custom_components.gizwits_device.const import DOMAIN
 from custom_components.gizwits_device.product_source import EXAMPLES
 from custom_components.gizwits_device.protocol import ProductModel
+from custom_components.gizwits_device.protocol.product_download import (
+    ProductDownloadNotJson,
+    ProductDownloadUnreachable,
+)
 from custom_components.gizwits_device.units import NO_UNIT, PRESETS
 
 PACKAGE = Path(config_flow.__file__).parent
@@ -177,12 +176,17 @@ async def test_home_assistant_loads_translations(hass: HomeAssistant) -> None:
 def test_bridge_flow_errors_and_attribute_options_are_translated() -> None:
     """Every error the product/attribute steps set, and every attribute offered, has text."""
     code = source("bridge_flow.py") + source("bridge_targets.py") + source("product_source.py")
-    used = set(re.findall(r'ProductFileError\("([a-z_]+)"', code))
+    used = set(re.findall(r'ProductFileError\(\s*"([a-z_]+)"', code))
     used |= set(re.findall(r'return "(attribute_[a-z_]+)"', code))
+    # product_source names a download failure by its reason: download_<reason>.
+    used |= {f"download_{e.reason}" for e in (ProductDownloadNotJson, ProductDownloadUnreachable)}
     assert used == {
-        "one_source",
         "file_too_large",
         "upload_failed",
+        "invalid_app_id",
+        "download_refused",
+        "download_unreachable",
+        "download_not_json",
         "attribute_invalid",
         "attribute_read_only",
         "attribute_unsupported",
@@ -197,8 +201,7 @@ def test_bridge_flow_errors_and_attribute_options_are_translated() -> None:
     }
     assert STRINGS["selector"]["point_attribute"]["options"].keys() == offered
     assert STRINGS["selector"]["point_unit"]["options"].keys() == {NO_UNIT, *PRESETS}
-    example_options = {EXAMPLE_CURRENT, EXAMPLE_NONE, EXAMPLE_REMOVE, *EXAMPLES}
-    assert STRINGS["selector"]["example"]["options"].keys() == example_options
+    assert STRINGS["selector"]["example"]["options"].keys() == set(EXAMPLES)
 
 
 @pytest.mark.parametrize("strings", [STRINGS, ZH], ids=["en", "zh-Hans"])

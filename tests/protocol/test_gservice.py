@@ -8,6 +8,7 @@ disable `DELETE /dev/devices`, OTA v4.0 `GET /dev/ota/target_fid`, OTA v4.1
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 import re
@@ -418,6 +419,28 @@ async def test_provision_answers_are_classified(
         with pytest.raises(error) as info:
             await gs.provision(DID)
     assert type(info.value) is error
+
+
+async def test_an_answer_arriving_in_pieces_is_read_whole(http: aiohttp.ClientSession) -> None:
+    """A body sent in several TCP writes is read to its end (one read() returns only what has
+    arrived), so a provision answer split by the network still parses (protocol.md §7)."""
+    release = asyncio.Event()
+
+    async def in_pieces(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200)
+        await response.prepare(request)
+        await response.write(b"host=m2m.example&po")
+        await release.wait()
+        await response.write(b"rt=1883&server_ts=1700000000")
+        await response.write_eof()
+        return response
+
+    async with scripted(http, in_pieces) as gs:
+        provision = asyncio.ensure_future(gs.provision(DID))
+        await asyncio.sleep(0.05)  # the first piece is on the wire before the second is sent
+        release.set()
+        endpoint = await provision
+    assert (endpoint.host, endpoint.port) == ("m2m.example", 1883)
 
 
 async def test_provision_without_server_ts(http: aiohttp.ClientSession) -> None:

@@ -220,21 +220,26 @@ def _attrs(doc: Json) -> list[Json]:
     return attrs
 
 
-def _set(path: str, value: Any) -> Json:
-    """Copy of PET_HOUSE with one field replaced (``a3.position.len``) or deleted (value=...)."""
+def _set(path: str, value: Any, *more: Any) -> Json:
+    """Copy of PET_HOUSE with fields replaced (``a3.position.len``) or deleted (value=...).
+
+    ``more`` holds further path, value pairs.
+    """
     doc = _base()
-    parts = path.split(".")
-    target: Any = doc
-    for part in parts[:-1]:
-        target = (
-            _attrs(doc)[int(part[1:])]
-            if part.startswith("a") and part[1:].isdigit()
-            else (target[part])
-        )
-    if value is ...:
-        del target[parts[-1]]
-    else:
-        target[parts[-1]] = value
+    changes = [(path, value), *zip(more[::2], more[1::2], strict=True)]
+    for change_path, change_value in changes:
+        parts = change_path.split(".")
+        target: Any = doc
+        for part in parts[:-1]:
+            target = (
+                _attrs(doc)[int(part[1:])]
+                if part.startswith("a") and part[1:].isdigit()
+                else (target[part])
+            )
+        if change_value is ...:
+            del target[parts[-1]]
+        else:
+            target[parts[-1]] = change_value
     return doc
 
 
@@ -450,12 +455,12 @@ INVALID: list[tuple[str, object, str]] = [
         "(bit 1 of the alert bit region, which starts at byte 8)",
     ),
     (
-        # [LIGHT]: a 9th bit lives in the region's second byte (BYTEOFFSET 1 / BITOFFSET 8);
-        # gizStandardCompressValue(0, 8, ...) would OR it onto bit 0 instead.
-        "bit 8 claimed for the region's first byte",
-        _set("a1.position.bit_offset", 8),
-        'attrs[1] "LED_Color": position.byte_offset must be 1 '
-        "(bit 8 of the status_writable bit region, which starts at byte 0)",
+        # A 9th bit at byte 2: neither the console form (region start, 0) nor the MCU SDK header
+        # form (start + 8 // 8 = 1) puts it there.
+        "bit 8 in neither reading",
+        _set("a1.position.bit_offset", 8, "a1.position.byte_offset", 2),
+        'attrs[1] "LED_Color": position.byte_offset must be 0 (console form) or '
+        "1 (MCU SDK header form) (bit 8 of the status_writable bit region, which starts at byte 0)",
     ),
     (
         "bit fields overlap",

@@ -51,7 +51,7 @@ FAST = SessionTiming(
     connect_timeout=0.5,
     ack_retry_interval=0.2,
     ack_retries=3,
-    dedup_window=60.0,
+    dedup_window=10.0,
     reconnect_jitter=0.0,
 )
 PASSCODE = "ABCDEFGHIJ"
@@ -212,15 +212,21 @@ async def test_app_passthrough_reaches_listeners(
 async def test_acked_passthrough_is_acked_and_deduplicated(
     start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
 ) -> None:
-    """§4: every 0x0093 is acked with its sn; a repeat within 60 s is acked, not re-run."""
+    """§4: every 0x0093 is acked with its sn; an exact repeat within 10 s is acked, not
+    re-run; the same sn with another payload is a new command."""
     run = await start()
     app = await emulator.app(did)
     # send_acked matches the 0x0094 by sn and returns its (here empty) body.
     assert await app.send_acked(b"\xaa", sn=7) == b""
     assert await app.send_acked(b"\xaa", sn=7) == b""
+    assert await app.send_acked(b"\xbb", sn=7) == b""
     assert await app.send_acked(b"\xbb", sn=8) == b""
-    await wait_until(lambda: len(run.of_type(AckedPassthrough)) == 2)
-    assert [f.sn for f in run.of_type(AckedPassthrough)] == [7, 8]
+    await wait_until(lambda: len(run.of_type(AckedPassthrough)) == 3)
+    assert [(f.sn, f.payload) for f in run.of_type(AckedPassthrough)] == [
+        (7, b"\xaa"),
+        (7, b"\xbb"),
+        (8, b"\xbb"),
+    ]
     assert all(r.acked for r in run.frames if isinstance(r.frame, AckedPassthrough))
     assert run.session.stats.duplicates == 1
 
@@ -394,28 +400,98 @@ async def test_reconnect_after_loss_jitters_only_the_first_retry(
     assert run.session.stats.connection_losses == 1
 
 
-async def test_dedup_window_expires_and_memory_is_bounded() -> None:
-    """§4 ruling: a repeat within the window is a duplicate; after it, or past the cap, not."""
-    now = [0.0]
-    runner = CommandRunner(dedup_window=60.0, clock=lambda: now[0])
+def _runner(clock: list[float]) -> tuple[CommandRunner, list[AppCommand]]:
+    """A runner on an injected clock whose handler records each command it runs."""
+    runner = CommandRunner(clock=lambda: clock[0])
+    ran: list[AppCommand] = []
 
-    def cmd(app: str, sn: int) -> AppCommand:
-        return AppCommand(CommandSource.CLOUD, app, sn, b"")
+    async def handler(command: AppCommand) -> bytes | None:
+        ran.append(command)
+        return b"\x03answer" + bytes([len(ran)])
 
-    assert not runner.submit(cmd("app", 1))[1]
-    assert runner.submit(cmd("app", 1))[1]
-    assert not runner.submit(cmd("other", 1))[1]
-    assert not runner.submit(AppCommand(CommandSource.LAN, "app", 1, b""))[1]
-    now[0] = 60.0
-    assert not runner.submit(cmd("app", 1))[1]
-    for sn in range(DEDUP_MAX_ENTRIES + 10):
-        runner.submit(cmd("flood", sn))
+    runner.set_handler(handler)
+    return runner, ran
+
+
+async def test_sn_0_reused_with_different_payloads_runs_each() -> None:
+    """§4 (amended): a client that sends every 0x0093 with sn 0 ("stop pump", "start pump
+    2", ...) gets every command run; only an exact repeat is a retransmission."""
+    runner, ran = _runner([0.0])
+    stop, start = (AppCommand(CommandSource.LAN, "app", 0, p) for p in (b"\x01\x00", b"\x01\x02"))
+    for command in (stop, start, stop):
+        answer, repeat = runner.submit(command)
+        assert not repeat
+        await answer
+    assert ran == [stop, start, stop]
+
+
+async def test_exact_repeat_within_10_s_is_acked_with_the_same_answer_not_run() -> None:
+    """§4: the same app's previous 0x0093 again (same sn and payload) within 10 s gets the
+    first run's answer and is not run; at 10 s and after it is a new command."""
+    now = [100.0]
+    runner, ran = _runner(now)
+    read = AppCommand(CommandSource.CLOUD, "app", 7, b"\x02")
+    first, repeat = runner.submit(read)
+    assert not repeat
+    first_answer = await first
+    now[0] = 109.9
+    again, repeat = runner.submit(read)
+    assert repeat
+    assert await again == first_answer
+    assert ran == [read]
+    now[0] = 110.0
+    later, repeat = runner.submit(read)
+    assert not repeat
+    assert await later != first_answer
+    assert ran == [read, read]
+
+
+async def test_only_the_previous_command_is_remembered() -> None:
+    """§4: "the same app's *previous* 0x0093": A, B, A again runs A again."""
+    runner, ran = _runner([0.0])
+    a, b = (
+        AppCommand(CommandSource.CLOUD, "app", 1, b"\x01"),
+        AppCommand(CommandSource.CLOUD, "app", 2, b"\x02"),
+    )
+    for command in (a, b, a):
+        assert not runner.submit(command)[1]
+        await asyncio.sleep(0)
+    await asyncio.gather(*runner._running)
+    assert runner.submit(a)[1]  # now A is the previous one
+    assert ran == [a, b, a]
+
+
+async def test_two_apps_with_the_same_sn_are_independent() -> None:
+    """§4: retransmissions are per app (and per transport: a LAN "host:port" is its own app)."""
+    runner, ran = _runner([0.0])
+    commands = [
+        AppCommand(CommandSource.CLOUD, "one", 5, b"\x02"),
+        AppCommand(CommandSource.CLOUD, "two", 5, b"\x02"),
+        AppCommand(CommandSource.LAN, "one", 5, b"\x02"),
+    ]
+    for command in commands:
+        answer, repeat = runner.submit(command)
+        assert not repeat
+        await answer
+    assert ran == commands
+    assert runner.submit(commands[1])[1]
+
+
+async def test_retransmission_memory_is_bounded() -> None:
+    """One entry per app; past the cap the least recently used app is forgotten."""
+    runner, _ = _runner([0.0])
+    for index in range(DEDUP_MAX_ENTRIES + 10):
+        runner.submit(AppCommand(CommandSource.CLOUD, f"app{index}", 0, b""))
     assert len(runner._seen) == DEDUP_MAX_ENTRIES
+    assert not runner.submit(AppCommand(CommandSource.CLOUD, "app0", 0, b""))[1]
+    last = AppCommand(CommandSource.CLOUD, f"app{DEDUP_MAX_ENTRIES + 9}", 0, b"")
+    assert runner.submit(last)[1]
+    await asyncio.gather(*runner._running)
 
 
 async def test_command_listeners_see_each_command_once_from_every_transport() -> None:
     """Listeners hear every handled command (cloud and LAN) once, before the handler; a
-    repeated 0x0093 (§4 dedup) is not heard again; a failing listener harms nothing."""
+    retransmitted 0x0093 (§4) is not heard again; a failing listener harms nothing."""
     runner = CommandRunner()
     heard: list[AppCommand] = []
     handled: list[AppCommand] = []

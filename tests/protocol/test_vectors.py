@@ -34,7 +34,15 @@ from custom_components.gizwits_device.protocol.p0_messages import (
 )
 from custom_components.gizwits_device.protocol.product import ProductModel
 from custom_components.gizwits_device.protocol.topics import SERVER_REQUEST_TOPIC
-from tests.vectors import Vector, frame_vectors, lan_vectors, p0_vectors, product_text, unhex
+from tests.vectors import (
+    Vector,
+    frame_vectors,
+    lan_vectors,
+    p0_vectors,
+    product_text,
+    unhex,
+    vector_value,
+)
 
 FRAMES = frame_vectors()
 P0 = p0_vectors()
@@ -70,7 +78,7 @@ def _message(kind: str, values: dict[str, Value] | None) -> P0Message:
         return ReadRequest()
     assert values is not None
     cls = {"Control": Control, "ReadReply": ReadReply, "StatusReport": StatusReport}[kind]
-    return cls(values)
+    return cls({name: vector_value(value) for name, value in values.items()})
 
 
 def _ids(vectors: list[Vector]) -> list[str]:
@@ -209,6 +217,7 @@ def _lan_fields(message: LanMessage) -> dict[str, Any]:
                 "mcu_attributes": a.mcu_attributes.hex(),
                 "api_server": a.api_server,
                 "gagent_version": a.gagent_version,
+                "mcu_soft_version": a.mcu_soft_version,
             }
         case PasscodeReply(passcode=passcode) | LoginRequest(passcode=passcode):
             return {"passcode": passcode.decode("ascii")}

@@ -8,6 +8,7 @@ import shutil
 import sys
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -80,6 +81,54 @@ def test_quality_scale_statuses(copy: Path) -> None:
     assert "brands: status 'maybe'" in found
     assert "discovery: exempt needs a comment" in found
     assert "rule 'strict-typing' is missing" in found
+
+
+def test_quality_scale_with_a_rule_removed_fails(copy: Path) -> None:
+    """Each rule of the 2026.10 list, docs-conditions and docs-triggers included, is required."""
+    path = copy / "quality_scale.yaml"
+    data = yaml.safe_load(path.read_text())
+    for rule in ("docs-conditions", "docs-triggers", "strict-typing"):
+        del data["rules"][rule]
+    path.write_text(yaml.safe_dump(data))
+    assert problems(copy) == [
+        f"quality_scale.yaml: rule {rule!r} is missing"
+        for rule in ("docs-conditions", "docs-triggers", "strict-typing")
+    ]
+
+
+def test_quality_scale_unknown_rule_and_missing_comments(copy: Path) -> None:
+    path = copy / "quality_scale.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"]["docs-everything"] = "done"
+    data["rules"]["docs-examples"] = "todo"
+    data["rules"]["exception-translations"] = {"status": "done"}
+    data["rules"]["stale-devices"] = {"status": "exempt", "comment": "  "}
+    path.write_text(yaml.safe_dump(data))
+    assert sorted(problems(copy)) == [
+        "quality_scale.yaml: docs-examples: todo needs a comment saying why",
+        "quality_scale.yaml: exception-translations: a status mapping needs a comment"
+        " (or write `done`)",
+        "quality_scale.yaml: manifest.json claims platinum, but gold rule 'docs-examples' is todo",
+        "quality_scale.yaml: stale-devices: exempt needs a comment saying why",
+        "quality_scale.yaml: unknown rule 'docs-everything'",
+    ]
+
+
+def test_rule_list_is_home_assistant_2026_10(tmp_path: Path) -> None:
+    """The one rule list: 20 bronze (with the two 2026.10 rules), 10 silver, 21 gold, 3 platinum."""
+    tiers = check_manifest.load_tiers()
+    assert {tier: len(rules) for tier, rules in tiers.items()} == {
+        "bronze": 20,
+        "silver": 10,
+        "gold": 21,
+        "platinum": 3,
+    }
+    assert {"docs-conditions", "docs-triggers"} <= set(tiers["bronze"])
+    names = [rule for rules in tiers.values() for rule in rules]
+    assert len(names) == len(set(names))
+    other = tmp_path / "rules.yaml"
+    other.write_text("tiers:\n  bronze: [brands]\n")
+    assert check_manifest.load_tiers(other) == {"bronze": ("brands",)}
 
 
 def test_brand_icon_size(copy: Path) -> None:

@@ -38,6 +38,7 @@ from custom_components.gizwits_device.const import (
     DEFAULT_HARD_VERSION,
     DEFAULT_SOFT_VERSION,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
 )
 from custom_components.gizwits_device.protocol import ConnectionState, ConnectionStatus, DeviceLog
 from custom_components.gizwits_device.protocol.commands import CommandRunner
@@ -98,6 +99,7 @@ def config_entry(hass: HomeAssistant) -> MockConfigEntry:
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Gizwits device",
+        minor_version=ENTRY_MINOR_VERSION,
         unique_id=f"{PRODUCT_KEY}_{MAC}",
         data={
             CONF_BASE_URL: "http://127.0.0.1:1",

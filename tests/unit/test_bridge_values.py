@@ -199,5 +199,6 @@ def test_suggestions_and_attributes() -> None:
     assert Target.from_option({"entity_id": "light.l", "attribute": "brightness"}) == Target(
         "light.l", "brightness"
     )
-    assert Target.from_option("switch.s") == Target("switch.s")
+    # A bare entity ID is the 1.1 shape, which the config entry migration rewrites.
+    assert Target.from_option("switch.s") is None
     assert Target.from_option({"entity_id": 3}) is None

@@ -9,17 +9,31 @@ from __future__ import annotations
 
 from unittest.mock import MagicMock
 
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.gizwits_device.const import CONF_DID, CONF_PASSCODE, CONF_REGION
+from custom_components.gizwits_device import config_flow
+from custom_components.gizwits_device.config_flow import SECTION_ADVANCED, VERSION_DEFAULTS
+from custom_components.gizwits_device.const import (
+    CONF_BASE_URL,
+    CONF_DID,
+    CONF_MAC,
+    CONF_PASSCODE,
+    CONF_PRODUCT_KEY,
+    CONF_PRODUCT_SECRET,
+    CONF_REGION,
+    DOMAIN,
+)
 from custom_components.gizwits_device.protocol import (
+    REGIONS,
     GServiceCannotConnect,
     GServiceInvalidCredentials,
     GServiceMalformedResponse,
     GServiceRejected,
+    GServiceSecretMismatch,
     GServiceServerError,
     GServiceTimeout,
     GServiceUnknownProduct,
@@ -27,6 +41,7 @@ from custom_components.gizwits_device.protocol import (
     M2MTimeoutError,
     M2MUnreachableError,
 )
+from tests.conftest import PRODUCT_KEY
 
 from .fake_session import DID, FakeSessionControl
 
@@ -48,6 +63,8 @@ GSERVICE_ERRORS = [
     pytest.param(GServiceRejected("9015"), "invalid_auth", id="rejected"),
     pytest.param(GServiceServerError("503"), "server_error", id="server-error"),
     pytest.param(GServiceMalformedResponse("garbage"), "malformed_response", id="malformed"),
+    # protocol.md §9: an answer that does not decrypt under the Product Secret.
+    pytest.param(GServiceSecretMismatch("not hex"), "secret_mismatch", id="secret-mismatch"),
     pytest.param(RuntimeError("a bug"), "unknown", id="unexpected"),
 ]
 LOGIN_ERRORS = [
@@ -146,5 +163,37 @@ async def test_reconfigure_errors(
     await hass.async_block_till_done()
 
 
-def _versions(entry: MockConfigEntry) -> dict[str, str]:
-    return {key: value for key, value in entry.data.items() if key.endswith("_version")}
+def _versions(entry: MockConfigEntry) -> dict[str, dict[str, str]]:
+    """The reconfigure step's Advanced section with the entry's versions."""
+    versions = {key: value for key, value in entry.data.items() if key.endswith("_version")}
+    return {"advanced": versions}
+
+
+@pytest.mark.usefixtures("mock_session")
+async def test_listed_region_with_a_secret_registers_there(
+    hass: HomeAssistant, mock_gservice: MagicMock
+) -> None:
+    """A listed region needs no URL step: the client for its GService gets the Product Secret
+    (protocol.md §9), and so does the session's."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    secret = "6F3E2B1C0A9D8E7F6A5B4C3D2E1F0A9B"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_REGION: "eu",
+            CONF_PRODUCT_KEY: PRODUCT_KEY,
+            CONF_PRODUCT_SECRET: secret,
+            CONF_MAC: "02:00:00:00:00:09",
+            CONF_PASSCODE: "ABCDEFGHIJ",
+            SECTION_ADVANCED: dict(VERSION_DEFAULTS),
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BASE_URL] == REGIONS["eu"]
+    assert result["data"][CONF_PRODUCT_SECRET] == secret.lower()
+    # The flow's clients (the patched class) were all made with the secret.
+    calls = config_flow.GServiceClient.call_args_list  # type: ignore[attr-defined]
+    assert calls
+    assert {call.kwargs["product_secret"] for call in calls} == {secret.lower()}
+    mock_gservice.register.assert_awaited_once()
+    await hass.async_block_till_done()

@@ -5,7 +5,8 @@ integration's codecs and of the emulator's own wire code, so that both are held 
 
 - frames.json: device <-> cloud/app frames (0x020F, 0x0210, 0x0090/0x0091, 0x0093/0x0094),
 - p0.json: P0 payloads of real products, keyed by the product file they follow,
-- lan.json: LAN frames of a real PH-803W (discovery, passcode, login, heartbeat),
+- lan.json: LAN frames of a real PH-803W (discovery, passcode, login, heartbeat) and a
+  current-firmware discovery reply,
 - products/: real product definitions (SOURCES.json says where each comes from).
 """
 
@@ -19,8 +20,17 @@ PRODUCTS_DIR = VECTORS_DIR / "products"
 
 
 def unhex(text: str) -> bytes:
-    """Bytes from the files' hex notation (spaces allowed)."""
-    return bytes.fromhex(text.replace(" ", ""))
+    """Bytes from the files' hex notation: hex digits, spaces allowed, ``XX*N`` = N bytes XX."""
+    out = bytearray()
+    for token in text.split():
+        byte, star, count = token.partition("*")
+        out += bytes.fromhex(byte) * int(count) if star else bytes.fromhex(token)
+    return bytes(out)
+
+
+def vector_value(value: Any) -> Any:
+    """A shown value from the files: ``{"hex": ...}`` is a binary point's bytes."""
+    return unhex(value["hex"]) if isinstance(value, dict) else value
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ the wire-level details and are imported directly only by the library's own tests
 `gservice` (GService HTTP), `session` / `session_state` / `commands` / `mqtt_client` (M2M),
 `firmware`, `lan`.
 
-- `GServiceClient`: register / disable / provision / OTA checks over HTTP.
+- `GServiceClient`: register / disable / provision / OTA checks over HTTP (with a Product
+  Secret, the encrypted register and provision).
 - `M2MSession`: the MQTT session (`connect()` once, or `run()` with reconnects), app commands
   answered by one `set_command_handler()` callback, frames for listeners.
 - `P0Codec` over a `ProductModel`: the data-point payloads apps send and receive.
@@ -15,13 +16,14 @@ the wire-level details and are imported directly only by the library's own tests
 - `device`: the device as one object (`device.Device`): session, commands, data points with
   their report pacing, firmware offers and downloads, LAN membership; immutable states for
   listeners and a separate command stream, persisted through an injected `DeviceStore`.
+- `download_product_definition`: a product's data points from the Open API (`/app/datapoint`).
 - `lan`: the device's side towards apps on the local network (its own namespace: discovery,
   binding window, TCP server for several devices).
 Every error is a `GizwitsError`.
 """
 
-from . import device, lan
-from .commands import AppCommand, CommandHandler, CommandSource
+from . import lan
+from .commands import AppCommand, CommandSource
 from .errors import GizwitsError, GizwitsValueError
 from .firmware import DownloadedFirmware, FirmwareError, download_firmware
 from .frame_fields import MAX_PAYLOAD, FirmwareType, FrameError, LogLevel
@@ -37,17 +39,16 @@ from .frames import (
 from .gservice import GServiceClient
 from .gservice_wire import (
     REGIONS,
-    FirmwareUpdate,
     GServiceCannotConnect,
     GServiceError,
     GServiceInvalidCredentials,
     GServiceMalformedResponse,
     GServiceRejected,
+    GServiceSecretMismatch,
     GServiceServerError,
     GServiceTimeout,
     GServiceUnknownProduct,
     M2MEndpoint,
-    TargetFirmware,
     normalize_base_url,
     normalize_mac,
     normalize_version,
@@ -69,6 +70,12 @@ from .p0_messages import (
     Value,
 )
 from .product import Access, DataPoint, DataType, ProductDefinitionError, ProductModel
+from .product_download import (
+    ProductDownloadError,
+    ProductDownloadRefused,
+    download_product_definition,
+)
+from .product_secret import validate_product_secret
 from .session import M2MSession
 from .session_state import (
     AckTimeoutError,
@@ -92,7 +99,6 @@ __all__ = [
     "AckedPassthrough",
     "AppCommand",
     "AppPassthrough",
-    "CommandHandler",
     "CommandSource",
     "ConnectionState",
     "ConnectionStatus",
@@ -103,7 +109,6 @@ __all__ = [
     "DownloadedFirmware",
     "FirmwareError",
     "FirmwareType",
-    "FirmwareUpdate",
     "FrameError",
     "GServiceCannotConnect",
     "GServiceClient",
@@ -111,6 +116,7 @@ __all__ = [
     "GServiceInvalidCredentials",
     "GServiceMalformedResponse",
     "GServiceRejected",
+    "GServiceSecretMismatch",
     "GServiceServerError",
     "GServiceTimeout",
     "GServiceUnknownProduct",
@@ -135,6 +141,8 @@ __all__ = [
     "P0Message",
     "P0PointError",
     "ProductDefinitionError",
+    "ProductDownloadError",
+    "ProductDownloadRefused",
     "ProductModel",
     "ReadReply",
     "ReadRequest",
@@ -142,10 +150,9 @@ __all__ = [
     "SessionTiming",
     "SetLogLevel",
     "StatusReport",
-    "TargetFirmware",
     "Value",
-    "device",
     "download_firmware",
+    "download_product_definition",
     "lan",
     "normalize_base_url",
     "normalize_mac",
@@ -153,4 +160,5 @@ __all__ = [
     "validate_did",
     "validate_passcode",
     "validate_product_key",
+    "validate_product_secret",
 ]

@@ -5,9 +5,11 @@ transport hands it to one `CommandRunner`, which calls the device's registered h
 returns the bytes to send back: for 0x0093 the body of the 0x0094 (same sn), for 0x0090 the body
 of a 0x0091 to the asking app. The runner knows nothing about P0; the handler does.
 
-Gizwits ruling on acks (protocol.md §4): every 0x0093 is acked, carrying the device's answer
-when it has one; a 0x0093 whose sn the same app sent within the dedup window is acked again
-with the same answer but not executed twice.
+Gizwits ruling on acks (protocol.md §4, amended): every 0x0093 is acked, carrying the device's
+answer when it has one. A 0x0093 is a *retransmission* only when it repeats the same app's
+previous 0x0093 exactly (same sn and same payload) within the window (10 s): it is acked again
+with the same answer but not executed twice. Anything else runs, even with a reused sn: real LAN
+clients send every 0x0093 with sn 0.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import time
 
 _LOGGER = logging.getLogger(__name__)
 
-# Bounded memory under a flood of distinct sns: past the cap the oldest entries go first.
+# Bounded memory under a flood of distinct apps: past the cap the oldest entries go first.
 DEDUP_MAX_ENTRIES = 4096
+# How long an exact repeat of an app's previous 0x0093 counts as a retransmission (§4).
+RETRANSMISSION_WINDOW = 10.0
 # Commands handled at once; more are dropped (a flood must not pile up tasks, §6).
 MAX_RUNNING = 64
 
@@ -49,12 +53,23 @@ type CommandHandler = Callable[[AppCommand], Awaitable[bytes | None]]
 type CommandListener = Callable[[AppCommand], None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Previous:
+    """An app's previous 0x0093: what it was, when it ran and its answer."""
+
+    sn: int
+    payload: bytes
+    at: float
+    answer: asyncio.Future[bytes | None]
+
+
 class CommandRunner:
-    """Runs every app command through the one registered handler, deduplicating 0x0093."""
+    """Runs every app command through the one registered handler; a retransmitted 0x0093
+    gets the answer of its first run instead."""
 
     def __init__(
         self,
-        dedup_window: float = 60.0,
+        dedup_window: float = RETRANSMISSION_WINDOW,
         clock: Callable[[], float] = time.monotonic,
         max_running: int = MAX_RUNNING,
     ) -> None:
@@ -64,10 +79,8 @@ class CommandRunner:
         self._handler: CommandHandler | None = None
         self._listeners: list[CommandListener] = []
         self._running: set[asyncio.Task[bytes | None]] = set()
-        # (source, app, sn) -> (first seen, its answer); kept in arrival order.
-        self._seen: OrderedDict[
-            tuple[CommandSource, str, int], tuple[float, asyncio.Future[bytes | None]]
-        ] = OrderedDict()
+        # (source, app) -> that app's previous 0x0093; least recently used first.
+        self._seen: OrderedDict[tuple[CommandSource, str], _Previous] = OrderedDict()
 
     @property
     def busy(self) -> bool:
@@ -93,17 +106,21 @@ class CommandRunner:
     def submit(self, command: AppCommand) -> tuple[asyncio.Future[bytes | None], bool]:
         """Start handling `command`; returns its future answer and whether it is a repeat.
 
-        A repeated 0x0093 (same source, app and sn within the window) gets the first run's
-        answer (awaited if that run is still going) and is not handled again. Without a
-        handler the answer is None at once.
+        A retransmitted 0x0093 (the same app's previous 0x0093 again, same sn and payload,
+        within the window) gets that run's answer (awaited if it is still going) and is not
+        handled again. Without a handler the answer is None at once.
         """
         key = None
         if command.sn is not None:
             self._expire()
-            key = (command.source, command.app_client_id, command.sn)
-            seen = self._seen.get(key)
-            if seen is not None:
-                return seen[1], True
+            key = (command.source, command.app_client_id)
+            previous = self._seen.get(key)
+            if (
+                previous is not None
+                and previous.sn == command.sn
+                and previous.payload == command.payload
+            ):
+                return previous.answer, True
         for listener in list(self._listeners):
             try:
                 listener(command)
@@ -119,7 +136,11 @@ class CommandRunner:
             task.add_done_callback(self._running.discard)
             answer = task
         if key is not None:
-            self._seen[key] = (self._clock(), answer)
+            assert command.sn is not None
+            self._seen.pop(key, None)  # re-inserted last: the most recently used app
+            self._seen[key] = _Previous(command.sn, command.payload, self._clock(), answer)
+            if len(self._seen) > DEDUP_MAX_ENTRIES:
+                self._seen.popitem(last=False)
         return answer, False
 
     def cancel(self) -> None:
@@ -138,14 +159,18 @@ class CommandRunner:
         return bytes(answer) if answer else None
 
     def _expire(self) -> None:
-        """Drop entries older than the window (kept in arrival order) or past the cap."""
+        """Drop entries older than the window (kept in arrival order)."""
         now = self._clock()
         seen = self._seen
-        while seen:
-            first_at, _ = next(iter(seen.values()))
-            if now - first_at < self.dedup_window and len(seen) < DEDUP_MAX_ENTRIES:
-                break
+        while seen and now - next(iter(seen.values())).at >= self.dedup_window:
             seen.popitem(last=False)
 
 
-__all__ = ["AppCommand", "CommandHandler", "CommandListener", "CommandRunner", "CommandSource"]
+__all__ = [
+    "RETRANSMISSION_WINDOW",
+    "AppCommand",
+    "CommandHandler",
+    "CommandListener",
+    "CommandRunner",
+    "CommandSource",
+]

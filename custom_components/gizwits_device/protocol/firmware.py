@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 import hashlib
 import os
 from pathlib import Path
@@ -74,25 +75,33 @@ def _check_md5(value: str, source: str) -> str:
 
 
 class _TempFile:
-    """A temp file in the destination directory; all blocking calls run in a thread."""
+    """A temp file in the destination directory; every file operation runs in a thread.
 
-    def __init__(self, fd: int, path: Path) -> None:
+    Each operation is shielded: a cancellation never leaves a thread writing to a closed file,
+    a rename half done, or the temp file behind.
+    """
+
+    def __init__(self, file: BinaryIO, path: Path) -> None:
         self.path = path
-        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._file = file
         self._pending: asyncio.Future[Any] | None = None
 
     @classmethod
     async def create(cls, dest: Path) -> _TempFile:
-        fd, name = await asyncio.to_thread(
-            tempfile.mkstemp, dir=dest.parent, prefix=f".{dest.name}.", suffix=".part"
-        )
-        return cls(fd, Path(name))
+        def open_temp() -> tuple[BinaryIO, Path]:
+            fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+            return os.fdopen(fd, "wb"), Path(name)
 
-    async def write(self, data: bytes) -> None:
-        # Shielded so a cancellation never leaves a thread writing to a closed file.
-        task = asyncio.ensure_future(asyncio.to_thread(self._file.write, data))
+        file, path = await asyncio.to_thread(open_temp)
+        return cls(file, path)
+
+    async def _run(self, func: Callable[[], object]) -> None:
+        task = asyncio.ensure_future(asyncio.to_thread(func))
         self._pending = task
         await asyncio.shield(task)
+
+    async def write(self, data: bytes) -> None:
+        await self._run(partial(self._file.write, data))
 
     async def commit(self, dest: Path) -> None:
         def finish() -> None:
@@ -102,18 +111,20 @@ class _TempFile:
             os.chmod(self.path, FILE_MODE)
             os.replace(self.path, dest)
 
-        # Shielded too: once started, the rename either happens fully or not at all.
-        task = asyncio.ensure_future(asyncio.to_thread(finish))
-        self._pending = task
-        await asyncio.shield(task)
+        # Once started, the rename either happens fully or not at all.
+        await self._run(finish)
 
     async def discard(self) -> None:
         """Remove the temp file; safe to call during cancellation and more than once."""
-        # Let an in-flight (shielded) write or rename finish first; instant if already done.
+        # Let an in-flight write or rename finish first; instant if already done.
         if self._pending is not None:
             await asyncio.wait([self._pending])
-        self._file.close()
-        self.path.unlink(missing_ok=True)
+
+        def remove() -> None:
+            self._file.close()
+            self.path.unlink(missing_ok=True)
+
+        await self._run(remove)
 
 
 async def download_firmware(

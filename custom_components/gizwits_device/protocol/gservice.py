@@ -1,7 +1,9 @@
 """GService HTTP client: register, disable, provision and OTA checks (protocol.md §1, §2, §7).
 
 Requests and answers are GAgent's (gservice_wire.py has the formats, errors and checks);
-this module sends them and classifies the answers.
+this module sends them and classifies the answers. A client given the product's Product
+Secret registers and provisions through the "safe" calls instead (protocol.md §9): same
+transport, timeouts and error classification, encrypted bodies.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .gservice_wire import (
     M2MEndpoint,
     TargetFirmware,
     error_code,
+    error_message,
     is_credential_error,
     normalize_base_url,
     normalize_mac,
@@ -38,19 +41,72 @@ from .gservice_wire import (
     validate_passcode,
     validate_product_key,
 )
+from .product_secret import ProductCipher, ProductSecretMismatch
 
 __all__ = ["GServiceClient"]
 
 
 class GServiceClient:
-    """Device-side GService client. One instance per base URL; the session is borrowed."""
+    """Device-side GService client. One instance per base URL; the session is borrowed.
+
+    With `product_secret` (and the `product_key` it belongs to) register and provision use the
+    safe calls of protocol.md §9; everything else is unchanged.
+    """
 
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, *, timeout: float = 10.0
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        product_key: str | None = None,
+        product_secret: str | None = None,
     ) -> None:
         self._session = session
         self._base_url = normalize_base_url(base_url)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._safe: tuple[str, ProductCipher] | None = None
+        if product_secret is not None:
+            if product_key is None:
+                raise GizwitsValueError("a product secret needs the product key it belongs to")
+            self._safe = (validate_product_key(product_key), ProductCipher(product_secret))
+
+    @property
+    def uses_product_secret(self) -> bool:
+        """Whether register and provision go through the safe calls (protocol.md §9)."""
+        return self._safe is not None
+
+    def _cipher_for(self, product_key: str) -> ProductCipher | None:
+        """The cipher when the safe calls apply; a secret is only good for its own product."""
+        if self._safe is None:
+            return None
+        safe_key, cipher = self._safe
+        if product_key != safe_key:
+            raise GizwitsValueError("the product secret belongs to another product key")
+        return cipher
+
+    @staticmethod
+    def _reply_form(cipher: ProductCipher | None, text: str, status: int, key: str) -> str:
+        """The form text of a success answer; a safe answer is decrypted and must hold `key`.
+
+        A safe answer that does not decrypt to a form with `key` means the secret is wrong; the
+        error never quotes the plaintext (it holds the DID or the broker's address).
+        """
+        if cipher is None:
+            return text
+        try:
+            plain = cipher.decrypt_hex(text)
+            value = parse_form(plain).get(key)
+        except (ProductSecretMismatch, wire.GServiceMalformedResponse) as err:
+            raise wire.GServiceSecretMismatch(
+                f"answer does not decrypt with the product secret ({err.__class__.__name__})",
+                status=status,
+            ) from None
+        if not value:
+            raise wire.GServiceSecretMismatch(
+                f"answer does not decrypt to {key!r} with the product secret", status=status
+            )
+        return plain
 
     @property
     def base_url(self) -> str:
@@ -77,8 +133,13 @@ class GServiceClient:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as resp:
-                raw = await resp.content.read(MAX_RESPONSE_BYTES + 1)
                 status = resp.status
+                # read(n) returns what has arrived so far, not n bytes: collect up to the cap.
+                raw = bytearray()
+                async for chunk in resp.content.iter_chunked(16 * 1024):
+                    raw += chunk
+                    if len(raw) > MAX_RESPONSE_BYTES:
+                        break
         except TimeoutError as err:
             raise wire.GServiceTimeout(f"{method} {path}: timed out") from err
         except aiohttp.ClientError as err:
@@ -104,32 +165,50 @@ class GServiceClient:
         counts as unreachable, like a 5xx: the caller keeps retrying.
         """
         code = error_code(text)
+        message = error_message(text) if code is not None else None
         detail = f"{what}: HTTP {status}" + (f", error_code {code}" if code is not None else "")
+        if message:
+            detail += f" ({message})"
+        error: type[wire.GServiceError] = wire.GServiceRejected
         if status >= 500 or code == ERROR_SERVER_ERROR:
-            raise wire.GServiceServerError(detail, status=status, error_code=code)
-        if code == ERROR_PRODUCT_KEY_INVALID:
-            raise wire.GServiceUnknownProduct(detail, status=status, error_code=code)
-        if is_credential_error(code):
-            raise wire.GServiceInvalidCredentials(detail, status=status, error_code=code)
-        if code is None and status in (401, 403, 404):
+            error = wire.GServiceServerError
+        elif code == ERROR_PRODUCT_KEY_INVALID:
+            error = wire.GServiceUnknownProduct
+        elif is_credential_error(code):
+            error = wire.GServiceInvalidCredentials
+        elif code is None and status in (401, 403, 404):
             raise wire.GServiceCannotConnect(f"{detail} (not a Gizwits answer)", status=status)
-        raise wire.GServiceRejected(detail, status=status, error_code=code)
+        raise error(detail, status=status, error_code=code, error_message=message)
 
     async def register(self, product_key: str, mac: str, passcode: str) -> str:
-        """Register the device; return its DID (`POST /dev/devices` → 201 `did=...`)."""
-        form = {
-            "passcode": validate_passcode(passcode),
-            "mac": normalize_mac(mac),
-            "product_key": validate_product_key(product_key),
-        }
-        status, text = await self._request("POST", "/dev/devices", form=form)
+        """Register the device; return its DID.
+
+        Plain: `POST /dev/devices` `passcode=&mac=&product_key=` → 201 `did=...`. Safe:
+        `POST /dev/<product_key>/device` `data=<hex AES(mac=&passcode=&type=normal)>` → the hex
+        of `AES(did=...)` (protocol.md §9).
+        """
+        passcode = validate_passcode(passcode)
+        mac = normalize_mac(mac)
+        product_key = validate_product_key(product_key)
+        cipher = self._cipher_for(product_key)
+        if cipher is None:
+            form = {"passcode": passcode, "mac": mac, "product_key": product_key}
+            status, text = await self._request("POST", "/dev/devices", form=form)
+        else:
+            plain = f"mac={mac.lower()}&passcode={passcode}&type=normal"
+            form = {"data": cipher.encrypt_hex(plain)}
+            status, text = await self._request("POST", f"/dev/{product_key}/device", form=form)
         # GAgent accepts only 201 here; 200 is tolerated as success as well.
         if status not in (200, 201):
             self._raise_for(status, text, "register")
-        did = require(parse_form(text), "did", status)
+        did = require(parse_form(self._reply_form(cipher, text, status, "did")), "did", status)
         try:
             return validate_did(did)
         except ValueError as err:
+            if cipher is not None:  # 22 characters of garbage: decrypted with the wrong key
+                raise wire.GServiceSecretMismatch(
+                    "answer does not decrypt to a DID with the product secret", status=status
+                ) from None
             raise wire.GServiceMalformedResponse(str(err), status=status) from err
 
     async def disable(self, did: str, passcode: str) -> None:
@@ -146,12 +225,22 @@ class GServiceClient:
         self._raise_for(status, text, "disable")
 
     async def provision(self, did: str) -> M2MEndpoint:
-        """Ask where the M2M broker is (`GET /dev/devices/<did>` → `host=&port=&server_ts=`)."""
+        """Ask where the M2M broker is: `host=&port=&server_ts=` (more keys are ignored).
+
+        Plain: `GET /dev/devices/<did>`. Safe: `GET /dev/<product_key>/device?did=<hex AES(DID)>`,
+        the answer encrypted the same way (protocol.md §9).
+        """
         validate_did(did)
-        status, text = await self._request("GET", f"/dev/devices/{did}")
+        if self._safe is None:
+            cipher = None
+            status, text = await self._request("GET", f"/dev/devices/{did}")
+        else:
+            product_key, cipher = self._safe
+            params = {"did": cipher.encrypt_hex(did)}
+            status, text = await self._request("GET", f"/dev/{product_key}/device", params=params)
         if status != 200:
             self._raise_for(status, text, "provision")
-        form = parse_form(text)
+        form = parse_form(self._reply_form(cipher, text, status, "host"))
         host = require(form, "host", status)
         port = parse_int(require(form, "port", status), "port", status)
         ts_text = form.get("server_ts")

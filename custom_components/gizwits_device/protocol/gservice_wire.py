@@ -66,11 +66,17 @@ class GServiceError(GizwitsError):
     """Any GService failure. `status` / `error_code` are set when the server answered."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, error_code: int | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: int | None = None,
+        error_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code
+        self.error_message = error_message
 
 
 class GServiceCannotConnect(GServiceError):
@@ -99,6 +105,11 @@ class GServiceServerError(GServiceError):
 
 class GServiceMalformedResponse(GServiceError):
     """The answer could not be decoded or lacks required keys."""
+
+
+class GServiceSecretMismatch(GServiceMalformedResponse):
+    """A safe-API reply did not decrypt to what it must carry: the Product Secret is not this
+    product's (protocol.md §9)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +266,16 @@ def error_code(text: str) -> int | None:
     if isinstance(code, int) and not isinstance(code, bool):
         return code
     return None
+
+
+def error_message(text: str) -> str | None:
+    """Gizwits' `error_message` from a JSON error body (at most 200 characters), if any."""
+    try:
+        body = json.loads(text)
+    except ValueError, RecursionError:
+        return None
+    message = body.get("error_message") if isinstance(body, dict) else None
+    return message[:200] if isinstance(message, str) and message else None
 
 
 def is_credential_error(code: int | None) -> bool:

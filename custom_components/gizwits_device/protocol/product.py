@@ -6,8 +6,10 @@ its raw (sent) value maps to the shown one: y = x * ratio + addition (gizX2Y / g
 SDK), with ``uint_spec.min``/``max`` bounding the raw value x.
 
 Bit fields: ``bit_offset`` counts across the whole bit region (a 9th switch has bit_offset 8) and
-``byte_offset`` is the byte holding that bit, region start + bit_offset // 8, exactly as the
-SDK's generated ``*_BYTEOFFSET`` / ``*_BITOFFSET`` constants give it; p0.py has the byte order.
+``byte_offset`` is the byte holding that bit, region start + bit_offset // 8, as the SDK's
+generated ``*_BYTEOFFSET`` / ``*_BITOFFSET`` constants give it. The console's export keeps
+byte_offset at the region start instead; product_import.py reads both and normalises to this
+one; p0.py has the byte order.
 """
 
 from collections.abc import Mapping

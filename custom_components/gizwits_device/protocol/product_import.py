@@ -19,12 +19,20 @@ out by ``position``: one section per access kind in the order writable, read-onl
 fault; each section is a bit region (bool/enum bit fields) followed by the byte fields.
 ``var_len`` exports carry all-zero positions; only ``len``/``unit`` matter there.
 
-Bit fields: ``bit_offset`` counts across the whole region (a 9th switch has bit_offset 8) and
-``byte_offset`` is the byte holding that bit, region start + bit_offset // 8, exactly as the
-SDK's generated ``*_BYTEOFFSET`` / ``*_BITOFFSET`` constants give it (e.g. ``BYTEOFFSET 1`` /
-``BITOFFSET 8``): gizStandardCompressValue ORs the value into byte ``BYTEOFFSET`` at bit
-``BITOFFSET % 8``, so a byte_offset that disagrees with bit_offset would put the field on top
-of another one. See p0.py for the byte order on the wire.
+Bit fields: ``bit_offset`` counts across the whole region (a 9th switch has bit_offset 8).
+Two forms of ``byte_offset`` describe the same wire layout, and both are accepted:
+
+- the console form, what the Gizwits console exports and ``/app/datapoint`` serves: every bit
+  field of a region keeps ``byte_offset`` at the region's first byte (bit_offset 8, 9 … 20 all
+  at byte_offset 0);
+- the MCU-SDK header form: ``byte_offset`` is the byte holding the bit, region start +
+  bit_offset // 8, as the SDK's generated ``*_BYTEOFFSET`` / ``*_BITOFFSET`` constants give it
+  (``BYTEOFFSET 1`` / ``BITOFFSET 8``).
+
+The region's start follows from the layout (sections back to back), so each point is read in
+whichever form fits it, and the model holds the header form (`DataPoint.region_start`). A
+``byte_offset`` that fits neither reading is refused, naming the point. See p0.py for the byte
+order on the wire.
 
 Every defect is a `ProductDefinitionError` that says where it is (``attrs[3] "speed": ...``).
 """
@@ -89,7 +97,7 @@ def parse_product(data: str | bytes | Mapping[str, object]) -> ProductFields:
     _check_unique(parsed_points)
     ordered = sorted(parsed_points, key=lambda item: item[1].id)
     if protocol_type is ProtocolType.STANDARD:
-        _check_standard_layout(ordered)
+        ordered = _check_standard_layout(ordered)
     return ProductFields(
         name=name,
         product_key=product_key,
@@ -290,14 +298,20 @@ def _check_unique(points: Sequence[tuple[int, DataPoint]]) -> None:
         seen_names[point.name] = index
 
 
-def _check_standard_layout(points: Sequence[tuple[int, DataPoint]]) -> None:
-    """Sections in ACCESS_ORDER, back to back; each = bit region, then byte fields."""
+def _check_standard_layout(points: Sequence[tuple[int, DataPoint]]) -> list[tuple[int, DataPoint]]:
+    """Sections in ACCESS_ORDER, back to back; each = bit region, then byte fields.
+
+    Returns the points (same order) with bit fields in the header form (module docstring).
+    """
     cursor = 0
+    normalised: dict[int, DataPoint] = {}
     for access in ACCESS_ORDER:
         section = [(i, p) for i, p in points if p.access is access]
         bits = [(i, p) for i, p in section if p.is_bit_field]
         if bits:
-            cursor += _check_bit_region(bits, cursor, access)
+            size, placed = _check_bit_region(bits, cursor, access)
+            normalised.update(placed)
+            cursor += size
         byte_fields = sorted(
             ((i, p) for i, p in section if not p.is_bit_field), key=lambda item: item[1].byte_offset
         )
@@ -314,20 +328,34 @@ def _check_standard_layout(points: Sequence[tuple[int, DataPoint]]) -> None:
                 )
             cursor += point.length
             previous = (index, point)
+    return [(i, normalised.get(i, p)) for i, p in points]
 
 
 def _named(item: tuple[int, DataPoint]) -> tuple[int, str]:
     return item[0], item[1].name
 
 
-def _check_bit_region(bits: Sequence[tuple[int, DataPoint]], start: int, access: Access) -> int:
-    """Validate one bit region starting at ``start``; return its length in bytes."""
+def _check_bit_region(
+    bits: Sequence[tuple[int, DataPoint]], start: int, access: Access
+) -> tuple[int, dict[int, DataPoint]]:
+    """Validate one bit region starting at ``start``: its length in bytes, its points normalised.
+
+    A point's byte_offset is read in the console form (``start``) or the header form
+    (``start + bit_offset // 8``); the two agree below bit 8.
+    """
     taken: list[tuple[int, int, tuple[int, DataPoint]]] = []
+    placed: dict[int, DataPoint] = {}
     for index, point in bits:
         where = _where(index, point.name)
-        if point.region_start != start:
+        holding = start + point.bit_offset // 8
+        if point.byte_offset not in {start, holding}:
+            forms = (
+                f"{start}"
+                if holding == start
+                else f"{start} (console form) or {holding} (MCU SDK header form)"
+            )
             raise ProductDefinitionError(
-                f"{where}: position.byte_offset must be {start + point.bit_offset // 8} "
+                f"{where}: position.byte_offset must be {forms} "
                 f"(bit {point.bit_offset} of the {access} bit region, which starts at byte {start})"
             )
         low, high = point.bit_offset, point.bit_offset + point.length
@@ -335,4 +363,7 @@ def _check_bit_region(bits: Sequence[tuple[int, DataPoint]], start: int, access:
             if low < other_high and other_low < high:
                 raise ProductDefinitionError(f"{where}: position overlaps {_where(*_named(other))}")
         taken.append((low, high, (index, point)))
-    return (max(high for _, high, _ in taken) + 7) // 8
+        placed[index] = (
+            point if point.byte_offset == holding else _replace(point, byte_offset=holding)
+        )
+    return (max(high for _, high, _ in taken) + 7) // 8, placed

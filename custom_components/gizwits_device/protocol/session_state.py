@@ -60,7 +60,8 @@ class SessionTiming:
     connect_timeout: float = 10.0
     ack_retry_interval: float = 2.0
     ack_retries: int = 3
-    dedup_window: float = 60.0
+    # An exact repeat of an app's previous 0x0093 within this is a retransmission (§4).
+    dedup_window: float = 10.0
     # The first retry after a lost connection waits a random 0..jitter s instead of 0, so many
     # endpoints dropped by one broker restart do not all reconnect in the same instant.
     reconnect_jitter: float = 2.0

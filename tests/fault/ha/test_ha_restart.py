@@ -163,6 +163,9 @@ async def test_restart_during_a_firmware_download(
     """The download in flight when HA stops leaves nothing in the firmware directory."""
     hass.config.config_dir = str(tmp_path)
     entry = setup_integration
+    # A test entry is not saved until something changes it; stopping HA saves it, as a flow's
+    # entry is saved on creation.
+    hass.config_entries._async_schedule_save()
     firmware_dir = tmp_path / FIRMWARE_DIR
     async with serve(scripted_app(_stalled)) as url:
         mcu = entity_id(hass, entry, "update", "mcu_firmware")

@@ -31,6 +31,7 @@ announcements = st.builds(
     mcu_attributes=st.binary(min_size=8, max_size=8),
     api_server=_ascii,
     gagent_version=_ascii,
+    mcu_soft_version=_ascii,
 )
 
 LAN_STRATEGIES: dict[type, st.SearchStrategy[LanMessage]] = {

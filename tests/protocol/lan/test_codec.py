@@ -63,6 +63,27 @@ def test_discovery_reply_matches_the_ph803w_capture() -> None:
     assert broadcast == expected[:6] + b"\x00\x05" + expected[8:]
 
 
+def test_current_firmware_announcement_carries_both_soft_versions() -> None:
+    """protocol.md §8: the WiFi soft version in the firmware field, the MCU soft version as a
+    third NUL-terminated string (read also when a device leaves its NUL off)."""
+    announcement = DeviceAnnouncement(
+        DID,
+        MAC,
+        PK,
+        wifi_firmware_version="04D30Q29",
+        api_server="usapi.gizwits.com:80",
+        gagent_version="4.1.4",
+        mcu_soft_version="03030000",
+    )
+    body = announcement.to_body()
+    assert body[32:42] == b"\x00\x0804D30Q29"
+    assert body.endswith(b"usapi.gizwits.com:80\x004.1.4\x0003030000\x00")
+    assert DeviceAnnouncement.from_body(body) == announcement
+    assert DeviceAnnouncement.from_body(body[:-1]) == announcement
+    with pytest.raises(FieldError):
+        DeviceAnnouncement(DID, MAC, PK, mcu_soft_version="03\x00")
+
+
 def test_old_gagent_announcement_without_strings_decodes() -> None:
     # GAgent releases before the API server/version strings end the body after the attributes.
     body = DeviceAnnouncement(DID, MAC, PK).to_body()
@@ -74,8 +95,8 @@ def test_old_gagent_announcement_without_strings_decodes() -> None:
         DeviceAnnouncement.from_body(short + b"api.gizwits.com:80")  # no NUL
     with pytest.raises(TruncatedError):
         DeviceAnnouncement.from_body(short + b"api\x00")  # version missing
-    with pytest.raises(LengthError):
-        DeviceAnnouncement.from_body(body + b"x")
+    with pytest.raises(LengthError):  # anything after the third string's NUL
+        DeviceAnnouncement.from_body(body + b"03030000\x00x")
     with pytest.raises(FieldError):
         DeviceAnnouncement.from_body(body.replace(b"\x00\x06" + MAC, b"\x00\x05" + MAC[:5]))
     with pytest.raises(FieldError):

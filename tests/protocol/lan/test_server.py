@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from custom_components.gizwits_device.protocol.frames import (
@@ -10,12 +12,15 @@ from custom_components.gizwits_device.protocol.frames import (
     PassthroughAck,
 )
 from custom_components.gizwits_device.protocol.lan import (
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_LOGIN_TIMEOUT,
     Heartbeat,
     HeartbeatReply,
     LanConfigError,
     LanPortInUseError,
     LanServer,
     LoginRequest,
+    ModuleInfoRequest,
     encode_lan_frame,
 )
 
@@ -52,6 +57,58 @@ async def test_silent_client_is_closed(socket_enabled: None) -> None:
     finally:
         await server.stop()
     assert server.logged_in_count(device.did) == 0
+
+
+def test_timeouts_are_the_amended_rulings() -> None:
+    """protocol.md §8 (amended): 60 s of silence closes a logged-in client, 15 s to log in."""
+    server = LanServer()
+    assert (server.heartbeat_timeout, server.login_timeout) == (60.0, 15.0)
+    assert (DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_LOGIN_TIMEOUT) == (60.0, 15.0)
+
+
+async def test_client_pinging_at_a_third_of_the_timeout_stays_for_many_timeouts(
+    socket_enabled: None,
+) -> None:
+    """protocol.md §8: a client pinging every 20 s (a third of the 60 s timeout) is kept.
+
+    The clock is shortened (timeout 1 s, a ping every 1/3 s); twelve pings span four
+    timeouts, "four minutes" at the real rate, and the connection is never closed.
+    """
+    server = LanServer(hosts=[HOST], port=0, heartbeat_timeout=1.0, login_timeout=1.0)
+    device, _ = make_device(1)
+    server.add_device(device)
+    await server.start()
+    try:
+        client = await RawClient.connect(server.port)
+        await client.send(LoginRequest(device.passcode.encode()))
+        assert await client.receive_raw() == LOGIN_OK
+        for _ in range(12):
+            await asyncio.sleep(1.0 / 3)
+            await _ping(client)
+        assert server.stats.heartbeat_timeouts == 0
+        assert server.stats.login_timeouts == 0
+        assert server.logged_in_count(device.did) == 1
+        await client.close()
+    finally:
+        await server.stop()
+
+
+async def test_client_that_does_not_log_in_in_time_is_closed(socket_enabled: None) -> None:
+    """protocol.md §8: 15 s to log in (shortened here), even while asking for module info."""
+    server = LanServer(hosts=[HOST], port=0, heartbeat_timeout=60.0, login_timeout=0.3)
+    device, _ = make_device(1)
+    server.add_device(device)
+    await server.start()
+    try:
+        client = await RawClient.connect(server.port)
+        await client.send(ModuleInfoRequest())
+        assert (await client.receive_raw())[6:8] == b"\x00\x14"  # allowed before login
+        assert await client.closed_by_server() == b""
+        assert server.stats.login_timeouts == 1
+        assert server.stats.heartbeat_timeouts == 0
+        await client.close()
+    finally:
+        await server.stop()
 
 
 async def test_ninth_client_is_closed(lan_server: LanServer, connect: ClientFactory) -> None:

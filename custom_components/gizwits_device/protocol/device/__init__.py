@@ -9,6 +9,7 @@
 docs/library.md has a complete script.
 """
 
+from ..gservice_wire import FirmwareUpdate, TargetFirmware
 from .datapoints import ControlApplier, ControlRejected, DataPoints, P0Stats, ReportPacing
 from .device import Device, LanSender, StateListener
 from .firmware import FirmwareUpdater
@@ -37,6 +38,7 @@ __all__ = [
     "FirmwareDownload",
     "FirmwareOffer",
     "FirmwareState",
+    "FirmwareUpdate",
     "FirmwareUpdater",
     "LanSender",
     "LanState",
@@ -45,6 +47,7 @@ __all__ = [
     "PointValueError",
     "ReportPacing",
     "StateListener",
+    "TargetFirmware",
     "apps_came_online",
     "check_value",
     "default_value",

@@ -32,8 +32,15 @@ from .messages import (
     StartupBroadcast,
 )
 from .ratelimit import LoginRateLimiter
-from .server import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_TCP_PORT, MAX_CLIENTS_PER_DEVICE, LanServer
+from .server import (
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_LOGIN_TIMEOUT,
+    DEFAULT_TCP_PORT,
+    MAX_CLIENTS_PER_DEVICE,
+    LanServer,
+)
 from .stats import LanStats
+from .status_broadcast import StatusBroadcast, StatusBroadcaster
 
 __all__ = [
     "DEFAULT_API_SERVER",
@@ -42,6 +49,7 @@ __all__ = [
     "DEFAULT_DISCOVERY_PORT",
     "DEFAULT_GAGENT_VERSION",
     "DEFAULT_HEARTBEAT_TIMEOUT",
+    "DEFAULT_LOGIN_TIMEOUT",
     "DEFAULT_TCP_PORT",
     "MAX_CLIENTS_PER_DEVICE",
     "MAX_LAN_FRAME",
@@ -70,6 +78,8 @@ __all__ = [
     "PasscodeReply",
     "PasscodeRequest",
     "StartupBroadcast",
+    "StatusBroadcast",
+    "StatusBroadcaster",
     "decode_lan_frame",
     "encode_lan_frame",
     "send_startup_broadcasts",

@@ -53,15 +53,23 @@ class LanConnection:
     async def run(self) -> None:
         """Read and answer frames until the connection ends; always closes it."""
         stats = self._server.stats
+        loop = asyncio.get_running_loop()
+        login_deadline = loop.time() + self._server.login_timeout
         try:
             while True:
+                # Silence closes a logged-in client; before login, so does the login deadline.
+                timeout = self._server.heartbeat_timeout
+                if self.device is None:
+                    timeout = min(timeout, max(0.0, login_deadline - loop.time()))
                 try:
-                    data = await asyncio.wait_for(
-                        self._reader.read(_READ_SIZE), self._server.heartbeat_timeout
-                    )
+                    data = await asyncio.wait_for(self._reader.read(_READ_SIZE), timeout)
                 except TimeoutError:
-                    stats.heartbeat_timeouts += 1
-                    _LOGGER.debug("LAN client %s silent too long, closing", self.address)
+                    if self.device is None:
+                        stats.login_timeouts += 1
+                        _LOGGER.debug("LAN client %s did not log in in time, closing", self.address)
+                    else:
+                        stats.heartbeat_timeouts += 1
+                        _LOGGER.debug("LAN client %s silent too long, closing", self.address)
                     return
                 if not data:
                     return

@@ -15,6 +15,7 @@ import logging
 import socket
 
 from ..frame_fields import FrameError
+from ..frames import DevicePassthrough
 from .codec import decode_lan_frame, encode_lan_frame
 from .errors import LanBindError, LanPortInUseError
 from .messages import DeviceAnnouncement, DiscoveryReply, DiscoveryRequest, StartupBroadcast
@@ -56,6 +57,10 @@ class _ResponderProtocol(asyncio.DatagramProtocol):
             message = decode_lan_frame(data)
         except FrameError as err:
             self._ignore(type(err).__name__, addr, err)
+            return
+        if isinstance(message, DevicePassthrough):
+            # A device's status broadcast on 12414 (ours loops back too): not for us.
+            self._stats.status_broadcasts_heard += 1
             return
         if not isinstance(message, DiscoveryRequest):
             self._ignore("unexpected_command", addr, f"0x{message.command:04X}")

@@ -90,6 +90,13 @@ class _Reader:
         self.pos = end + 1
         return self.ascii(what, raw)
 
+    def rest_as_string(self, what: str) -> str:
+        """The last string of a body: up to a NUL, or to the end when it has none."""
+        end = self.data.find(b"\x00", self.pos)
+        raw = self.data[self.pos : end if end >= 0 else len(self.data)]
+        self.pos = end + 1 if end >= 0 else len(self.data)
+        return self.ascii(what, raw)
+
     @property
     def at_end(self) -> bool:
         return self.pos == len(self.data)
@@ -139,7 +146,9 @@ class DeviceAnnouncement:
 
     `api_server` and `gagent_version` are NUL-terminated strings after the MCU attributes.
     Always sent; old GAgent releases omit both, so a body ending after the attributes decodes
-    with both empty.
+    with both empty. Current firmware (protocol.md §8) fills `wifi_firmware_version` with the
+    8-character WiFi soft version and appends a third string, `mcu_soft_version`; it is sent
+    when set, and read with or without its terminating NUL.
     """
 
     did: str
@@ -149,6 +158,7 @@ class DeviceAnnouncement:
     mcu_attributes: bytes = bytes(MCU_ATTRIBUTES_LEN)
     api_server: str = DEFAULT_API_SERVER
     gagent_version: str = DEFAULT_GAGENT_VERSION
+    mcu_soft_version: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.mac, bytes) or len(self.mac) != _MAC_LEN:
@@ -157,7 +167,7 @@ class DeviceAnnouncement:
             raise FieldError(f"mcu_attributes must be 8 bytes, got {self.mcu_attributes!r}")
         for name in ("did", "product_key", "wifi_firmware_version"):
             _prefixed(name, _ascii(name, getattr(self, name)))
-        for name in ("api_server", "gagent_version"):
+        for name in ("api_server", "gagent_version", "mcu_soft_version"):
             if b"\x00" in _ascii(name, getattr(self, name)):
                 raise FieldError(f"{name} must not contain NUL")
 
@@ -172,6 +182,7 @@ class DeviceAnnouncement:
                 self.mcu_attributes,
                 self.api_server.encode() + b"\x00",
                 self.gagent_version.encode() + b"\x00",
+                self.mcu_soft_version.encode() + b"\x00" if self.mcu_soft_version else b"",
             )
         )
 
@@ -186,12 +197,23 @@ class DeviceAnnouncement:
         firmware = reader.ascii("wifi firmware version", reader.prefixed("wifi firmware"))
         product_key = reader.ascii("product key", reader.prefixed("product key"))
         attributes = reader.take(MCU_ATTRIBUTES_LEN, "mcu attributes")
-        api_server = gagent_version = ""
+        api_server = gagent_version = mcu_soft_version = ""
         if not reader.at_end:
             api_server = reader.nul_terminated("api server")
             gagent_version = reader.nul_terminated("gagent version")
+        if not reader.at_end:
+            mcu_soft_version = reader.rest_as_string("mcu soft version")
         reader.finish()
-        return cls(did, mac, product_key, firmware, attributes, api_server, gagent_version)
+        return cls(
+            did,
+            mac,
+            product_key,
+            firmware,
+            attributes,
+            api_server,
+            gagent_version,
+            mcu_soft_version,
+        )
 
 
 class _Announcing:

@@ -25,12 +25,21 @@ from .messages import DeviceAnnouncement
 from .ratelimit import LoginRateLimiter
 from .stats import LanStats
 
-__all__ = ["DEFAULT_HEARTBEAT_TIMEOUT", "DEFAULT_TCP_PORT", "MAX_CLIENTS_PER_DEVICE", "LanServer"]
+__all__ = [
+    "DEFAULT_HEARTBEAT_TIMEOUT",
+    "DEFAULT_LOGIN_TIMEOUT",
+    "DEFAULT_TCP_PORT",
+    "MAX_CLIENTS_PER_DEVICE",
+    "LanServer",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TCP_PORT = 12416
-DEFAULT_HEARTBEAT_TIMEOUT = 14.0
+# protocol.md §8 (amended): a logged-in client silent for 60 s is closed (LAN clients that work
+# with real devices ping every 20 s); one that has not logged in within 15 s is closed.
+DEFAULT_HEARTBEAT_TIMEOUT = 60.0
+DEFAULT_LOGIN_TIMEOUT = 15.0
 MAX_CLIENTS_PER_DEVICE = 8
 
 type ClientsListener = Callable[[str, int], None]
@@ -45,18 +54,18 @@ class LanServer:
         hosts: Sequence[str] | None = None,
         port: int = DEFAULT_TCP_PORT,
         heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+        login_timeout: float = DEFAULT_LOGIN_TIMEOUT,
         max_clients_per_device: int = MAX_CLIENTS_PER_DEVICE,
         rate_limiter: LoginRateLimiter | None = None,
-        dedup_window: float = 60.0,
         write_buffer_limit: int = 256 * 1024,
         stats: LanStats | None = None,
     ) -> None:
         self._hosts = list(hosts) if hosts is not None else None
         self._port = port
         self.heartbeat_timeout = heartbeat_timeout
+        self.login_timeout = login_timeout
         self.max_clients_per_device = max_clients_per_device
         self.rate_limiter = rate_limiter if rate_limiter is not None else LoginRateLimiter()
-        self.dedup_window = dedup_window
         self.write_buffer_limit = write_buffer_limit
         self.stats = stats if stats is not None else LanStats()
         self._devices: dict[str, LanDevice] = {}

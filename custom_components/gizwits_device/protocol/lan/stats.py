@@ -15,6 +15,12 @@ class LanStats(FrameStats):
     discovery_replies: int = 0
     datagrams_ignored: int = 0
     broadcasts_sent: int = 0
+    # UDP status broadcasts (0x0091 | 06 <MAC> | report) sent, replaced by a newer report
+    # while waiting for the rate limit, failed to send; heard from devices (ours included).
+    status_broadcasts_sent: int = 0
+    status_broadcasts_coalesced: int = 0
+    status_broadcast_errors: int = 0
+    status_broadcasts_heard: int = 0
     connections_accepted: int = 0
     connections_refused: int = 0
     passcode_requests: int = 0
@@ -23,6 +29,7 @@ class LanStats(FrameStats):
     logins_refused: int = 0
     logins_rate_limited: int = 0
     heartbeat_timeouts: int = 0
+    login_timeouts: int = 0
     slow_clients_closed: int = 0
     commands_handled: int = 0
     duplicates: int = 0
