@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+import json
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -60,6 +61,7 @@ class GizwitsBridge:
         self.mapping = dict(options.mapping)
         self.config = options.config
         self.native_points = device.points.own_points
+        self._unfollow: Callable[[], None] | None = None
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -68,20 +70,52 @@ class GizwitsBridge:
         assert points is not None
         self.device.set_values(self._read_mapped(), report=False)
         points.set_applier(self._async_apply)
-        entity_ids = sorted({t.entity_id for t in self.mapping.values()})
-        untrack = (
-            async_track_state_change_event(self.hass, entity_ids, self._on_state_change)
-            if entity_ids
-            else None
-        )
+        self._follow_mapped()
 
         @callback
         def stop() -> None:
             points.set_applier(None)
-            if untrack is not None:
-                untrack()
+            if self._unfollow is not None:
+                self._unfollow()
+                self._unfollow = None
 
         return stop
+
+    @callback
+    def _follow_mapped(self) -> None:
+        """Track the state of the mapped entities (only these)."""
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None
+        entity_ids = sorted({t.entity_id for t in self.mapping.values()})
+        if entity_ids:
+            self._unfollow = async_track_state_change_event(
+                self.hass, entity_ids, self._on_state_change
+            )
+
+    @callback
+    def async_follow(self, options: Mapping[str, Any]) -> bool:
+        """Follow the options' mapping in place, without rebuilding the device's entities.
+
+        Only when the same points are mapped (to other entities or attributes) of the same
+        product with the same units: the native entities stay as they are. False when the
+        entry must reload (another product, other units, a point mapped or made native).
+        """
+        config = bridge_config(options)
+        if config is None:
+            return False
+        product, _mapping, units = json.loads(config)
+        if [product, units] != [json.loads(self.config)[i] for i in (0, 2)]:
+            return False
+        mapping = parse_mapping(self.model, options.get(CONF_MAPPING))
+        if mapping.keys() != self.mapping.keys():
+            return False
+        self.mapping = mapping
+        self.config = config
+        self._follow_mapped()
+        # Changed values go to the apps (paced) like any HA-side change.
+        self.device.set_values(self._read_mapped())
+        return True
 
     async def async_set_native(self, name: str, value: object) -> None:
         """An HA-side change of a native point (entity action); the device reports it."""

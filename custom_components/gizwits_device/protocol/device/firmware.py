@@ -133,15 +133,29 @@ class FirmwareUpdater:
 
         Raises LookupError when nothing is offered, FirmwareError when the download fails.
         """
-        offer = self._state().offers.get(firmware_type)
+        state = self._state()
+        offer = state.offers.get(firmware_type)
         if offer is None:
             raise LookupError("no firmware update is offered")
+        pending = state.pending.get(firmware_type)
+        loop = asyncio.get_running_loop()
+        if (
+            pending is not None
+            and pending.is_copy_of(offer)
+            and await loop.run_in_executor(None, pending.is_intact)
+        ):
+            # Installing again: whoever flashes already has this file (and was told once).
+            _LOGGER.info(
+                "%s firmware %s is already downloaded to %s; it waits to be flashed",
+                firmware_type.name,
+                offer.version,
+                pending.path,
+            )
+            return pending
         name = f"{firmware_type.name.lower()}-{offer.version.replace(' ', '_')}.bin"
         directory = self.directory if isinstance(self.directory, Path) else self.directory()
         dest = directory / name
-        await asyncio.get_running_loop().run_in_executor(
-            None, lambda: dest.parent.mkdir(parents=True, exist_ok=True)
-        )
+        await loop.run_in_executor(None, lambda: dest.parent.mkdir(parents=True, exist_ok=True))
         file = await download_firmware(
             self._http,
             offer.download_url,
@@ -151,7 +165,7 @@ class FirmwareUpdater:
             progress=progress,
         )
         fid = offer.target_fid if isinstance(offer, TargetFirmware) else None
-        result = FirmwareDownload(firmware_type, offer.version, file, fid)
+        result = FirmwareDownload(firmware_type, offer.version, file, fid, offer.download_url)
         # Not installed yet: the offer stays until the flashing is confirmed.
         state = self._state()
         self._put(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ class FirmwareDownload:
     version: str
     file: DownloadedFirmware
     target_fid: int | None = None  # the v4.0 target it came from
+    url: str = ""  # where it came from ("" when stored by a version that did not keep it)
 
     @property
     def path(self) -> Path:
@@ -70,7 +72,7 @@ class FirmwareDownload:
 
     def as_stored(self) -> dict[str, Any]:
         """The record kept in the device's store while it waits to be flashed."""
-        return {**self.as_event_data(), "target_fid": self.target_fid}
+        return {**self.as_event_data(), "target_fid": self.target_fid, "url": self.url}
 
     @classmethod
     def from_stored(cls, firmware_type: FirmwareType, raw: Any) -> FirmwareDownload | None:
@@ -80,9 +82,34 @@ class FirmwareDownload:
             file = DownloadedFirmware(
                 Path(str(raw["path"])), int(raw["size"]), str(raw["md5"]), bool(raw["verified"])
             )
-            return cls(firmware_type, str(raw["version"]), file, None if fid is None else int(fid))
+            return cls(
+                firmware_type,
+                str(raw["version"]),
+                file,
+                None if fid is None else int(fid),
+                str(raw.get("url") or ""),
+            )
         except AttributeError, KeyError, TypeError, ValueError:
             return None
+
+    def is_copy_of(self, offer: FirmwareOffer) -> bool:
+        """This download is of ``offer``: same version, v4.0 target and URL."""
+        fid = offer.target_fid if isinstance(offer, TargetFirmware) else None
+        return (self.version, self.target_fid, self.url) == (
+            offer.version,
+            fid,
+            offer.download_url,
+        )
+
+    def is_intact(self) -> bool:
+        """The file is still there, as downloaded (size and MD5); blocking, in an executor."""
+        path = self.file.path
+        try:
+            with path.open("rb") as file:
+                digest = hashlib.file_digest(file, lambda: hashlib.md5(usedforsecurity=False))
+        except OSError:
+            return False
+        return path.stat().st_size == self.file.size and digest.hexdigest() == self.file.md5
 
 
 @dataclass(frozen=True, slots=True)
