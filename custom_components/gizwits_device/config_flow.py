@@ -9,6 +9,7 @@ from typing import Any, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
 )
@@ -45,7 +46,7 @@ from .const import (
     REGION_CUSTOM,
 )
 from .coordinator import create_session
-from .identity import derive_mac, generate_passcode, region_of
+from .identity import derive_mac, generate_passcode, region_of, session_data
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import GServiceClient
@@ -335,8 +336,8 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                         self.hass, data[CONF_BASE_URL], did, passcode, data[CONF_PRODUCT_KEY]
                     )
                 if not errors:
-                    return self.async_update_reload_and_abort(
-                        entry, data_updates={CONF_DID: did, CONF_PASSCODE: passcode}
+                    return self._async_update_and_reload(
+                        entry, {CONF_DID: did, CONF_PASSCODE: passcode}
                     )
         schema = vol.Schema({vol.Required(CONF_PASSCODE): _PASSWORD, vol.Optional(CONF_DID): _TEXT})
         return self.async_show_form(
@@ -395,6 +396,20 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
             await self._gservice(base_url).provision(entry.data[CONF_DID])
         if errors:
             return None
-        return self.async_update_reload_and_abort(
-            entry, data_updates={CONF_BASE_URL: base_url, **self._identity}
-        )
+        return self._async_update_and_reload(entry, {CONF_BASE_URL: base_url, **self._identity})
+
+    def _async_update_and_reload(
+        self, entry: ConfigEntry, data_updates: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Save new data and abort; the entry restarts with it.
+
+        A loaded entry's update listener sees the changed session data and schedules the reload
+        (Home Assistant wants an integration with an update listener to reload there, not from
+        the flow); an entry that is not loaded has no listener, and the listener keeps the
+        session for a change of the soft versions only.
+        """
+        changed = session_data({**entry.data, **data_updates}) != session_data(entry.data)
+        result = self.async_update_and_abort(entry, data_updates=data_updates)
+        if not changed or entry.state is not ConfigEntryState.LOADED:
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return result
