@@ -13,9 +13,9 @@ a v4.0 target's fid is recorded, §7).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import hashlib
 from pathlib import Path
 from typing import Any, TypedDict
 
