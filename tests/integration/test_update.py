@@ -21,6 +21,7 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -112,6 +113,11 @@ async def test_install_v41_offer(
     current = state(hass, wifi)
     assert current.attributes[ATTR_LATEST_VERSION] == NEW_VERSION
     assert current.attributes[ATTR_INSTALLED_VERSION] == "00000001"
+    # Before Install: it says that Install only downloads, and which action confirms.
+    assert current.attributes["firmware_state"] == "offered"
+    summary = current.attributes["release_summary"]
+    assert summary.startswith("Install only downloads this firmware")
+    assert "gizwits_device.confirm_firmware_installed" in summary
     mcu = entity_id(hass, entry, "update", "mcu_firmware")
     assert state(hass, mcu).state == "off"  # only the WiFi firmware was checked
 
@@ -141,6 +147,7 @@ async def test_install_v41_offer(
     assert current.attributes["firmware_path"] == str(path)
     assert current.attributes["firmware_state"] == "waiting_to_be_flashed"
     assert current.attributes["release_summary"].startswith("Downloaded, waiting to be flashed")
+    assert "gizwits_device.confirm_firmware_installed" in current.attributes["release_summary"]
     assert current.state == "on"
     assert current.attributes[ATTR_INSTALLED_VERSION] == "00000001"
     assert current.attributes[ATTR_IN_PROGRESS] is False
@@ -461,3 +468,15 @@ async def test_installing_twice_downloads_and_announces_once(
     assert len(requests) == 3
     assert len(announced) == 3
     assert path.read_bytes() == served
+
+
+async def test_release_summary_follows_the_language(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, loaded: MockConfigEntry
+) -> None:
+    """The summary before Install is in Home Assistant's language (简体中文 here)."""
+    hass.config.language = "zh-Hans"
+    await async_get_translations(hass, "zh-Hans", "entity", {DOMAIN})
+    mcu = entity_id(hass, loaded, "update", "mcu_firmware")
+    await emulator.cloud.notify_ota(device.did, FirmwareType.MCU, 88, "http://127.0.0.1:9/fw.bin")
+    current = await wait_state(hass, mcu, lambda s: s.state == "on")
+    assert current.attributes["release_summary"].startswith("“安装”只会下载此固件")
