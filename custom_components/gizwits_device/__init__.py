@@ -140,19 +140,25 @@ def _async_create_bridge(
 async def _async_entry_updated(
     started_with: dict[str, Any], hass: HomeAssistant, entry: GizwitsConfigEntry
 ) -> None:
-    """Apply option changes live (log forwarding, indicator bit) without a reload.
+    """Apply option changes live (log forwarding, indicator bit, the entities mapped points
+    follow) without a reload.
 
     New data (re-authentication, reconfiguration: another DID, passcode or GService) needs a
-    new session, a changed product or mapping another set of native entities, changed LAN
-    options other LAN entities and interfaces: the entry reloads (the flows leave it to this
-    listener, as Home Assistant asks of an integration that has one).
+    new session; another product, other units or other points mapped need other native
+    entities; changed LAN options other LAN entities and interfaces: the entry reloads (the
+    flows leave it to this listener, as Home Assistant asks of an integration that has one).
     """
     runtime = entry.runtime_data
-    current = None if runtime.bridge is None else runtime.bridge.config
+    bridge = runtime.bridge
+    current = None if bridge is None else bridge.config
     if (
         session_data(entry.data) != started_with
-        or bridge_config(entry.options) != current
         or lan_options(entry.options) != runtime.lan_options
+        or (
+            bridge_config(entry.options) != current
+            # The same points mapped to other entities: followed in place.
+            and (bridge is None or not bridge.async_follow(entry.options))
+        )
     ):
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
