@@ -21,7 +21,6 @@ from custom_components.gizwits_device.const import (
     CONF_PASSCODE,
     CONF_REGION,
 )
-from tests.integration.helpers import TestDevice
 from tests.integration.test_config_flow import start_user, submit_user, user_input
 
 if TYPE_CHECKING:
@@ -77,17 +76,14 @@ async def test_options_flow_logs_no_deprecation(
 
 async def test_reauth_of_a_loaded_entry_reloads_without_deprecation(
     hass: HomeAssistant,
-    emulator: Emulator,
-    device: TestDevice,
     setup_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Re-authenticating a loaded entry: its update listener restarts the session with the
-    new passcode (and again with unchanged credentials, which HA also reloads)."""
+    """Re-authenticating a loaded entry (the flow registers the device again with a new
+    passcode, protocol.md §7): its update listener restarts the session with it, and again
+    with unchanged credentials, which Home Assistant also reloads."""
     entry = setup_integration
     for passcode in ("NewPasscode", "NewPasscode"):
-        emulator.state.register(device.product_key, device.mac, passcode)
-        await emulator.settle()
         coordinator = entry.runtime_data.coordinator
         result = await entry.start_reauth_flow(hass)
         result = await hass.config_entries.flow.async_configure(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.repairs import repairs_flow_manager
+from homeassistant.components.repairs import ConfirmRepairFlow, repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -15,7 +15,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.gizwits_device import lan
+from custom_components.gizwits_device import lan, repairs
 from custom_components.gizwits_device.const import (
     CONF_LAN_ENABLED,
     CONF_LAN_INTERFACES,
@@ -128,3 +128,12 @@ async def test_removing_the_entry_removes_the_repair(
     result = await manager.async_configure(result["flow_id"], {CONF_LAN_ENABLED: True})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "entry_removed"
+
+
+async def test_an_issue_without_its_entry_gets_the_plain_confirmation(hass: HomeAssistant) -> None:
+    """A fixable issue of this integration that names no entry (none is raised so today) gets
+    Home Assistant's plain confirmation instead of the interface choice."""
+    flow = await repairs.async_create_fix_flow(hass, "lan_no_interface_gone", None)
+    assert isinstance(flow, ConfirmRepairFlow)
+    flow = await repairs.async_create_fix_flow(hass, "lan_no_interface_x", {"entry_id": "x"})
+    assert isinstance(flow, repairs.LanInterfaceRepairFlow)

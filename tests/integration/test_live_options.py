@@ -28,6 +28,11 @@ async def test_another_entity_for_a_mapped_point_needs_no_reload(
     coordinator = config_entry.runtime_data.coordinator
     overload = entity_id(hass, config_entry, "binary_sensor", "point_overload")
     watched = StateRecorder(hass, overload)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.lamp_on"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert bridge.value("switch") is False  # not followed yet
     mapping = {**PLUG_MAPPING, "switch": {"entity_id": "input_boolean.lamp_on", "attribute": None}}
     hass.config_entries.async_update_entry(
         config_entry, options={**config_entry.options, CONF_MAPPING: mapping}
@@ -36,10 +41,7 @@ async def test_another_entity_for_a_mapped_point_needs_no_reload(
     assert config_entry.runtime_data.coordinator is coordinator
     assert config_entry.runtime_data.bridge is bridge
     assert bridge.mapping["switch"].entity_id == "input_boolean.lamp_on"
-
-    await hass.services.async_call(
-        "input_boolean", "turn_on", {"entity_id": "input_boolean.lamp_on"}, blocking=True
-    )
+    # The new entity's state is read at once and reported.
     assert (await app.report(lambda values: values["switch"] is True))["switch"] is True
     await hass.services.async_call(
         "input_boolean", "turn_off", {"entity_id": "input_boolean.plug"}, blocking=True
