@@ -154,26 +154,31 @@ def suggest(point: DataPoint, states: Iterable[State], product: str = "") -> Tar
     """The compatible entity best named like a point (None: leave it native, or ambiguous).
 
     The domain's fit comes first (see _fit), then the name: words of the point's name and
-    display name count twice, words of its description and of the product's name once; an
-    entity's words include its domain (a point called "switch" finds switch.kitchen_relay, an
-    on/off point of a "Dimmable Light" finds light.desk_lamp). An entity named like nothing
-    is not suggested, except the only plain toggle for a settable on/off point.
+    display name count twice, words of its description once; an entity's words include its
+    domain (a point called "switch" finds switch.kitchen_relay). An entity named like nothing
+    is not suggested, except for an on/off point the apps set: then the entity named like the
+    product (the on/off point of a "Dimmable Light" finds light.desk_lamp), else the only
+    plain toggle there is.
     """
     if point.data_type is DataType.BINARY:
         return None
-    states = list(states)
+    states = [s for s in states if _fit(point, s)]
     wanted = _tokens(f"{point.name} {point.display_name}")
-    described = (_tokens(point.description) | _tokens(product)) - wanted
+    described = _tokens(point.description) - wanted
     ranks: dict[str, tuple[int, int]] = {}
     for state in states:
-        if not (fit := _fit(point, state)):
-            continue
         have = _tokens(f"{state.domain} {state.object_id} {state.name}")
         score = 2 * len(wanted & have) + len(described & have)
         if point.is_uint and state.domain == "light" and (wanted & {"brightness", "dim"}):
             score += 1
         if score:
-            ranks[state.entity_id] = (fit, score)
+            ranks[state.entity_id] = (_fit(point, state), score)
+    if not ranks and point.data_type is DataType.BOOL and point.writable:
+        named = _tokens(product)
+        for state in states:
+            have = _tokens(f"{state.domain} {state.object_id} {state.name}")
+            if score := len(named & have):
+                ranks[state.entity_id] = (1, score)
     if ranks:
         top = max(ranks.values())
         best = [entity_id for entity_id, rank in ranks.items() if rank == top]
