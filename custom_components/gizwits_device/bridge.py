@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+import json
 import math
 from typing import Any
 
@@ -111,6 +112,7 @@ class GizwitsBridge:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.bridge"
         )
         self._unsubscribe: list[Callable[[], None]] = []
+        self._unfollow: Callable[[], None] | None = None
         self._warned: set[str] = set()
         self._last_reported: dict[str, Value] | None = None
         self._last_report_at = -math.inf
@@ -161,14 +163,46 @@ class GizwitsBridge:
                 name="gizwits_device periodic report",
             ),
         ]
-        entity_ids = sorted({t.entity_id for t in self.mapping.values()})
-        if entity_ids:
-            self._unsubscribe.append(
-                async_track_state_change_event(self.hass, entity_ids, self._on_state_change)
-            )
+        self._follow_mapped()
         self._online_apps = self.coordinator.data.online_apps
         if session.connected:
             self.report_now()
+
+    @callback
+    def _follow_mapped(self) -> None:
+        """Track the state of the mapped entities (only these)."""
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None
+        entity_ids = sorted({t.entity_id for t in self.mapping.values()})
+        if entity_ids:
+            self._unfollow = async_track_state_change_event(
+                self.hass, entity_ids, self._on_state_change
+            )
+
+    @callback
+    def async_follow(self, options: Mapping[str, Any]) -> bool:
+        """Follow the options' mapping in place, without rebuilding the device's entities.
+
+        Only when the same points are mapped (to other entities or attributes) of the same
+        product with the same units: the native entities stay as they are. False when the
+        entry must reload (another product, other units, a point mapped or made native).
+        """
+        config = bridge_config(options)
+        if config is None or self.config is None:
+            return False
+        product, _mapping, units = json.loads(config)
+        if [product, units] != [json.loads(self.config)[i] for i in (0, 2)]:
+            return False
+        mapping = parse_mapping(self.model, options.get(CONF_MAPPING))
+        if mapping.keys() != self.mapping.keys():
+            return False
+        self.mapping = mapping
+        self.config = config
+        self._follow_mapped()
+        if self._refresh_mapped():
+            self._schedule_report()
+        return True
 
     @callback
     def async_stop(self) -> None:
@@ -176,6 +210,9 @@ class GizwitsBridge:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None
         if self._report_handle is not None:
             self._report_handle.cancel()
             self._report_handle = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -76,6 +77,7 @@ class FirmwareDownload:
     md5: str
     verified: bool  # False when the cloud sent no Firmware-MD5 to check against
     target_fid: int | None = None  # the v4.0 target it came from
+    url: str = ""  # where it came from ("" when stored by a version that did not keep it)
 
     def as_event_data(self) -> dict[str, Any]:
         """What the firmware event entity and the device trigger's bus event carry."""
@@ -90,7 +92,7 @@ class FirmwareDownload:
 
     def as_stored(self) -> dict[str, Any]:
         """The download as kept in the entry's Store while it waits to be flashed."""
-        return {**self.as_event_data(), "target_fid": self.target_fid}
+        return {**self.as_event_data(), "target_fid": self.target_fid, "url": self.url}
 
     @classmethod
     def from_stored(cls, firmware_type: FirmwareType, raw: Any) -> FirmwareDownload | None:
@@ -105,9 +107,27 @@ class FirmwareDownload:
                 str(raw["md5"]),
                 bool(raw["verified"]),
                 None if fid is None else int(fid),
+                str(raw.get("url") or ""),
             )
         except AttributeError, KeyError, TypeError, ValueError:
             return None
+
+    def is_copy_of(self, offer: FirmwareOffer) -> bool:
+        """This download is of ``offer``: same version, v4.0 target and URL."""
+        return (self.version, self.target_fid, self.url) == (
+            offer.version,
+            offer.target_fid,
+            offer.url,
+        )
+
+    def is_intact(self) -> bool:
+        """The file is still there, as downloaded (size and MD5); blocking, in an executor."""
+        try:
+            with self.path.open("rb") as file:
+                digest = hashlib.file_digest(file, lambda: hashlib.md5(usedforsecurity=False))
+        except OSError:
+            return False
+        return self.path.stat().st_size == self.size and digest.hexdigest() == self.md5
 
 
 @dataclass(slots=True)
@@ -230,6 +250,20 @@ class FirmwareUpdater:
         offer = self.state.offers.get(firmware_type)
         if offer is None:
             raise LookupError("no firmware update is offered")
+        pending = self.state.pending.get(firmware_type)
+        if (
+            pending is not None
+            and pending.is_copy_of(offer)
+            and await self._hass.async_add_executor_job(pending.is_intact)
+        ):
+            # Installing again: the flashing automation already has this file (and ran once).
+            LOGGER.info(
+                "%s firmware %s is already downloaded to %s; it waits to be flashed",
+                firmware_type.name,
+                offer.version,
+                pending.path,
+            )
+            return pending
         name = f"{firmware_type.name.lower()}-{offer.version.replace(' ', '_')}.bin"
         dest = Path(self._hass.config.path(FIRMWARE_DIR, self._entry.entry_id, name))
         await self._hass.async_add_executor_job(
@@ -251,6 +285,7 @@ class FirmwareUpdater:
             downloaded.md5,
             downloaded.verified,
             offer.target_fid,
+            offer.url,
         )
         # Not installed yet: the offer stays until the flashing is confirmed.
         self.state.pending[firmware_type] = result
