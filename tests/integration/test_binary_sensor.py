@@ -162,6 +162,7 @@ async def test_entities_before_a_product(
         "allow_app_binding",
         "app_binding",
         "app_command",
+        "binding_ends",
         "connectivity",
         "firmware",
         "indicator",

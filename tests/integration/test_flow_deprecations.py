@@ -13,6 +13,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.gizwits_device.config_flow import SECTION_ADVANCED, VERSION_KEYS
 from custom_components.gizwits_device.const import (
     CONF_DID,
     CONF_INDICATOR_BIT,
@@ -108,16 +109,17 @@ async def test_reconfigure_reloads_without_deprecation(
     entry = setup_integration
     coordinator = entry.runtime_data.coordinator
     result = await entry.start_reconfigure_flow(hass)
-    versions = {
-        str(marker): (marker.description or {}).get("suggested_value")
-        for marker in result["data_schema"].schema
-    }
+    versions = {key: entry.data[key] for key in VERSION_KEYS}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {**versions, CONF_REGION: "custom", CONF_MCU_SOFT_VERSION: "00000009"}
+        result["flow_id"],
+        {
+            CONF_REGION: "custom",
+            SECTION_ADVANCED: {**versions, CONF_MCU_SOFT_VERSION: "00000009"},
+        },
     )
     assert result["step_id"] == "reconfigure_url"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"base_url": versions.get("base_url") or entry.data["base_url"]}
+        result["flow_id"], {"base_url": entry.data["base_url"]}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
