@@ -19,6 +19,7 @@ from custom_components.gizwits_device import lan, repairs
 from custom_components.gizwits_device.const import (
     CONF_LAN_ENABLED,
     CONF_LAN_INTERFACES,
+    CONF_LAN_STATUS_BROADCAST,
     DOMAIN,
 )
 
@@ -65,9 +66,11 @@ async def _fix(manager: RepairsFlowManager, entry: MockConfigEntry, data: dict[s
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "interfaces"
     assert result["description_placeholders"] == {"title": entry.title}
+    # The same choice as the options' Local network step.
     assert {str(key) for key in result["data_schema"].schema} == {
         CONF_LAN_ENABLED,
         CONF_LAN_INTERFACES,
+        CONF_LAN_STATUS_BROADCAST,
     }
     result = await manager.async_configure(result["flow_id"], data)
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -40,6 +40,9 @@ def _home(hass: HomeAssistant) -> None:
 async def _mapping_form(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
     result = await options_step(hass, entry, "product")
     result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "product_example"}
+    )
+    result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"example": "dimmable_light"}
     )
     result = await past_units(hass, await past_product_checks(hass, result))
