@@ -26,6 +26,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 
 from benchmarks.common import client
+from custom_components.gizwits_device.protocol.device.device import REPORT_TASK
 
 GIZWITS = "gizwits_device"
 # Source files whose functions count as "the codec" in a profile: frames, P0, and the data
@@ -38,8 +39,6 @@ CODEC_FILES = (
     "protocol/p0_messages.py",
     "protocol/product.py",
 )
-# The name of the task that sends one status report (bridge.py).
-BRIDGE_SEND = "gizwits_device bridge send"
 # The event loop waiting for I/O: idle time, not CPU.
 IDLE_FUNCTIONS = ("<method 'poll' of 'select.epoll' objects>", "<built-in method select.")
 
@@ -142,17 +141,17 @@ class Probe:
         entry = next(
             e for e in self.hass.config_entries.async_entries(GIZWITS) if e.unique_id == unique_id
         )
-        bridge = entry.runtime_data.bridge
-        if bridge is None:
-            raise LookupError(f"{unique_id} has no bridge")
+        points = entry.runtime_data.device.points
+        if points is None:
+            raise LookupError(f"{unique_id} has no product")
         lan_service = entry.runtime_data.lan.service if entry.runtime_data.lan else None
         sent = lan_service.stats.status_broadcasts_sent if lan_service else 0
         cpu, wall = time.process_time(), time.perf_counter()
         sends: set[asyncio.Task[Any]] = set()
         for _ in range(count):
-            bridge.report_now()
-            # The report's send task (HA names background tasks); run it, as reports go.
-            sends.update(t for t in asyncio.all_tasks() if t.get_name() == BRIDGE_SEND)
+            points.report_now()
+            # The report's send task; run it, as reports go.
+            sends.update(t for t in asyncio.all_tasks() if t.get_name() == REPORT_TASK)
             await asyncio.sleep(0)
         await asyncio.gather(*sends)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
@@ -28,6 +30,7 @@ from .coordinator import GizwitsDeviceCoordinator
 from .device import async_follow_firmware, async_register_device
 from .endpoint import create_device
 from .errors import translated
+from .identity import session_data
 from .issues import (
     ENTRY_ISSUES,
     ISSUE_INVALID_PRODUCT,
@@ -130,7 +133,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
         lan=lan,
         lan_options=lan_options(entry.options),
     )
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(
+        entry.add_update_listener(partial(_async_entry_updated, session_data(entry.data)))
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await SetupNotice(hass, entry).async_start()
     return True
@@ -162,15 +167,29 @@ def _async_bridge_options(hass: HomeAssistant, entry: GizwitsConfigEntry) -> Bri
     return options
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
-    """Apply option changes live (log forwarding, indicator bit) without a reload.
+async def _async_entry_updated(
+    started_with: dict[str, Any], hass: HomeAssistant, entry: GizwitsConfigEntry
+) -> None:
+    """Apply option changes live (log forwarding, indicator bit, the entities mapped points
+    follow) without a reload.
 
-    A changed product or mapping changes the set of native entities, changed LAN options the
-    LAN entities and the service's interfaces: the entry reloads.
+    New data (re-authentication, reconfiguration: another DID, passcode or GService) needs a
+    new session; another product, other units or other points mapped need other native
+    entities; changed LAN options other LAN entities and interfaces: the entry reloads (the
+    flows leave it to this listener, as Home Assistant asks of an integration that has one).
     """
     runtime = entry.runtime_data
-    current = None if runtime.bridge is None else runtime.bridge.config
-    if bridge_config(entry.options) != current or lan_options(entry.options) != runtime.lan_options:
+    bridge = runtime.bridge
+    current = None if bridge is None else bridge.config
+    if (
+        session_data(entry.data) != started_with
+        or lan_options(entry.options) != runtime.lan_options
+        or (
+            bridge_config(entry.options) != current
+            # The same points mapped to other entities: followed in place.
+            and (bridge is None or not bridge.async_follow(entry.options))
+        )
+    ):
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     runtime.log_forwarder.apply_options(entry.options)

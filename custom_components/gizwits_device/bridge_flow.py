@@ -321,11 +321,15 @@ class BridgeOptionsMixin(OptionsFlow):
         suggested: dict[str, str] = {}
         fields: dict[Any, Any] = {}
         for point in mappable:
-            hint = stored.get(point.name) if same_product else suggest(point, candidates)
-            if hint is not None:
+            domains = selector_domains(point)
+            hint = (
+                stored.get(point.name) if same_product else suggest(point, candidates, model.name)
+            )
+            # A mapping stored before the picker was limited may name an entity it refuses.
+            if hint is not None and hint.domain in domains:
                 suggested[point.name] = hint.entity_id
             fields[vol.Optional(point.name)] = EntitySelector(
-                EntitySelectorConfig(domain=selector_domains(point), exclude_entities=own)
+                EntitySelectorConfig(domain=domains, exclude_entities=own)
             )
         return self.async_show_form(
             step_id="mapping",

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from homeassistant.const import ATTR_DEVICE_CLASS
 from homeassistant.core import State, split_entity_id
 
 from .bridge_values import (
@@ -20,7 +21,7 @@ from .bridge_values import (
     known_state,
 )
 from .const import CONF_MAPPING, CONF_PRODUCT
-from .protocol import DataPoint, DataType, ProductModel
+from .protocol import Access, DataPoint, DataType, ProductModel
 from .units import CONF_UNITS
 
 # What a point can follow on an entity, per (domain, point kind); None is the entity's state.
@@ -40,15 +41,21 @@ _ATTRIBUTES: dict[tuple[str, str], tuple[str | None, ...]] = {
 
 
 def selector_domains(point: DataPoint) -> list[str]:
-    """Domains an entity selector offers for this point."""
+    """Domains an entity selector offers for this point: entities that can serve it.
+
+    A point the apps can set needs an entity Home Assistant can set (a write to a sensor is
+    refused); a point the device only reports can follow anything with a state of its kind.
+    """
     if point.data_type is DataType.BOOL:
-        domains = BOOL_DOMAINS if point.writable else BOOL_DOMAINS | {"sensor"}
+        domains = BOOL_DOMAINS | {"sensor"}
     elif point.is_uint:
         domains = UINT_DOMAINS
     elif point.data_type is DataType.ENUM:
         domains = ENUM_DOMAINS
     else:
         return []
+    if point.writable:
+        domains = domains - _REPORTING_DOMAINS
     return sorted(domains)
 
 
@@ -117,39 +124,64 @@ def _tokens(text: str) -> set[str]:
 
 # Words of a description that say nothing about which entity is meant.
 _STOPWORDS = frozenset({"the", "on", "off", "of", "and", "or", "to", "in", "at", "for", "is"})
-# Domains a point the apps can set should not be suggested (a write would be refused).
-_READ_ONLY_DOMAINS = frozenset({"binary_sensor", "sensor"})
+# Domains that only report what they measure or detect: Home Assistant cannot set them.
+_REPORTING_DOMAINS = frozenset({"binary_sensor", "sensor"})
 # For an on/off point with no entity named alike: the one switch there is, if only one.
 _PLAIN_TOGGLES = frozenset({"input_boolean", "switch"})
 
 
-def suggest(point: DataPoint, states: Iterable[State]) -> Target | None:
-    """The best-named compatible entity for a point (None: leave it native, or ambiguous).
+def _fit(point: DataPoint, state: State) -> int:
+    """How well an entity's domain suits the point (0: never suggested; more is better).
 
-    Words of the point's name and display name count twice, words of its description once;
-    an entity's words include its domain (a point called "switch" finds switch.kitchen_relay).
+    An alert or fault is only suggested onto something that reports a problem, never onto
+    something the user controls: a binary sensor, best one of device class problem. A point
+    the device only reports prefers an entity that only reports too; a point the apps set
+    needs one Home Assistant can set.
+    """
+    domain = state.domain
+    if domain not in selector_domains(point):
+        return 0
+    if point.access in (Access.ALERT, Access.FAULT):
+        if domain != "binary_sensor":
+            return 0
+        return 2 if state.attributes.get(ATTR_DEVICE_CLASS) == "problem" else 1
+    if not point.writable:
+        return 2 if domain in _REPORTING_DOMAINS else 1
+    return 1
+
+
+def suggest(point: DataPoint, states: Iterable[State], product: str = "") -> Target | None:
+    """The compatible entity best named like a point (None: leave it native, or ambiguous).
+
+    The domain's fit comes first (see _fit), then the name: words of the point's name and
+    display name count twice, words of its description once; an entity's words include its
+    domain (a point called "switch" finds switch.kitchen_relay). An entity named like nothing
+    is not suggested, except for an on/off point the apps set: then the entity named like the
+    product (the on/off point of a "Dimmable Light" finds light.desk_lamp), else the only
+    plain toggle there is.
     """
     if point.data_type is DataType.BINARY:
         return None
-    states = list(states)
+    states = [s for s in states if _fit(point, s)]
     wanted = _tokens(f"{point.name} {point.display_name}")
     described = _tokens(point.description) - wanted
-    domains = set(selector_domains(point))
-    if point.writable:
-        domains -= _READ_ONLY_DOMAINS
-    scores: dict[str, int] = {}
+    ranks: dict[str, tuple[int, int]] = {}
     for state in states:
-        if state.domain not in domains:
-            continue
         have = _tokens(f"{state.domain} {state.object_id} {state.name}")
         score = 2 * len(wanted & have) + len(described & have)
         if point.is_uint and state.domain == "light" and (wanted & {"brightness", "dim"}):
             score += 1
         if score:
-            scores[state.entity_id] = score
-    if scores:
-        top = max(scores.values())
-        best = [entity_id for entity_id, score in scores.items() if score == top]
+            ranks[state.entity_id] = (_fit(point, state), score)
+    if not ranks and point.data_type is DataType.BOOL and point.writable:
+        named = _tokens(product)
+        for state in states:
+            have = _tokens(f"{state.domain} {state.object_id} {state.name}")
+            if score := len(named & have):
+                ranks[state.entity_id] = (1, score)
+    if ranks:
+        top = max(ranks.values())
+        best = [entity_id for entity_id, rank in ranks.items() if rank == top]
     elif point.data_type is DataType.BOOL and point.writable:
         best = [s.entity_id for s in states if s.domain in _PLAIN_TOGGLES]
     else:

@@ -7,7 +7,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, override
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import instance_id
@@ -46,7 +51,7 @@ from .const import (
     REGION_CUSTOM,
 )
 from .endpoint import create_session
-from .identity import derive_mac, generate_passcode, region_of
+from .identity import derive_mac, generate_passcode, region_of, session_data
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
 from .protocol import GServiceClient
@@ -412,8 +417,8 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
                         self.hass, base_url, did, passcode, product_key, product_secret=secret
                     )
                 if not errors:
-                    return self.async_update_reload_and_abort(
-                        entry, data_updates={CONF_DID: did, CONF_PASSCODE: passcode}
+                    return self._async_update_and_reload(
+                        entry, {**data, CONF_DID: did, CONF_PASSCODE: passcode}
                     )
         schema = vol.Schema({vol.Required(CONF_PASSCODE): _PASSWORD, vol.Optional(CONF_DID): _TEXT})
         return self.async_show_form(
@@ -510,6 +515,20 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
         if errors:
             return None
         updated = {**data, CONF_BASE_URL: base_url, **self._identity, CONF_DID: did}
-        return self.async_update_reload_and_abort(
-            entry, data=_with_secret(updated, self._new_secret)
-        )
+        return self._async_update_and_reload(entry, _with_secret(updated, self._new_secret))
+
+    def _async_update_and_reload(
+        self, entry: ConfigEntry, data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Save the entry's new data and abort; the entry restarts with it.
+
+        A loaded entry's update listener sees the changed session data and schedules the reload
+        (Home Assistant wants an integration with an update listener to reload there, not from
+        the flow); an entry that is not loaded has no listener, and the listener keeps the
+        session for a change of the soft versions only.
+        """
+        changed = session_data(data) != session_data(entry.data)
+        result = self.async_update_and_abort(entry, data=data)
+        if not changed or entry.state is not ConfigEntryState.LOADED:
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return result

@@ -1,12 +1,15 @@
-"""The identity the config flow proposes for a new device (passcode, MAC); a URL's region."""
+"""The identity the config flow proposes for a new device (passcode, MAC); a URL's region;
+the part of an entry's data its session depends on."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import hashlib
 import secrets
 import string
+from typing import Any
 
-from .const import DOMAIN, LAN_PASSCODE_LENGTH, REGION_CUSTOM
+from .const import DOMAIN, LAN_PASSCODE_LENGTH, REGION_CUSTOM, SOFT_VERSION_KEYS
 from .protocol import REGIONS
 
 PASSCODE_LENGTH = LAN_PASSCODE_LENGTH
@@ -33,3 +36,12 @@ def region_of(base_url: str) -> str:
         if url == base_url:
             return region
     return REGION_CUSTOM
+
+
+def session_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry data a running session is built from: a change needs a reload.
+
+    The soft versions are not part of it: confirming a flashed firmware changes them live.
+    """
+    live = set(SOFT_VERSION_KEYS.values())
+    return {key: value for key, value in data.items() if key not in live}

@@ -22,9 +22,16 @@ if TYPE_CHECKING:
 ISSUE_UNREACHABLE = "unreachable"
 ISSUE_INVALID_PRODUCT = "invalid_product"
 ISSUE_LAN_DUPLICATE_PASSCODE = "lan_duplicate_passcode"
+# Fixable (repairs.py): the fix flow opens the entry's interface choice.
+ISSUE_LAN_NO_INTERFACE = "lan_no_interface"
 # A login clears these; the invalid product only goes when a valid one is stored.
 CONNECTION_ISSUES = (ISSUE_UNREACHABLE,)
-ENTRY_ISSUES = (*CONNECTION_ISSUES, ISSUE_INVALID_PRODUCT, ISSUE_LAN_DUPLICATE_PASSCODE)
+ENTRY_ISSUES = (
+    *CONNECTION_ISSUES,
+    ISSUE_INVALID_PRODUCT,
+    ISSUE_LAN_DUPLICATE_PASSCODE,
+    ISSUE_LAN_NO_INTERFACE,
+)
 
 
 def issue_id(issue: str, entry_id: str) -> str:
@@ -38,14 +45,20 @@ def async_raise_issue(
     entry: GizwitsConfigEntry,
     issue: str,
     severity: ir.IssueSeverity,
+    *,
+    fixable: bool = False,
     **placeholders: str,
 ) -> None:
-    """Raise (or refresh) ``issue`` for ``entry``; its text names the entry's title."""
+    """Raise (or refresh) ``issue`` for ``entry``; its text names the entry's title.
+
+    A fixable issue's fix flow (repairs.py) finds the entry by the ``entry_id`` in its data.
+    """
     ir.async_create_issue(
         hass,
         DOMAIN,
         issue_id(issue, entry.entry_id),
-        is_fixable=False,
+        is_fixable=fixable,
+        data={"entry_id": entry.entry_id} if fixable else None,
         severity=severity,
         translation_key=issue,
         translation_placeholders={"title": entry.title, **placeholders},

@@ -31,7 +31,12 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .issues import ISSUE_LAN_DUPLICATE_PASSCODE, async_clear_issues, async_raise_issue
+from .issues import (
+    ISSUE_LAN_DUPLICATE_PASSCODE,
+    ISSUE_LAN_NO_INTERFACE,
+    async_clear_issues,
+    async_raise_issue,
+)
 from .lan import GizwitsLanService, async_get_lan_service, async_lan_interfaces
 from .protocol import lan as gizwits_lan
 from .protocol.device import Device, LanState
@@ -122,12 +127,21 @@ async def async_setup_lan(
     """Add the entry's device to the LAN service (None when the options turn LAN off)."""
     enabled, interface_names, status_broadcast = lan_options(entry.options)
     if not enabled:
-        async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
+        async_clear_issues(
+            hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE, ISSUE_LAN_NO_INTERFACE)
+        )
         async_remove_lan_entities(hass, entry)
         return None
     member = lan_device_for(entry, device)
     service = async_get_lan_service(hass)
     interfaces = await async_lan_interfaces(hass, interface_names)
+    if interfaces:
+        async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_NO_INTERFACE,))
+    else:
+        # Apps can neither find nor reach the device: say why, and offer the choice.
+        async_raise_issue(
+            hass, entry, ISSUE_LAN_NO_INTERFACE, ir.IssueSeverity.WARNING, fixable=True
+        )
     try:
         await service.async_add(
             entry.entry_id,

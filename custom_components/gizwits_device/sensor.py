@@ -85,6 +85,9 @@ DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in ConnectionState],
         entity_category=EntityCategory.DIAGNOSTIC,
+        # Connectivity is the connection's entity: this one's state changes with every
+        # attempt of an outage (Connecting, Waiting to retry…), for those who want that.
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.status.state.value,
         attributes_fn=connection_attributes,
         always_available=True,
@@ -107,6 +110,8 @@ DESCRIPTIONS: tuple[GizwitsSensorDescription, ...] = (
         key="log_level",
         translation_key="log_level",
         entity_category=EntityCategory.DIAGNOSTIC,
+        # What the apps asked to be logged: a diagnostic few look at.
+        entity_registry_enabled_default=False,
         value_fn=log_level_text,
         attributes_fn=log_level_attributes,
     ),

@@ -95,10 +95,12 @@ def _entry_id(call: ServiceCall) -> str:
     if device_id is None:
         raise translated(ServiceValidationError, "no_device")
     device = dr.async_get(call.hass).async_get(device_id)
-    for entry_id in device.config_entries if device is not None else ():
-        entry = call.hass.config_entries.async_get_entry(entry_id)
+    # A device belongs to one config entry (config_entry_id; the config_entries set is gone
+    # in Home Assistant 2027.10).
+    if device is not None:
+        entry = call.hass.config_entries.async_get_entry(device.config_entry_id)
         if entry is not None and entry.domain == DOMAIN:
-            return entry_id
+            return entry.entry_id
     raise translated(ServiceValidationError, "unknown_device", device_id=str(device_id))
 
 

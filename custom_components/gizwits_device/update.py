@@ -26,9 +26,23 @@ from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 1
 
-# firmware_state: the last download waits to be flashed, or was confirmed as flashed.
+# firmware_state: offered (Install would download it), the last download waits to be
+# flashed, or was confirmed as flashed.
+FIRMWARE_OFFERED = "offered"
 FIRMWARE_WAITING = "waiting_to_be_flashed"
 FIRMWARE_FLASHED = "flashed"
+# The release summaries when translations are not loaded (strings.json has the same text).
+_SUMMARIES = {
+    FIRMWARE_OFFERED: (
+        "Install only downloads this firmware (Home Assistant cannot flash your hardware) and "
+        "fires “Firmware downloaded”. Flash it, then run the action “Confirm firmware installed” "
+        "(gizwits_device.confirm_firmware_installed)."
+    ),
+    FIRMWARE_WAITING: (
+        "Downloaded, waiting to be flashed. Flash it, then run the action “Confirm firmware "
+        "installed” (gizwits_device.confirm_firmware_installed)."
+    ),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,25 +95,33 @@ class GizwitsUpdate(GizwitsEntity, UpdateEntity):
 
     @property
     def release_summary(self) -> str | None:
-        """Downloaded but not flashed yet: say so (in Home Assistant's language)."""
-        if self._pending is None:
+        """Before Install: that it only downloads, and the action that confirms the flashing;
+        after: that the download waits to be flashed (in Home Assistant's language)."""
+        firmware_type = self.entity_description.firmware_type
+        if self._pending is not None:
+            state = FIRMWARE_WAITING
+        elif firmware_type in self.coordinator.data.firmware.offers:
+            state = FIRMWARE_OFFERED
+        else:
             return None
         key = self.entity_description.translation_key
         translations = async_get_cached_translations(
             self.hass, self.hass.config.language, "entity", DOMAIN
         )
         text = translations.get(
-            f"component.{DOMAIN}.entity.update.{key}.state_attributes"
-            f".firmware_state.state.{FIRMWARE_WAITING}"
+            f"component.{DOMAIN}.entity.update.{key}.state_attributes.firmware_state.state.{state}"
         )
-        return text or "Downloaded, waiting to be flashed"
+        return text or _SUMMARIES[state]
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """This firmware's last download, whether its MD5 was verified (protocol.md §7), and
-        whether it waits to be flashed."""
+        whether it waits to be flashed; or that one is offered."""
         firmware_type = self.entity_description.firmware_type
-        download = self._pending or self.coordinator.data.firmware.last_download
+        firmware = self.coordinator.data.firmware
+        if self._pending is None and firmware_type in firmware.offers:
+            return {"firmware_state": FIRMWARE_OFFERED}
+        download = self._pending or firmware.last_download
         if download is None or download.firmware_type != firmware_type:
             return None
         return {

@@ -463,8 +463,9 @@ async def test_options_flow_product_and_mapping(
     }
     assert hints["countdown"] == "input_number.countdown"
     assert hints["power"] == "input_number.power"
-    # Two toggles (plug, lamp_on), neither named like the point: no guess.
-    assert hints["switch"] is None
+    # Two toggles (plug, lamp_on), neither named like the point: the one named like the
+    # product ("Smart Plug").
+    assert hints["switch"] == "input_boolean.plug"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"switch": "input_boolean.plug", "countdown": "input_number.countdown"}
     )

@@ -185,6 +185,7 @@ async def test_wrong_passcode_fails_auth(
     await _assert_auth_failed(hass, config_entry, issue_registry)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_did_disabled_while_loaded(
     hass: HomeAssistant,
     emulator: Emulator,
@@ -264,6 +265,7 @@ async def test_remove_succeeds_when_gservice_is_down(
     assert device.did not in caplog.text
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_restart_keeps_did_and_log_level(
     hass: HomeAssistant,
     emulator: Emulator,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from emulator.wire import LogLevelConfirm
@@ -35,6 +36,7 @@ async def test_online_apps_follow_0x0210(
     await wait_state(hass, sensor, lambda s: s.state == "0")
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_log_level_from_0x0010(
     hass: HomeAssistant,
     emulator: Emulator,

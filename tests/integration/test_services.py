@@ -18,6 +18,7 @@ from custom_components.gizwits_device.protocol.frame_fields import MAX_CONTENT, 
 from emulator.wire import AckedPassthrough, DeviceLog, DevicePassthrough
 
 from .helpers import TestDevice, entity_id, state, wait_state
+from .test_flow_deprecations import assert_no_deprecation
 
 if TYPE_CHECKING:
     from emulator.app import AppSimulator, Received
@@ -119,8 +120,11 @@ async def test_the_form_names_the_device(
     emulator: Emulator,
     device: TestDevice,
     setup_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The service form picks a device (not an "Integration"); config_entry_id still works."""
+    """The service form picks a device (not an "Integration"); config_entry_id still works.
+    Finding the device's entry reads nothing deprecated (DeviceEntry.config_entries goes in
+    Home Assistant 2027.10)."""
     gizwits = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, str(setup_integration.unique_id)), setup_integration.entry_id
     )
@@ -145,6 +149,7 @@ async def test_the_form_names_the_device(
         with pytest.raises(ServiceValidationError) as err:
             await _call(hass, "send_passthrough", {**data, "payload": "00"})
         assert err.value.translation_key == key
+    assert_no_deprecation(caplog)
     with pytest.raises(vol.Invalid):
         await _call(
             hass,

@@ -21,10 +21,12 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.translation import async_get_translations
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.gizwits_device.const import (
+    BUS_EVENT_FIRMWARE_DOWNLOADED,
     CONF_MCU_SOFT_VERSION,
     CONF_WIFI_SOFT_VERSION,
     DOMAIN,
@@ -114,6 +116,11 @@ async def test_install_v41_offer(
     current = state(hass, wifi)
     assert current.attributes[ATTR_LATEST_VERSION] == NEW_VERSION
     assert current.attributes[ATTR_INSTALLED_VERSION] == "00000001"
+    # Before Install: it says that Install only downloads, and which action confirms.
+    assert current.attributes["firmware_state"] == "offered"
+    summary = current.attributes["release_summary"]
+    assert summary.startswith("Install only downloads this firmware")
+    assert "gizwits_device.confirm_firmware_installed" in summary
     mcu = entity_id(hass, entry, "update", "mcu_firmware")
     assert state(hass, mcu).state == "off"  # only the WiFi firmware was checked
 
@@ -143,6 +150,7 @@ async def test_install_v41_offer(
     assert current.attributes["firmware_path"] == str(path)
     assert current.attributes["firmware_state"] == "waiting_to_be_flashed"
     assert current.attributes["release_summary"].startswith("Downloaded, waiting to be flashed")
+    assert "gizwits_device.confirm_firmware_installed" in current.attributes["release_summary"]
     assert current.state == "on"
     assert current.attributes[ATTR_INSTALLED_VERSION] == "00000001"
     assert current.attributes[ATTR_IN_PROGRESS] is False
@@ -423,3 +431,58 @@ async def test_installed_v41_firmware_is_not_offered_again_by_v40(
     assert current.state == "off"
     assert current.attributes[ATTR_INSTALLED_VERSION] == NEW_VERSION
     assert coordinator.data.firmware.current_fid[FirmwareType.WIFI] == offer.target_fid
+
+
+async def test_installing_twice_downloads_and_announces_once(
+    hass: HomeAssistant,
+    emulator: Emulator,
+    device: TestDevice,
+    loaded: MockConfigEntry,
+    config_dir: Path,
+) -> None:
+    """A firmware already downloaded and intact (same offer, file there, MD5 as recorded) is
+    not fetched or announced again: a flashing automation runs once. A missing or changed file
+    is downloaded again (protocol.md §7)."""
+    served = b"mcu image v7"
+    requests: list[str] = []
+
+    async def firmware(request: web.Request) -> web.StreamResponse:
+        requests.append(request.path)
+        return web.Response(body=served)
+
+    mcu = entity_id(hass, loaded, "update", "mcu_firmware")
+    events = StateRecorder(hass, entity_id(hass, loaded, "event", "firmware"))
+    announced = async_capture_events(hass, BUS_EVENT_FIRMWARE_DOWNLOADED)
+    async with serve(scripted_app(firmware)) as url:
+        await emulator.cloud.notify_ota(device.did, FirmwareType.MCU, 77, f"{url}/fw.bin")
+        await wait_state(hass, mcu, lambda s: s.state == "on")
+        for _ in range(2):
+            await _install(hass, mcu)
+            await hass.async_block_till_done()
+        assert len(requests) == 1
+        assert len(events.states) == 1
+        assert len(announced) == 1
+        path = _firmware_dir(config_dir, loaded) / "mcu-fid_77.bin"
+        assert state(hass, mcu).attributes["firmware_path"] == str(path)
+
+        path.write_bytes(b"tampered")
+        await _install(hass, mcu)
+        await hass.async_block_till_done()
+        path.unlink()
+        await _install(hass, mcu)
+        await hass.async_block_till_done()
+    assert len(requests) == 3
+    assert len(announced) == 3
+    assert path.read_bytes() == served
+
+
+async def test_release_summary_follows_the_language(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, loaded: MockConfigEntry
+) -> None:
+    """The summary before Install is in Home Assistant's language (简体中文 here)."""
+    hass.config.language = "zh-Hans"
+    await async_get_translations(hass, "zh-Hans", "entity", {DOMAIN})
+    mcu = entity_id(hass, loaded, "update", "mcu_firmware")
+    await emulator.cloud.notify_ota(device.did, FirmwareType.MCU, 88, "http://127.0.0.1:9/fw.bin")
+    current = await wait_state(hass, mcu, lambda s: s.state == "on")
+    assert current.attributes["release_summary"].startswith("“安装”只会下载此固件")

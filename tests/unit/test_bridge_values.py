@@ -178,6 +178,22 @@ def test_check_value_and_json_round_trip() -> None:
     assert default_value(point(LIGHT, "color_temp")) == 2700
 
 
+def test_the_product_name_only_picks_the_on_off_entity() -> None:
+    """The product's name finds the entity of its on/off point the apps set, and nothing
+    else: a read-only point is not suggested onto an entity named only like the product."""
+    states = [
+        st("sensor.plug_power", "5", friendly_name="Plug power"),
+        st("input_boolean.plug", "off", friendly_name="Plug"),
+        st("input_boolean.guest_mode", "off"),
+        st("light.desk_lamp", "on", friendly_name="Desk lamp"),
+    ]
+    assert suggest(point(PLUG, "energy"), states, PLUG.name) is None
+    assert suggest(point(PLUG, "switch"), states, PLUG.name) == Target("input_boolean.plug")
+    assert suggest(point(LIGHT, "on_off"), states, LIGHT.name) == Target("light.desk_lamp")
+    # A fault is never suggested onto what the user controls, however it is named.
+    assert suggest(point(LIGHT, "lamp_fault"), states, LIGHT.name) is None
+
+
 def test_suggestions_and_attributes() -> None:
     states = [
         st("input_boolean.plug", "on"),

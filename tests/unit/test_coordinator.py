@@ -43,6 +43,7 @@ def _state(hass: HomeAssistant, entity_id: str) -> str:
     return current.state
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_status_reaches_connectivity_and_connection_state(
     hass: HomeAssistant, init_integration: MockConfigEntry, mock_session: FakeSessionControl
 ) -> None:

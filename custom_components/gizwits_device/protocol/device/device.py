@@ -48,6 +48,8 @@ from .store import DeviceStore, MemoryStore
 _LOGGER = logging.getLogger(__name__)
 
 type StateListener = Callable[[DeviceState], None]
+# The name of the tasks that send a status report.
+REPORT_TASK = "gizwits device status report"
 # Sends a 0x0091 to every LAN app logged in to the device; returns how many got it.
 type LanSender = Callable[[bytes], int]
 
@@ -276,7 +278,7 @@ class Device:
                 raise
 
     def _send_report(self, payload: bytes) -> None:
-        self._spawn(self._async_send_report(payload))
+        self._spawn(self._async_send_report(payload), REPORT_TASK)
 
     async def _async_send_report(self, payload: bytes) -> None:
         try:
@@ -327,7 +329,7 @@ class Device:
             data["values"] = self.points.stored()
         return data
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -34,9 +34,13 @@ class DeviceIdentity:
     soft_versions: Mapping[FirmwareType, str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FirmwareDownload:
-    """A downloaded firmware file waiting to be flashed by whoever runs the hardware."""
+    """A downloaded firmware file waiting to be flashed by whoever runs the hardware.
+
+    Compared by identity: each download is one (a second download of the same bytes is a new
+    one, announced again).
+    """
 
     firmware_type: FirmwareType
     version: str
