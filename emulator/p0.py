@@ -35,7 +35,7 @@ class P0Error(ValueError):
 class Control:
     """0x01 / 0x11, app -> device: set these writable points."""
 
-    values: dict[str, Value] = field(default_factory=dict)
+    values: Mapping[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +49,14 @@ class ReadRequest:
 class ReadReply:
     """0x03 / 0x13, device -> app: the status, answering a read."""
 
-    values: dict[str, Value] = field(default_factory=dict)
+    values: Mapping[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
     """0x04 / 0x14, device -> app: the status, unasked."""
 
-    values: dict[str, Value] = field(default_factory=dict)
+    values: Mapping[str, Value] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,10 @@ def shown_value(point: Point, raw: int | bytes) -> Value:
         raise P0Error(f"{point.name}: raw {raw} outside {point.raw_min}..{point.raw_max}")
     if point.kind == "bool":
         return raw == 1
+    return _scaled(point, raw)
+
+
+def _scaled(point: Point, raw: int) -> int | float:
     shown = point.ratio * raw + point.addition
     return int(shown) if point.whole_numbers else float(shown)
 
@@ -111,8 +115,7 @@ def raw_value(point: Point, value: object) -> int | bytes:
     except InvalidOperation as err:
         raise P0Error(f"{point.name}: cannot scale {value!r}") from err
     if not point.raw_min <= raw <= point.raw_max:
-        low = shown_value(point, point.raw_min)
-        high = shown_value(point, point.raw_max)
+        low, high = _scaled(point, point.raw_min), _scaled(point, point.raw_max)
         raise P0Error(f"{point.name}: {value!r} outside {low}..{high}")
     return raw
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+import itertools
 import json
 from typing import Any
 
@@ -215,7 +216,7 @@ def _fixed_layout(attrs: list[_Attr]) -> tuple[dict[str, int], int, int]:
         if section == "status_writable":
             control_bytes = cursor
     taken = sorted((ends[a.name] - a.width, ends[a.name], a.name) for a in attrs)
-    for (_, first_end, first), (second_start, _, second) in zip(taken, taken[1:], strict=False):
+    for (_, first_end, first), (second_start, _, second) in itertools.pairwise(taken):
         if second_start < first_end:
             raise ProductError(f"{first!r} and {second!r} overlap")
     return ends, cursor, control_bytes
