@@ -268,21 +268,21 @@ class DataPointCodec:
         if action == CONTROL:
             writable = product.writable
             width = _flags(len(writable))
-            self._expect(body, width + product.control_bytes, "control")
+            self._expect(body, width + product.control_bytes, "a control after the action")
             flags = int.from_bytes(body[:width], "big")
             if flags >> len(writable):
                 raise P0Error(f"control flags 0x{flags:x} name more than {len(writable)} points")
             chosen = [p for i, p in enumerate(writable) if flags >> i & 1]
             section = int.from_bytes(body[width:], "big")
             return Control(self._unpack_fixed(chosen, section, product.control_bytes))
-        self._expect(body, product.status_bytes, "status")
+        self._expect(body, product.status_bytes, "a status after the action")
         values = self._unpack_fixed(product.points, int.from_bytes(body, "big"), len(body))
         return ReadReply(values) if action == READ_REPLY else StatusReport(values)
 
     @staticmethod
     def _expect(body: bytes, size: int, what: str) -> None:
         if len(body) != size:
-            raise P0Error(f"a {what} is {size} bytes after the action, got {len(body)}")
+            raise P0Error(f"{what}: {size} bytes expected, got {len(body)}")
 
     @staticmethod
     def _unpack_fixed(points: Iterable[Point], number: int, size: int) -> dict[str, Value]:
@@ -310,7 +310,7 @@ class DataPointCodec:
         bits = [p for p in chosen if p.in_bits]
         bit_bytes = _flags(sum(p.width for p in bits))
         size = bit_bytes + sum(p.width // 8 for p in chosen if not p.in_bits)
-        self._expect(rest, size, "variable-length body")
+        self._expect(rest, size, "the values after the flags")
         region = int.from_bytes(rest[:bit_bytes], "big")
         values: dict[str, Value] = {}
         used = 0

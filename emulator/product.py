@@ -118,11 +118,12 @@ class _Attr:
         self.order = raw.get("id", index)
         if isinstance(self.order, bool) or not isinstance(self.order, int):
             raise ProductError(f"{name!r}: id must be a whole number")
-        kind = _KINDS.get(raw.get("data_type"))  # type: ignore[arg-type]
+        data_type = raw.get("data_type")
+        kind = _KINDS.get(data_type) if isinstance(data_type, str) else None
         if kind is None:
             raise ProductError(f"{name!r}: unknown data_type {raw.get('data_type')!r}")
         self.kind = kind
-        if raw.get("type") not in SECTIONS:
+        if not isinstance(raw.get("type"), str) or raw["type"] not in SECTIONS:
             raise ProductError(f"{name!r}: unknown type {raw.get('type')!r}")
         self.access: str = raw["type"]
         position = raw.get("position")
