@@ -30,11 +30,10 @@ from typing import Any
 
 import aiohttp
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec
-from custom_components.gizwits_device.protocol.p0_messages import P0Error
 from emulator.app import AppSimulator, Received, decode_p0
 from emulator.brokerlog import PublishEvent
 from emulator.lancli import LanCliError, add_lan_parser, lan_main
+from emulator.p0 import DataPointCodec, P0Error
 from emulator.p0cli import P0CliError, format_message, optional_codec, parse_assignments
 from emulator.server import Emulator
 from emulator.state import DeviceEvent
@@ -224,7 +223,7 @@ async def _app_command(args: argparse.Namespace, app: AppSimulator) -> None:
         raise CliError("timed out waiting for the device") from None
 
 
-async def _p0_command(args: argparse.Namespace, app: AppSimulator, codec: P0Codec) -> None:
+async def _p0_command(args: argparse.Namespace, app: AppSimulator, codec: DataPointCodec) -> None:
     """control: send it, print the next report; read: print the reply to this app."""
     try:
         if args.command == "read":
@@ -241,7 +240,7 @@ async def _p0_command(args: argparse.Namespace, app: AppSimulator, codec: P0Code
 
 
 async def _listen(
-    app: AppSimulator, count: int | None, seconds: float | None, codec: P0Codec | None = None
+    app: AppSimulator, count: int | None, seconds: float | None, codec: DataPointCodec | None = None
 ) -> None:
     def show(item: Received) -> None:
         message = None if codec is None else decode_p0(codec, item)

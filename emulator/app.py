@@ -5,8 +5,9 @@ It publishes on `app2dev/<did>/<client id>` and listens on `dev2app/<did>` and
 iterator; undecodable payloads land in `undecodable` (never fatal). A device 0x0093 is acked with
 a 0x0094 carrying the same sn unless `auto_ack` is off (to exercise the device's retries).
 
-Frames are read and written with the emulator's own `wire` module, never the integration's codec;
-only P0 payloads go through the integration's P0 codec (held to golden vectors elsewhere).
+Frames are read and written with the emulator's own `wire` module and P0 payloads with its own
+`p0` codec, never the integration's: both sides are held to the golden vectors, so a mistake
+in either fails a test instead of being mirrored.
 
 `send_acked` matches the device's 0x0094 by sn and returns its body: empty for a plain ack, the
 device's answer (e.g. a P0 read reply `03 ...`) when it has one. A 0x0094 that answers no 0x0093
@@ -23,9 +24,12 @@ import itertools
 import logging
 import secrets
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec
-from custom_components.gizwits_device.protocol.p0_messages import (
+from emulator import wire
+from emulator.lifecycle import Service
+from emulator.mqtt import BrokerLogin, MqttLink
+from emulator.p0 import (
     Control,
+    DataPointCodec,
     P0Error,
     P0Message,
     ReadReply,
@@ -33,9 +37,6 @@ from custom_components.gizwits_device.protocol.p0_messages import (
     StatusReport,
     Value,
 )
-from emulator import wire
-from emulator.lifecycle import Service
-from emulator.mqtt import BrokerLogin, MqttLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class AckError(AssertionError):
     """The device's 0x0094 does not answer what this app sent (wrong sn or wrong topic)."""
 
 
-def decode_p0(codec: P0Codec, item: Received) -> P0Message | None:
+def decode_p0(codec: DataPointCodec, item: Received) -> P0Message | None:
     """The P0 message in a device passthrough (None: not a passthrough, or not P0)."""
     if not isinstance(item.frame, wire.DevicePassthrough | wire.AckedPassthrough):
         return None
@@ -223,7 +224,7 @@ class AppSimulator(Service):
     # -- P0 data points (protocol.md §5) ---------------------------------------------------
 
     async def send_p0(
-        self, codec: P0Codec, message: P0Message, *, acked: bool = False
+        self, codec: DataPointCodec, message: P0Message, *, acked: bool = False
     ) -> bytes | None:
         """Send a P0 message as 0x0090, or as 0x0093 returning the 0x0094 body (`acked`)."""
         payload = codec.encode(message)
@@ -233,14 +234,14 @@ class AppSimulator(Service):
         return None
 
     async def control(
-        self, codec: P0Codec, values: Mapping[str, Value], *, acked: bool = False
+        self, codec: DataPointCodec, values: Mapping[str, Value], *, acked: bool = False
     ) -> bytes | None:
         """Send a P0 control (0x01 / 0x11); `acked`: as 0x0093, returning the 0x0094 body."""
         return await self.send_p0(codec, Control(values), acked=acked)
 
     async def read(
         self,
-        codec: P0Codec,
+        codec: DataPointCodec,
         names: tuple[str, ...] | None = None,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
         *,
@@ -265,7 +266,7 @@ class AppSimulator(Service):
 
     async def wait_report(
         self,
-        codec: P0Codec,
+        codec: DataPointCodec,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
     ) -> StatusReport:
         """The oldest not yet consumed P0 status report (0x04 / 0x14)."""
@@ -273,7 +274,7 @@ class AppSimulator(Service):
 
     async def wait_p0[M: P0Message](
         self,
-        codec: P0Codec,
+        codec: DataPointCodec,
         kind: type[M],
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
     ) -> tuple[Received, M]:

@@ -16,8 +16,8 @@ import contextlib
 from dataclasses import dataclass
 import socket
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec
-import custom_components.gizwits_device.protocol.p0_messages as p0msg
+from emulator import p0
+from emulator.p0 import DataPointCodec
 
 HEADER = b"\x00\x00\x00\x03"
 DISCOVERY_PORT = 12414
@@ -237,13 +237,13 @@ class StatusListener:
 
     async def next_p0(
         self,
-        codec: P0Codec,
+        codec: DataPointCodec,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> tuple[HeardStatus, p0msg.StatusReport]:
+    ) -> tuple[HeardStatus, p0.StatusReport]:
         """The next broadcast and its P0 status report."""
         heard = await self.next(timeout)
         message = codec.decode(heard.payload)
-        if not isinstance(message, p0msg.StatusReport):
+        if not isinstance(message, p0.StatusReport):
             raise LanAppError(f"a status broadcast carried {message!r}")
         return heard, message
 
@@ -454,27 +454,27 @@ class LanApp:
 
     async def read(
         self,
-        codec: P0Codec,
+        codec: DataPointCodec,
         *,
         acked: bool = False,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> p0msg.ReadReply:
+    ) -> p0.ReadReply:
         """P0 read: over 0x0093 the reply is inside the 0x0094, over 0x0090 it is a 0x0091."""
-        request = codec.encode(p0msg.ReadRequest())
+        request = codec.encode(p0.ReadRequest())
         if acked:
             message = codec.decode(await self.send_acked(request, timeout))
         else:
             await self.send(request)
-            message = await self.wait_p0(codec, p0msg.ReadReply, timeout)
-        if not isinstance(message, p0msg.ReadReply):
+            message = await self.wait_p0(codec, p0.ReadReply, timeout)
+        if not isinstance(message, p0.ReadReply):
             raise LanAppError(f"expected a read reply, got {message!r}")
         return message
 
     async def control(
-        self, codec: P0Codec, values: Mapping[str, p0msg.Value], *, acked: bool = False
+        self, codec: DataPointCodec, values: Mapping[str, p0.Value], *, acked: bool = False
     ) -> None:
         """P0 control; with `acked`, returns once the device acked it."""
-        payload = codec.encode(p0msg.Control(dict(values)))
+        payload = codec.encode(p0.Control(dict(values)))
         if acked:
             await self.send_acked(payload)
         else:
@@ -482,24 +482,24 @@ class LanApp:
 
     async def wait_p0(
         self,
-        codec: P0Codec,
-        kind: type[p0msg.P0Message],
+        codec: DataPointCodec,
+        kind: type[p0.P0Message],
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> p0msg.P0Message:
+    ) -> p0.P0Message:
         """The next 0x0091 decoding to `kind` (others are skipped)."""
         async with asyncio.timeout(timeout):
             while True:
-                with contextlib.suppress(p0msg.P0Error):
+                with contextlib.suppress(p0.P0Error):
                     message = codec.decode(await self.reports.get())
                     if isinstance(message, kind):
                         return message
 
     async def wait_report(
         self,
-        codec: P0Codec,
+        codec: DataPointCodec,
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-    ) -> p0msg.StatusReport:
+    ) -> p0.StatusReport:
         """The next P0 status report."""
-        message = await self.wait_p0(codec, p0msg.StatusReport, timeout)
-        assert isinstance(message, p0msg.StatusReport)
+        message = await self.wait_p0(codec, p0.StatusReport, timeout)
+        assert isinstance(message, p0.StatusReport)
         return message

@@ -22,8 +22,6 @@ import asyncio
 import contextlib
 from typing import Any
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec
-from custom_components.gizwits_device.protocol.p0_messages import P0Error
 from emulator.lan import (
     DISCOVERY_PORT,
     HEARTBEAT_INTERVAL,
@@ -33,6 +31,7 @@ from emulator.lan import (
     StatusListener,
     discover,
 )
+from emulator.p0 import DataPointCodec, P0Error
 from emulator.p0cli import P0CliError, format_message, optional_codec, parse_assignments
 
 
@@ -87,7 +86,7 @@ def add_lan_parser(sub: Any) -> None:
             cmd.add_argument("--seconds", type=float, help="stop after T seconds")
 
 
-def _show(codec: P0Codec | None, payload: bytes) -> str:
+def _show(codec: DataPointCodec | None, payload: bytes) -> str:
     if codec is not None:
         with contextlib.suppress(P0Error):
             return format_message(codec.decode(payload))
@@ -133,7 +132,7 @@ async def lan_main(args: argparse.Namespace) -> None:
         raise LanCliError("timed out waiting for the device") from None
 
 
-async def _status(args: argparse.Namespace, codec: P0Codec | None) -> None:
+async def _status(args: argparse.Namespace, codec: DataPointCodec | None) -> None:
     """Print each status broadcast heard; running out of --seconds is the normal end."""
     async with await StatusListener.bind(args.bind, args.udp_port) as listener:
         seen = 0
@@ -145,7 +144,7 @@ async def _status(args: argparse.Namespace, codec: P0Codec | None) -> None:
                     seen += 1
 
 
-async def _logged_in(args: argparse.Namespace, app: LanApp, codec: P0Codec | None) -> None:
+async def _logged_in(args: argparse.Namespace, app: LanApp, codec: DataPointCodec | None) -> None:
     if args.command == "login":
         info = await app.module_info(args.timeout)
         print("logged in " + " ".join(f"{k}={v}" for k, v in info.items()), flush=True)

@@ -7,16 +7,63 @@ from collections.abc import Awaitable, Callable, Sequence
 import contextlib
 from dataclasses import dataclass
 import logging
+from typing import Any
 
 import aiomqtt
-
-from custom_components.gizwits_device.protocol.mqtt_client import MqttClient
 
 _LOGGER = logging.getLogger(__name__)
 _RETRY_DELAY = 0.1
 CONNECT_TIMEOUT = 10.0
 
 type MessageHandler = Callable[[str, bytes], Awaitable[None]]
+
+
+class _Client(aiomqtt.Client):
+    """aiomqtt 2.5's client without two loop-callback races a test event loop reports.
+
+    - The socket writer is registered a loop turn after paho asks, by the fd number read when
+      asked: a socket closed in between hands the loop a dead (or reused) fd. Here the fd is
+      read when the registration runs, and a socket closed by then is skipped.
+    - A disconnect before the CONNACK reads the CONNACK future, which raises CancelledError
+      inside the callback when that wait was cancelled (a link stopped while connecting).
+      Here such a disconnect just ends the connection.
+
+    Both use aiomqtt internals, so they apply only while aiomqtt has them.
+    """
+
+    def _has(self, *names: str) -> bool:
+        return all(hasattr(self, name) for name in names)
+
+    def _on_disconnect(self, client: Any, userdata: Any, *args: Any, **kwargs: Any) -> None:
+        connack = getattr(self, "_connected", None)
+        if (
+            self._has("_disconnected")
+            and connack is not None
+            and not self._disconnected.done()
+            and (not connack.done() or connack.cancelled())
+        ):
+            self._disconnected.set_result(None)
+            return
+        super()._on_disconnect(client, userdata, *args, **kwargs)
+
+    def _on_socket_register_write(self, client: Any, userdata: Any, sock: Any) -> None:
+        if not self._has("_loop", "_disconnected"):
+            super()._on_socket_register_write(client, userdata, sock)
+            return
+
+        def write() -> None:
+            try:
+                client.loop_write()
+            except Exception as exc:  # as aiomqtt: a failed write is a broken connection
+                if not self._disconnected.done():
+                    self._disconnected.set_exception(exc)
+
+        def register() -> None:
+            fileno = sock.fileno()
+            if fileno >= 0:
+                self._loop.add_writer(fileno, write)
+
+        self._loop.call_soon_threadsafe(register)
 
 
 class LinkError(RuntimeError):
@@ -104,7 +151,7 @@ class MqttLink:
     async def _run(self) -> None:
         while True:
             try:
-                async with MqttClient(
+                async with _Client(
                     hostname=self.login.host,
                     port=self.login.port,
                     username=self.login.username,

@@ -5,21 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec
-from custom_components.gizwits_device.protocol.p0_messages import (
+from emulator.p0 import (
     Control,
+    DataPointCodec,
     P0Message,
     ReadReply,
     ReadRequest,
     StatusReport,
-    TransparentData,
+    Transparent,
     Value,
 )
-from custom_components.gizwits_device.protocol.product import (
-    DataType,
-    ProductDefinitionError,
-    ProductModel,
-)
+from emulator.product import ProductError
 
 _TRUE = {"1", "true", "on", "yes"}
 _FALSE = {"0", "false", "off", "no"}
@@ -29,43 +25,43 @@ class P0CliError(ValueError):
     """A bad product file or `name=value` argument (message for the user)."""
 
 
-def load_codec(path: str) -> P0Codec:
+def load_codec(path: str) -> DataPointCodec:
     """The codec for a product definition file (a Gizwits console JSON export)."""
     try:
-        return P0Codec(ProductModel.from_json(Path(path).read_bytes()))
+        return DataPointCodec.from_definition(Path(path).read_bytes())
     except OSError as err:
         raise P0CliError(f"cannot read {path}: {err}") from err
-    except ProductDefinitionError as err:
+    except ProductError as err:
         raise P0CliError(f"{path}: {err}") from err
 
 
-def optional_codec(args: argparse.Namespace) -> P0Codec | None:
+def optional_codec(args: argparse.Namespace) -> DataPointCodec | None:
     """The codec of the `--product FILE` given on the command line, or None without one."""
     product: str | None = getattr(args, "product", None)
     return None if product is None else load_codec(product)
 
 
-def parse_assignments(codec: P0Codec, items: list[str]) -> dict[str, Value]:
+def parse_assignments(codec: DataPointCodec, items: list[str]) -> dict[str, Value]:
     """`name=value` arguments as shown values (bool on/off, enum option or index, hex binary)."""
     values: dict[str, Value] = {}
-    model = codec.model
+    product = codec.product
     for item in items:
         name, sep, text = item.partition("=")
         if not sep:
             raise P0CliError(f"expected name=value, got {item!r}")
-        if name not in model:
-            names = ", ".join(p.name for p in model.points)
+        point = product.point(name)
+        if point is None:
+            names = ", ".join(p.name for p in product.points)
             raise P0CliError(f"no data point {name!r} (have: {names})")
-        point = model.point(name)
-        if point.data_type is DataType.BOOL:
+        if point.kind == "bool":
             if text.lower() not in _TRUE | _FALSE:
                 raise P0CliError(f"{name}: expected on/off, got {text!r}")
             values[name] = text.lower() in _TRUE
-        elif point.data_type is DataType.ENUM:
+        elif point.kind == "enum":
             if text not in point.options and text.isdigit() and int(text) < len(point.options):
                 text = point.options[int(text)]
             values[name] = text
-        elif point.data_type is DataType.BINARY:
+        elif point.kind == "binary":
             try:
                 values[name] = bytes.fromhex(text)
             except ValueError as err:
@@ -75,7 +71,7 @@ def parse_assignments(codec: P0Codec, items: list[str]) -> dict[str, Value]:
                 number = float(text)
             except ValueError as err:
                 raise P0CliError(f"{name}: expected a number, got {text!r}") from err
-            values[name] = int(number) if number.is_integer() and point.integral else number
+            values[name] = int(number) if number.is_integer() and point.whole_numbers else number
     return values
 
 
@@ -89,5 +85,5 @@ def format_message(message: P0Message) -> str:
             return f"{type(message).__name__} {shown}".rstrip()
         case ReadRequest(names=names):
             return f"ReadRequest {' '.join(names or ())}".rstrip()
-        case TransparentData(direction=direction, data=data):
-            return f"TransparentData {direction} {data.hex(' ')}"
+        case Transparent(action=action, data=data):
+            return f"Transparent 0x{action:02x} {data.hex(' ')}"

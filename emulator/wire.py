@@ -3,7 +3,7 @@
 Written from the Gizwits device protocol v4.0.6 (§3.1 frame layout, §4 command tables) and
 GAgent's public sources, deliberately without the integration's codec: the emulator is the
 other side of the wire, so a framing or topic mistake in the integration must not be repeated
-here. Only the P0 payloads inside passthrough frames are left to the integration's P0 codec.
+here. The P0 payloads inside passthrough frames have their own codec too (`emulator.p0`).
 
 Frame forms (seed §3.1; a receiver accepts both, a sender uses the one its command's table shows):
     long   00 00 00 03 | varint length | flag 00 | command (2 B) | body

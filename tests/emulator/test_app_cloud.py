@@ -14,13 +14,11 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from custom_components.gizwits_device.protocol.p0 import P0Codec
-from custom_components.gizwits_device.protocol.p0_messages import ReadReply, ReadRequest
-from custom_components.gizwits_device.protocol.product import ProductModel
 from emulator import wire
 from emulator.app import AckError, AppSimulator
 from emulator.broker import MosquittoBroker, app_acl, cloud_acl, device_acl
 from emulator.cloud import CloudAgent
+from emulator.p0 import DataPointCodec, ReadReply, ReadRequest
 
 DID = "abcdefghijklmnopqrstuv"
 OTHER_DID = "vutsrqponmlkjihgfedcba"
@@ -159,13 +157,14 @@ async def test_send_acked_refuses_a_wrong_sn_or_topic(broker: MosquittoBroker) -
 
 async def test_read_answered_inside_the_ack(broker: MosquittoBroker) -> None:
     """protocol.md §4/§8: a P0 read sent as 0x0093 is answered by `0094 | sn | 03 status`."""
-    codec = P0Codec(ProductModel.from_json(PLUG.read_bytes()))
+    codec = DataPointCodec.from_definition(PLUG.read_bytes())
     status = {"switch": True, "countdown": 5, "power": 732, "energy": 2205, "overload": False}
     async with device_client(broker) as device, app_sim(broker) as app:
         async with asyncio.TaskGroup() as tg:
             pending = tg.create_task(app.read(codec, acked=True))
             _, frame = await device.next()
             assert isinstance(frame, wire.AckedPassthrough)
+            assert frame.payload == b"\x02"
             assert codec.decode(frame.payload) == ReadRequest()
             reply = codec.encode(ReadReply(status))
             await device.send(f"dev2app/{DID}/{APP_ID}", wire.PassthroughAck(frame.sn, reply))

@@ -23,16 +23,16 @@ from custom_components.gizwits_device.protocol.lan import (
     LanServer,
     StatusBroadcaster,
 )
-from custom_components.gizwits_device.protocol.p0 import P0Codec
-from custom_components.gizwits_device.protocol.p0_messages import (
+from emulator.__main__ import main
+from emulator.lan import LanApp, LanAppError, discover
+from emulator.p0 import (
     Control,
+    DataPointCodec,
     ReadReply,
     ReadRequest,
     StatusReport,
     Value,
 )
-from emulator.__main__ import main
-from emulator.lan import LanApp, LanAppError, discover
 from emulator.p0cli import load_codec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ PASSCODE = "QWERTYUIOP"
 class PlugDevice:
     """A P0 smart plug: answers reads, applies controls and reports to all LAN apps."""
 
-    codec: P0Codec
+    codec: DataPointCodec
     server: LanServer | None = None
     values: dict[str, Value] = field(
         default_factory=lambda: {
@@ -86,7 +86,7 @@ async def lan(socket_enabled: None) -> AsyncIterator[Lan]:
     plug = PlugDevice(load_codec(str(PRODUCT)))
     server = LanServer(hosts=[HOST], port=0)
     plug.server = server
-    announcement = DeviceAnnouncement(DID, MAC, plug.codec.model.product_key)
+    announcement = DeviceAnnouncement(DID, MAC, plug.codec.product.product_key)
     runner = CommandRunner()
     runner.set_handler(plug.handle)
     device = LanDevice(announcement, PASSCODE, runner)
@@ -105,7 +105,7 @@ async def test_discover(lan: Lan) -> None:
     assert (found.did, found.mac, found.product_key) == (
         DID,
         MAC.hex(),
-        lan.plug.codec.model.product_key,
+        lan.plug.codec.product.product_key,
     )
     assert (found.api_server, found.gagent_version) == ("api.gizwits.com:80", "4.0.8")
     assert found.address == (HOST, lan.responder.port)
@@ -130,7 +130,7 @@ async def test_login_ping_module_info(lan: Lan) -> None:
         assert await app.login(PASSCODE)
         await app.ping()
         info = await app.module_info()
-        assert info["product_key"] == lan.plug.codec.model.product_key
+        assert info["product_key"] == lan.plug.codec.product.product_key
         assert info["p0_version"] == "00000004"
 
 

@@ -133,24 +133,27 @@ def test_form_body_keeps_download_url_raw() -> None:
     assert body == "soft_ver=04020021&download_url=http://h/f?a=1&b=2"
 
 
-def test_emulator_imports_only_the_integrations_p0_codec() -> None:
-    """Issue 12: the emulator is an independent witness. It may share the P0 codec (held to
-    golden vectors) but never the integration's frames, topics or GService code. The MQTT
-    transport fix (mqtt_client: aiomqtt's writer race) is no wire code and is shared too."""
-    allowed = {
-        "custom_components.gizwits_device.protocol.mqtt_client",
-        "custom_components.gizwits_device.protocol.p0",
-        "custom_components.gizwits_device.protocol.p0_messages",
-        "custom_components.gizwits_device.protocol.product",
-    }
+def test_emulator_imports_nothing_of_the_integration() -> None:
+    """Issue 12: the emulator is an independent witness, with its own frames, LAN code and P0
+    codec (emulator/p0.py, held to the same golden vectors as the integration's), so a mistake
+    on either side fails a test instead of being mirrored. Not one module of the integration
+    may be imported, however it is spelled."""
     emulator_dir = Path(__file__).parents[2] / "emulator"
     imported: set[str] = set()
-    for source in emulator_dir.glob("*.py"):
+    for source in emulator_dir.rglob("*.py"):
         for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                imported.add(node.module)
+            if isinstance(node, ast.ImportFrom):
+                imported.add("." * node.level + (node.module or ""))
+                if node.module is None or node.level:
+                    imported.update(alias.name for alias in node.names)
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
-    from_integration = {m for m in imported if m.startswith("custom_components")}
-    assert from_integration
-    assert from_integration <= allowed
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "__import__":
+                imported.update(
+                    a.value
+                    for a in node.args
+                    if isinstance(a, ast.Constant) and type(a.value) is str
+                )
+    assert "emulator.wire" in imported  # the walk sees the emulator's own imports
+    assert not {m for m in imported if "custom_components" in m or "gizwits_device" in m}
+    assert "importlib" not in imported  # no import by name behind the walk's back

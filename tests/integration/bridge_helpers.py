@@ -12,14 +12,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.bridge import GizwitsBridge
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT
-from custom_components.gizwits_device.protocol import (
-    Control,
-    P0Codec,
-    ReadReply,
-    ReadRequest,
-    StatusReport,
-)
 from emulator.app import AppSimulator, Received
+from emulator.p0 import Control, DataPointCodec, ReadReply, ReadRequest, StatusReport
 from emulator.wire import DevicePassthrough
 from tests.integration.helpers import wait_until
 from tests.products import product_json
@@ -102,9 +96,13 @@ async def setup_helper_entities(hass: HomeAssistant) -> None:
 
 
 class P0App:
-    """An emulator app plus the product's codec: decoded reports and replies."""
+    """An emulator app plus the product's codec: decoded reports and replies.
 
-    def __init__(self, app: AppSimulator, codec: P0Codec) -> None:
+    The app side reads and writes P0 with the emulator's own codec, so a mistake in the
+    integration's P0 code fails these tests instead of being mirrored.
+    """
+
+    def __init__(self, app: AppSimulator, codec: DataPointCodec) -> None:
         self.app = app
         self.codec = codec
 

@@ -39,7 +39,8 @@ from custom_components.gizwits_device.const import (
     DOMAIN,
     ENTRY_MINOR_VERSION,
 )
-from custom_components.gizwits_device.protocol import P0Codec, ProductModel, SessionTiming
+from custom_components.gizwits_device.protocol import SessionTiming
+from emulator.p0 import DataPointCodec
 from tests.conftest import PRODUCT_KEY
 from tests.integration.bridge_helpers import (
     LIGHT,
@@ -143,7 +144,7 @@ async def plug(
 ) -> AsyncIterator[tuple[GizwitsBridge, P0App]]:
     """Smart plug (standard P0): switch/countdown/power mapped; energy, overload native."""
     bridge = await setup_bridge(hass, config_entry, PLUG, PLUG_MAPPING)
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(PLUG)))
+    app = P0App(await emulator.app(device.did), DataPointCodec.from_definition(PLUG))
     # protocol.md §5 (MCU SDK): online apps 0 -> 1 brings a full report.
     await app.report()
     yield bridge, app
@@ -156,7 +157,7 @@ async def light(
 ) -> AsyncIterator[tuple[GizwitsBridge, P0App]]:
     """Dimmable light (var_len P0): on/off + brightness on a template light, mode on a select."""
     bridge = await setup_bridge(hass, config_entry, LIGHT, LIGHT_MAPPING)
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
+    app = P0App(await emulator.app(device.did), DataPointCodec.from_definition(LIGHT))
     await app.report()
     yield bridge, app
     await app.app.close()

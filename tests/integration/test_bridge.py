@@ -26,13 +26,7 @@ from custom_components.gizwits_device.const import (
     EVENT_APP_CONTROL,
 )
 from custom_components.gizwits_device.logbook import async_describe_events
-from custom_components.gizwits_device.protocol import (
-    Control,
-    P0Codec,
-    ProductModel,
-    ReadReply,
-    ReadRequest,
-)
+from emulator.p0 import Control, DataPointCodec, ReadReply, ReadRequest
 from emulator.wire import DevicePassthrough, PassthroughAck
 from tests.emulator.cli import finish, run_cli, start_cli
 from tests.integration.bridge_helpers import (
@@ -351,7 +345,7 @@ async def test_native_entities_end_to_end(
 ) -> None:
     """No mapping: every point is a native entity; app and HA changes meet in the reports."""
     await setup_bridge(hass, config_entry, LIGHT, {})
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
+    app = P0App(await emulator.app(device.did), DataPointCodec.from_definition(LIGHT))
     try:
         await app.report()
         switch = entity_id(hass, config_entry, "switch", "point_on_off")

@@ -14,7 +14,8 @@ from custom_components.gizwits_device.bridge_values import (
     Target,
 )
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT, DOMAIN
-from custom_components.gizwits_device.protocol import P0Codec, P0Error, ProductModel
+from custom_components.gizwits_device.protocol import P0Error, ProductModel
+from emulator.p0 import DataPointCodec
 from tests.integration.bridge_helpers import LIGHT, PLUG, P0App, setup_bridge
 from tests.integration.helpers import entity_id, state, wait_until
 from tests.protocol.p0_models import BOILER
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 async def _app(emulator: Emulator, device: TestDevice, product: dict[str, Any]) -> P0App:
-    return P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(product)))
+    return P0App(await emulator.app(device.did), DataPointCodec.from_definition(product))
 
 
 async def test_every_native_entity_kind(

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.gizwits_device import bridge_flow
 from custom_components.gizwits_device.const import CONF_MAPPING, CONF_PRODUCT
-from custom_components.gizwits_device.protocol import P0Codec, ProductModel
+from emulator.p0 import DataPointCodec
 from tests.integration.bridge_helpers import (
     LIGHT,
     PLUG,
@@ -295,7 +295,7 @@ async def test_attribute_step_for_a_light(
     await hass.async_block_till_done()
     await wait_until(lambda: entry.runtime_data.bridge is not None)
     # The engine uses the stored choice: color_temp (2700…6500 K) follows the brightness.
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
+    app = P0App(await emulator.app(device.did), DataPointCodec.from_definition(LIGHT))
     try:
         await hass.services.async_call(
             "light", "turn_on", {"entity_id": "light.lamp", "brightness": 255}, blocking=True
@@ -373,7 +373,7 @@ async def test_attribute_step_for_a_climate(
     }
     await hass.async_block_till_done()
     await wait_until(lambda: entry.runtime_data.bridge is not None)
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
+    app = P0App(await emulator.app(device.did), DataPointCodec.from_definition(LIGHT))
     try:
         await app.control(mode="party", brightness=22)
         report = await app.report(lambda v: v["mode"] == "party")
@@ -415,7 +415,7 @@ async def test_mapping_without_attribute_keeps_working(
         "brightness": "brightness",
         "mode": None,
     }
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(LIGHT)))
+    app = P0App(await emulator.app(device.did), DataPointCodec.from_definition(LIGHT))
     try:
         await app.report()
         await app.control(on_off=True, brightness=40, mode="night")

@@ -15,7 +15,7 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.const import DOMAIN
-from custom_components.gizwits_device.protocol import P0Codec, ProductModel
+from emulator.p0 import DataPointCodec
 from emulator.wire import DevicePassthrough
 from tests.integration.bridge_helpers import P0App, setup_bridge
 from tests.integration.helpers import entity_id, state, wait_until
@@ -55,7 +55,7 @@ async def test_console_form_product_loads_without_a_repair(
     )
     mode = entity_id(hass, config_entry, "select", "point_mode")
     night_flow = entity_id(hass, config_entry, "number", "point_nightflow")
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(WAVE_MAKER)))
+    app = P0App(await emulator.app(device.did), DataPointCodec.from_definition(WAVE_MAKER))
     try:
         await app.app.send_passthrough(CONTROL.data)  # the app's bytes, built by hand
         report = await app.report(lambda v: v["mode"] == "恒流造浪")

@@ -28,14 +28,8 @@ from custom_components.gizwits_device.const import (
     EVENT_APP_CONTROL,
 )
 from custom_components.gizwits_device.logbook import async_describe_events
-from custom_components.gizwits_device.protocol import (
-    P0Codec,
-    ProductModel,
-    ReadReply,
-    ReadRequest,
-    StatusReport,
-)
 from emulator.lan import LanApp, discover
+from emulator.p0 import DataPointCodec, ReadReply, ReadRequest, StatusReport
 from emulator.wire import DevicePassthrough
 
 from .bridge_helpers import PLUG, P0App
@@ -47,7 +41,8 @@ if TYPE_CHECKING:
 
     from .conftest import TestDevice
 
-CODEC = P0Codec(ProductModel.from_json(PLUG))
+# The emulator's own P0 codec: the integration's answers are read by an independent witness.
+CODEC = DataPointCodec.from_definition(PLUG)
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from custom_components.gizwits_device.const import (
     CONF_LAN_INTERFACES,
     CONF_LAN_STATUS_BROADCAST,
 )
-from custom_components.gizwits_device.protocol import Control, P0Codec, ProductModel
 from emulator.lan import LanApp, StatusListener
+from emulator.p0 import Control, DataPointCodec
 
 from .bridge_helpers import PLUG, P0App
 from .helpers import entity_id, state, wait_state, wait_until
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
     from .conftest import TestDevice
 
-CODEC = P0Codec(ProductModel.from_json(PLUG))
+# The emulator's own P0 codec: the integration's reports are read by an independent witness.
+CODEC = DataPointCodec.from_definition(PLUG)
 # The real rulings scaled down 60 times: 60 s of silence -> 1 s, a ping every 20 s -> 1/3 s.
 SCALED_TIMEOUT = 1.0
 SCALED_PING = 1.0 / 3

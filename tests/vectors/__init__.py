@@ -1,7 +1,8 @@
 """Golden vectors: bytes from public Gizwits firmware and public captures of real devices.
 
 The data files here name their sources (repo, path, commit) and are shared by the tests of the
-integration's codecs and of the emulator's own wire code, so that both are held to real bytes:
+integration's codecs and of the emulator's own wire and P0 code, so that both are held to real
+bytes:
 
 - frames.json: device <-> cloud/app frames (0x020F, 0x0210, 0x0090/0x0091, 0x0093/0x0094),
 - p0.json: P0 payloads of real products, keyed by the product file they follow,

@@ -10,17 +10,13 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
-from custom_components.gizwits_device.protocol import (
-    Control,
-    P0Codec,
-    ProductModel,
-    StatusReport,
-)
 from emulator.app import AppSimulator, Received
+from emulator.p0 import Control, DataPointCodec, StatusReport
 from emulator.wire import DevicePassthrough
 from tests.integration.bridge_helpers import PLUG
 
-PLUG_CODEC = P0Codec(ProductModel.from_json(PLUG))
+# The app side speaks P0 with the emulator's own codec (an independent witness).
+PLUG_CODEC = DataPointCodec.from_definition(PLUG)
 
 
 def ha_plug_values(hass: HomeAssistant) -> dict[str, Any]:
