@@ -12,13 +12,10 @@ import aiohttp
 import pytest
 
 from custom_components.gizwits_device.protocol import (
-    Control,
     FirmwareType,
     GServiceClient,
     M2MSession,
-    P0Codec,
     ProductModel,
-    ReadRequest,
     SessionTiming,
 )
 from custom_components.gizwits_device.protocol.device import (
@@ -30,17 +27,18 @@ from custom_components.gizwits_device.protocol.device import (
     check_value,
     from_json_value,
 )
+from emulator.p0 import Control, DataPointCodec, ReadReply, ReadRequest
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 from tests.integration.bridge_helpers import P0App
 from tests.integration.helpers import wait_until
 
-PRODUCT = ProductModel.from_json(
-    (
-        Path(__file__).parents[2] / "custom_components/gizwits_device/products/smart_plug.json"
-    ).read_text(encoding="utf-8")
-)
-CODEC = P0Codec(PRODUCT)
+DEFINITION = (
+    Path(__file__).parents[2] / "custom_components/gizwits_device/products/smart_plug.json"
+).read_text(encoding="utf-8")
+PRODUCT = ProductModel.from_json(DEFINITION)
+# The apps speak P0 with the emulator's own codec (an independent witness).
+CODEC = DataPointCodec.from_definition(DEFINITION)
 PASSCODE = "ABCDEFGHIJ"
 MAC = "0A1B2C3D4E60"
 TIMING = SessionTiming(keepalive=2, connect_timeout=2.0, reconnect_jitter=0.0)
@@ -104,9 +102,11 @@ async def test_apps_control_and_read_the_devices_own_values(
     assert (await p0.report(lambda v: v["switch"] is True))["switch"] is True
     assert states[-1].values["switch"] is True
     await wait_until(lambda: store.data is not None and store.data["values"]["switch"] is True)
-    answer = await app.send_acked(CODEC.encode(ReadRequest(None)))
+    answer = await app.send_acked(CODEC.encode(ReadRequest()))
     assert answer is not None
-    assert CODEC.decode(answer).values["switch"] is True  # type: ignore[union-attr]
+    reply = CODEC.decode(answer)
+    assert isinstance(reply, ReadReply)
+    assert reply.values["switch"] is True
 
     # Out of range: refused, nothing changes, the apps get the current status.
     points = device.points

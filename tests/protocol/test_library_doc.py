@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.gizwits_device.protocol import Control, P0Codec, ProductModel
+from emulator.p0 import Control, DataPointCodec
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 from tests.integration.helpers import wait_until
@@ -44,7 +44,7 @@ async def test_the_documented_script_runs_a_device(
     try:
         await wait_until(lambda: bool(emulator.state.devices))
         (did,) = emulator.state.devices
-        codec = P0Codec(ProductModel.from_json(PRODUCT.read_text(encoding="utf-8")))
+        codec = DataPointCodec.from_definition(PRODUCT.read_text(encoding="utf-8"))
         app = await emulator.app(did)
         await wait_until(lambda: "connected" in output())
         ack = await app.send_acked(codec.encode(Control({"switch": True})))
