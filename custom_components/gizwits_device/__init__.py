@@ -35,7 +35,7 @@ from .issues import (
     async_raise_issue,
     async_track_connection_issues,
 )
-from .lan_entry import async_setup_lan, lan_options
+from .lan_entry import async_apply_lan_options, async_leave_lan, async_setup_lan, lan_options
 from .log_forwarder import LogForwarder
 from .migration import async_migrate_entry as _async_migrate_entry
 from .naming import async_follow_product
@@ -121,6 +121,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     entry.async_on_unload(log_forwarder.close)
     lan = await async_setup_lan(hass, entry, device)
 
+    async def _async_leave_lan() -> None:
+        await async_leave_lan(entry)
+
+    entry.async_on_unload(_async_leave_lan)
     entry.runtime_data = GizwitsRuntimeData(
         device=device,
         device_id=device_id,
@@ -163,18 +167,23 @@ def _async_bridge_options(hass: HomeAssistant, entry: GizwitsConfigEntry) -> Bri
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
-    """Apply option changes live (log forwarding, indicator bit) without a reload.
+    """Apply option changes live, on the same M2M session: log forwarding, indicator bit,
+    the local network (lan_entry), a remapping of the same points (bridge.async_follow).
 
-    A changed product or mapping changes the set of native entities, changed LAN options the
-    LAN entities and the service's interfaces: the entry reloads.
+    Another product, or a point becoming mapped or native, changes what the device itself
+    is made of (its data points): the entry reloads.
     """
     runtime = entry.runtime_data
-    current = None if runtime.bridge is None else runtime.bridge.config
-    if bridge_config(entry.options) != current or lan_options(entry.options) != runtime.lan_options:
+    bridge = runtime.bridge
+    current = None if bridge is None else bridge.config
+    if bridge_config(entry.options) != current and (
+        bridge is None or not bridge.async_follow(entry.options)
+    ):
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     runtime.log_forwarder.apply_options(entry.options)
     runtime.coordinator.apply_options(entry.options)
+    await async_apply_lan_options(hass, entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
