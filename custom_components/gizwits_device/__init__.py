@@ -39,7 +39,7 @@ from .lan_entry import async_apply_lan_options, async_leave_lan, async_setup_lan
 from .log_forwarder import LogForwarder
 from .migration import async_migrate_entry as _async_migrate_entry
 from .naming import async_follow_product
-from .native import async_remove_stale_native_entities
+from .native import async_recreate_native_entities, async_remove_stale_native_entities
 from .protocol import (
     GServiceClient,
     GServiceError,
@@ -168,7 +168,8 @@ def _async_bridge_options(hass: HomeAssistant, entry: GizwitsConfigEntry) -> Bri
 
 async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
     """Apply option changes live, on the same M2M session: log forwarding, indicator bit,
-    the local network (lan_entry), a remapping of the same points (bridge.async_follow).
+    the local network (lan_entry), a remapping of the same points and the native points'
+    units (bridge.async_follow).
 
     Another product, or a point becoming mapped or native, changes what the device itself
     is made of (its data points): the entry reloads.
@@ -176,11 +177,13 @@ async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry)
     runtime = entry.runtime_data
     bridge = runtime.bridge
     current = None if bridge is None else bridge.config
-    if bridge_config(entry.options) != current and (
-        bridge is None or not bridge.async_follow(entry.options)
-    ):
-        hass.config_entries.async_schedule_reload(entry.entry_id)
-        return
+    if bridge_config(entry.options) != current:
+        recreate = None if bridge is None else bridge.async_follow(entry.options)
+        if recreate is None:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
+        # A changed unit or device class is the registry's too: those entities are made anew.
+        async_recreate_native_entities(hass, entry, recreate)
     runtime.log_forwarder.apply_options(entry.options)
     runtime.coordinator.apply_options(entry.options)
     await async_apply_lan_options(hass, entry)

@@ -21,7 +21,7 @@ from .entity import (
     async_add_lan_entities,
     described_entities,
 )
-from .native import NativePointEntity, native_entities
+from .native import NativePointEntity, async_add_native_entities
 from .protocol import Access, DataPoint
 from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
@@ -113,11 +113,9 @@ async def async_setup_entry(
 ) -> None:
     """The device's own binary sensors (the local network's while LAN is on), and one per
     native read-only bool point."""
-    async_add_entities(
-        [
-            *described_entities(entry, DESCRIPTIONS, GizwitsBinarySensor),
-            *native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor),
-        ]
+    async_add_entities(described_entities(entry, DESCRIPTIONS, GizwitsBinarySensor))
+    async_add_native_entities(
+        hass, entry, async_add_entities, Platform.BINARY_SENSOR, NativeBinarySensor
     )
     async_add_lan_entities(
         hass,

@@ -26,7 +26,7 @@ from .entity import (
     async_add_lan_entities,
     described_entities,
 )
-from .native import NativePointEntity, native_entities
+from .native import NativePointEntity, async_add_native_entities
 from .protocol import ConnectionState, DataPoint, DataType
 from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
@@ -201,12 +201,8 @@ async def async_setup_entry(
     """The device's own sensors (the local network's and when the binding window ends while
     LAN is on), and one per native read-only uint, enum or binary point."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(
-        [
-            *described_entities(entry, DESCRIPTIONS, GizwitsSensor),
-            *native_entities(entry, Platform.SENSOR, NativeSensor),
-        ]
-    )
+    async_add_entities(described_entities(entry, DESCRIPTIONS, GizwitsSensor))
+    async_add_native_entities(hass, entry, async_add_entities, Platform.SENSOR, NativeSensor)
     async_add_lan_entities(
         hass,
         entry,

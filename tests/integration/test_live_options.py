@@ -3,6 +3,7 @@ and no entity of the cloud side goes unavailable (the real emulator and mosquitt
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -10,6 +11,7 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.const import (
@@ -20,11 +22,14 @@ from custom_components.gizwits_device.const import (
 )
 from custom_components.gizwits_device.lan_entry import LAN_ENTITY_KEYS
 
-from .helpers import StateRecorder, entity_id, state
+from .bridge_helpers import options_step, setup_bridge
+from .helpers import StateRecorder, entity_id, past_units, state, wait_state, wait_until
 from .lan_helpers import bound_app, lan_service
+from .test_options_flow import OWN_PLUG
 
 # Entities of the cloud side: each would go unavailable if the entry reloaded.
 CLOUD_ENTITIES = (("sensor", "online_apps"), ("binary_sensor", "connectivity"))
+PLUG_TARGET = {"entity_id": "input_boolean.plug", "attribute": None}
 
 
 class SameSession:
@@ -124,3 +129,85 @@ async def test_unloading_after_a_live_change_leaves_the_service_once(
     await hass.async_block_till_done()
     assert not lan_service(hass).listening
     assert lan_service(hass).diagnostics()["devices"] == 0
+
+
+async def _mapping(
+    hass: HomeAssistant, entry: MockConfigEntry, targets: dict[str, str], units: dict[str, str]
+) -> None:
+    """Save the mapping step with `targets`, then the units step with `units`."""
+    result = await options_step(hass, entry, "mapping")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], targets)
+    result = await past_units(hass, result, units)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+async def test_units_apply_by_making_only_those_entities_anew(
+    hass: HomeAssistant, config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new unit and device class reach the entity and its registry entry (which keeps the
+    entity id and the user's name); the other native entities and the session stay."""
+    entry = config_entry
+    bridge = await setup_bridge(hass, entry, OWN_PLUG, {"switch": PLUG_TARGET})
+    witness = SameSession(hass, entry)
+    registry = er.async_get(hass)
+    power = entity_id(hass, entry, "sensor", "point_power")
+    countdown = entity_id(hass, entry, "number", "point_countdown")
+    energy = entity_id(hass, entry, "sensor", "point_energy")
+    registry.async_update_entity(power, name="Plug power")
+    assert "unit_of_measurement" not in state(hass, power).attributes
+    untouched = StateRecorder(hass, energy)
+    energy_state = state(hass, energy)
+
+    await _mapping(
+        hass,
+        entry,
+        {"switch": "input_boolean.plug"},
+        {"countdown": "duration_min", "power": "power_w"},
+    )
+    await wait_state(hass, power, lambda s: s.attributes.get("unit_of_measurement") == "W")
+    assert state(hass, power).attributes["device_class"] == "power"
+    assert state(hass, power).attributes["friendly_name"] == "Plug power"
+    registered = registry.async_get(power)
+    assert registered is not None
+    assert (registered.original_device_class, registered.unit_of_measurement) == ("power", "W")
+    assert state(hass, countdown).attributes["unit_of_measurement"] == "min"
+    assert state(hass, countdown).attributes["device_class"] == "duration"
+    # Entities whose unit stayed are the same objects, not even rewritten.
+    assert untouched.states == []
+    assert hass.states.get(energy) is energy_state
+    assert entry.runtime_data.bridge is bridge
+    witness.check()
+
+    # Back to no unit: gone from the entity and its registry entry.
+    await _mapping(hass, entry, {"switch": "input_boolean.plug"}, {"countdown": "duration_min"})
+    await wait_state(hass, power, lambda s: "unit_of_measurement" not in s.attributes)
+    registered = registry.async_get(power)
+    assert registered is not None
+    assert (registered.original_device_class, registered.unit_of_measurement) == (None, None)
+    witness.check()
+    # No "does not generate unique IDs" or other complaint about the entities added again.
+    assert not [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING
+        and r.name.startswith(("homeassistant.", "custom_"))
+        and not r.name.startswith("homeassistant.loader")
+    ]
+
+
+async def test_remapping_the_same_points_follows_in_place(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """The switch point moved to another helper: the bridge follows it on the same device."""
+    entry = config_entry
+    bridge = await setup_bridge(hass, entry, OWN_PLUG, {"switch": PLUG_TARGET})
+    witness = SameSession(hass, entry)
+    await _mapping(hass, entry, {"switch": "input_boolean.lamp_on"}, {})
+    assert entry.runtime_data.bridge is bridge
+    assert bridge.mapping["switch"].entity_id == "input_boolean.lamp_on"
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.lamp_on"}, blocking=True
+    )
+    await wait_until(lambda: entry.runtime_data.device.state.values["switch"] is True)
+    witness.check()
