@@ -6,7 +6,7 @@ import asyncio
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -91,7 +91,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     if bridge_options is not None:
         # The mapped entities' values are the device's before it reports anything.
         bridge = GizwitsBridge(hass, entry, device, bridge_options)
-        entry.async_on_unload(bridge.async_start())
+        bridge.async_start()
+
+    @callback
+    def _async_stop_bridge() -> None:
+        # The bridge the options last made (_async_change_product).
+        if (current := entry.runtime_data.bridge) is not None:
+            current.async_stop()
+
+    entry.async_on_unload(_async_stop_bridge)
     # The device exists before the first frame, so every bus event can name it.
     device_id = async_register_device(hass, entry)
     entry.async_on_unload(async_fire_bus_events(hass, device, device_id))
@@ -180,13 +188,51 @@ async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry)
     if bridge_config(entry.options) != current:
         recreate = None if bridge is None else bridge.async_follow(entry.options)
         if recreate is None:
-            hass.config_entries.async_schedule_reload(entry.entry_id)
-            return
-        # A changed unit or device class is the registry's too: those entities are made anew.
-        async_recreate_native_entities(hass, entry, recreate)
+            if not _async_change_product(hass, entry):
+                hass.config_entries.async_schedule_reload(entry.entry_id)
+                return
+        else:
+            # A changed unit or device class is the registry's too: those entities are
+            # made anew.
+            async_recreate_native_entities(hass, entry, recreate)
     runtime.log_forwarder.apply_options(entry.options)
     runtime.coordinator.apply_options(entry.options)
     await async_apply_lan_options(hass, entry)
+
+
+@callback
+def _async_change_product(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
+    """Another product, a point mapped or made native, or no product: the device takes the
+    options' points on the same session, a new bridge follows the mapped entities and the
+    native entities are made anew (those of points no longer native leave the registry).
+
+    False for an invalid product (its repair is raised): the entry reloads, keeping the
+    entities of the last valid one until it is fixed.
+    """
+    runtime = entry.runtime_data
+    try:
+        options = BridgeOptions.from_options(entry.options)
+    except ProductDefinitionError:
+        return False
+    async_clear_issues(hass, entry.entry_id, (ISSUE_INVALID_PRODUCT,))
+    if runtime.bridge is not None:
+        runtime.bridge.async_stop()
+    device = runtime.device
+    if options is None:
+        device.set_product(None)
+        runtime.bridge = None
+    else:
+        device.set_product(options.model, frozenset(options.mapping))
+        runtime.bridge = GizwitsBridge(hass, entry, device, options)
+        runtime.bridge.async_start()
+    async_follow_product(hass, entry)
+    async_remove_stale_native_entities(hass, entry, runtime.bridge)
+    async_recreate_native_entities(
+        hass,
+        entry,
+        () if runtime.bridge is None else [p.name for p in runtime.bridge.native_points],
+    )
+    return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:

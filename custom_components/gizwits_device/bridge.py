@@ -63,6 +63,7 @@ class GizwitsBridge:
         self.config = options.config
         self.native_points = device.points.own_points
         self._unfollow: Callable[[], None] | None = None
+        self._stop: Callable[[], None] | None = None
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -80,7 +81,15 @@ class GizwitsBridge:
                 self._unfollow()
                 self._unfollow = None
 
+        self._stop = stop
         return stop
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop following the entities and applying controls (what async_start started)."""
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
 
     @callback
     def _follow_mapped(self) -> None:

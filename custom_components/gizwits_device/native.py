@@ -73,9 +73,10 @@ class NativePointEntity(GizwitsEntity):
         return True
 
     @property
-    def point_value(self) -> Value:
-        """The point's current value."""
-        return self.coordinator.data.values[self.point.name]
+    def point_value(self) -> Value | None:
+        """The point's current value (None once the product no longer has the point: the
+        entity is about to be removed)."""
+        return self.coordinator.data.values.get(self.point.name)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
@@ -120,15 +121,15 @@ def async_add_native_entities[EntityT: NativePointEntity](
     async_add_entities(list(added.values()))
 
     async def _async_recreate(names: frozenset[str]) -> None:
-        renewed = [
-            e for e in native_entities(entry, platform, entity_type) if e.point.name in names
-        ]
-        for entity in renewed:
-            if (old := added.pop(entity.point.name, None)) is not None:
-                # The registry entry stays (its id, name and settings); adding the new
-                # entity updates the unit and device class it keeps.
-                await old.async_remove(force_remove=True)
-            added[entity.point.name] = entity
+        current = {e.point.name: e for e in native_entities(entry, platform, entity_type)}
+        for name in list(added):
+            if name in names or name not in current:
+                # The registry entry stays (its id, name and settings) unless the point is
+                # no longer native here (async_remove_stale_native_entities took it out);
+                # adding the new entity updates the unit and device class it keeps.
+                await added.pop(name).async_remove(force_remove=True)
+        renewed = [e for name, e in current.items() if name not in added]
+        added.update((e.point.name, e) for e in renewed)
         async_add_entities(renewed)
 
     @callback

@@ -3,8 +3,9 @@ and no entity of the cloud side goes unavailable (the real emulator and mosquitt
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
@@ -21,11 +22,24 @@ from custom_components.gizwits_device.const import (
     DOMAIN,
 )
 from custom_components.gizwits_device.lan_entry import LAN_ENTITY_KEYS
+from custom_components.gizwits_device.protocol import P0Codec, ProductModel
+from tests.conftest import PRODUCT_KEY
 
-from .bridge_helpers import options_step, setup_bridge
-from .helpers import StateRecorder, entity_id, past_units, state, wait_state, wait_until
+from .bridge_helpers import LIGHT, P0App, options_step, setup_bridge
+from .helpers import (
+    StateRecorder,
+    TestDevice,
+    entity_id,
+    past_units,
+    state,
+    wait_state,
+    wait_until,
+)
 from .lan_helpers import bound_app, lan_service
-from .test_options_flow import OWN_PLUG
+from .test_options_flow import OWN_PLUG, _configure, _point_entities, _source
+
+if TYPE_CHECKING:
+    from emulator.server import Emulator
 
 # Entities of the cloud side: each would go unavailable if the entry reloaded.
 CLOUD_ENTITIES = (("sensor", "online_apps"), ("binary_sensor", "connectivity"))
@@ -210,4 +224,56 @@ async def test_remapping_the_same_points_follows_in_place(
         "input_boolean", "turn_on", {"entity_id": "input_boolean.lamp_on"}, blocking=True
     )
     await wait_until(lambda: entry.runtime_data.device.state.values["switch"] is True)
+    witness.check()
+
+
+async def test_product_changes_apply_on_the_same_session(
+    hass: HomeAssistant, emulator: Emulator, device: TestDevice, config_entry: MockConfigEntry
+) -> None:
+    """A native point mapped, another product, no product: the device takes the new points
+    on the same session (protocol.md §5: apps read them at once), the native entities follow
+    and those of points no longer native leave the registry."""
+    entry = config_entry
+    registry = er.async_get(hass)
+    await setup_bridge(hass, entry, OWN_PLUG, {"switch": PLUG_TARGET})
+    witness = SameSession(hass, entry)
+    countdown = entity_id(hass, entry, "number", "point_countdown")
+    power = entity_id(hass, entry, "sensor", "point_power")
+
+    targets = {"switch": "input_boolean.plug", "countdown": "input_number.countdown"}
+    await _mapping(hass, entry, targets, {"power": "power_w"})
+    await wait_until(lambda: hass.states.get(countdown) is None)
+    assert registry.async_get(countdown) is None
+    assert _point_entities(hass, entry) == {"power", "energy", "overload"}
+    assert state(hass, power).attributes["unit_of_measurement"] == "W"
+    await hass.services.async_call(
+        "input_number", "set_value", {"entity_id": "input_number.countdown", "value": 30}, True
+    )
+    await wait_until(lambda: entry.runtime_data.device.state.values["countdown"] == 30)
+    witness.check()
+
+    light = {**LIGHT, "product_key": PRODUCT_KEY}
+    result = await options_step(hass, entry, "product")
+    result = await _source(hass, result, "product_paste", {"product_json": json.dumps(light)})
+    result = await past_units(hass, await _configure(hass, result, {}))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    names = {p["name"] for p in light["entities"][0]["attrs"]}
+    await wait_until(lambda: _point_entities(hass, entry) == names)
+    assert hass.states.get(power) is None
+    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(light)))
+    try:
+        assert set(await app.read()) == names
+    finally:
+        await app.app.close()
+    witness.check()
+
+    result = await options_step(hass, entry, "product")
+    result = await _source(hass, result, "product_remove")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.bridge is None
+    assert entry.runtime_data.device.points is None
+    await wait_until(lambda: not _point_entities(hass, entry))
+    assert not [s for s in hass.states.async_all() if s.attributes.get("data_point")]
     witness.check()
