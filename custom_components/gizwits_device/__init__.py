@@ -179,8 +179,9 @@ async def _async_options_updated(hass: HomeAssistant, entry: GizwitsConfigEntry)
     the local network (lan_entry), a remapping of the same points and the native points'
     units (bridge.async_follow).
 
-    Another product, or a point becoming mapped or native, changes what the device itself
-    is made of (its data points): the entry reloads.
+    Another product, or a point becoming mapped or native, changes the device's data
+    points: it takes them on the same session (_async_change_product). Only an invalid
+    stored product reloads the entry.
     """
     runtime = entry.runtime_data
     bridge = runtime.bridge

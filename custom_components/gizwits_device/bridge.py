@@ -34,8 +34,8 @@ class BridgeOptions:
 
     model: ProductModel
     mapping: Mapping[str, Target]
-    # What the bridge was made for (bridge_targets.bridge_config): a change reloads the entry
-    # unless the bridge can follow it (async_follow).
+    # What the bridge was made for (bridge_targets.bridge_config): a change the bridge cannot
+    # follow (async_follow) makes a new bridge.
     config: str
 
     @classmethod
@@ -110,7 +110,7 @@ class GizwitsBridge:
         Only when the same points are mapped (to other entities or attributes) of the same
         product: the device's points stay as they are. Returns the native points whose unit
         choice changed (their entities take the new unit when re-created); None when the
-        entry must reload (another product, a point mapped or made native).
+        device needs other points (another product, a point mapped or made native).
         """
         config = bridge_config(options)
         if config is None:

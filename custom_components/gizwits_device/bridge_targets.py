@@ -164,7 +164,8 @@ def suggest(point: DataPoint, states: Iterable[State]) -> Target | None:
 
 
 def bridge_config(options: Mapping[str, Any]) -> str | None:
-    """A canonical text of the bridge's options (None: no product); changes mean rebuild."""
+    """A canonical text of the bridge's options (None: no product); what a change means:
+    bridge.GizwitsBridge.async_follow."""
     product = options.get(CONF_PRODUCT)
     if not product:
         return None
