@@ -226,7 +226,9 @@ def _async_change_product(hass: HomeAssistant, entry: GizwitsConfigEntry) -> boo
         device.set_product(options.model, frozenset(options.mapping))
         runtime.bridge = GizwitsBridge(hass, entry, device, options)
         runtime.bridge.async_start()
+    # The title and the device page's name and model follow the product.
     async_follow_product(hass, entry)
+    async_register_device(hass, entry)
     async_remove_stale_native_entities(hass, entry, runtime.bridge)
     async_recreate_native_entities(
         hass,

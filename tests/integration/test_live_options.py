@@ -11,7 +11,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -261,6 +261,10 @@ async def test_product_changes_apply_on_the_same_session(
     names = {p["name"] for p in light["entities"][0]["attrs"]}
     await wait_until(lambda: _point_entities(hass, entry) == names)
     assert hass.states.get(power) is None
+    shown = dr.async_get(hass).async_get(entry.runtime_data.device_id)
+    assert shown is not None
+    assert (shown.name, shown.model) == ("Dimmable Light", "Dimmable Light")
+    assert entry.title == "Dimmable Light"
     app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(light)))
     try:
         assert set(await app.read()) == names
