@@ -91,15 +91,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     if bridge_options is not None:
         # The mapped entities' values are the device's before it reports anything.
         bridge = GizwitsBridge(hass, entry, device, bridge_options)
-        bridge.async_start()
-
-    @callback
-    def _async_stop_bridge() -> None:
-        # The bridge the options last made (_async_change_product).
-        if (current := entry.runtime_data.bridge) is not None:
-            current.async_stop()
-
-    entry.async_on_unload(_async_stop_bridge)
+        entry.async_on_unload(bridge.async_start())
     # The device exists before the first frame, so every bus event can name it.
     device_id = async_register_device(hass, entry)
     entry.async_on_unload(async_fire_bus_events(hass, device, device_id))
@@ -225,7 +217,7 @@ def _async_change_product(hass: HomeAssistant, entry: GizwitsConfigEntry) -> boo
     else:
         device.set_product(options.model, frozenset(options.mapping))
         runtime.bridge = GizwitsBridge(hass, entry, device, options)
-        runtime.bridge.async_start()
+        entry.async_on_unload(runtime.bridge.async_start())
     # The title and the device page's name and model follow the product.
     async_follow_product(hass, entry)
     async_register_device(hass, entry)

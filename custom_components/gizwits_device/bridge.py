@@ -82,7 +82,7 @@ class GizwitsBridge:
                 self._unfollow = None
 
         self._stop = stop
-        return stop
+        return self.async_stop
 
     @callback
     def async_stop(self) -> None:
