@@ -11,7 +11,11 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -19,6 +23,7 @@ from custom_components.gizwits_device.const import (
     CONF_LAN_ENABLED,
     CONF_LAN_INTERFACES,
     CONF_LAN_STATUS_BROADCAST,
+    CONF_PRODUCT,
     DOMAIN,
 )
 from custom_components.gizwits_device.lan_entry import LAN_ENTITY_KEYS
@@ -281,3 +286,24 @@ async def test_product_changes_apply_on_the_same_session(
     await wait_until(lambda: not _point_entities(hass, entry))
     assert not [s for s in hass.states.async_all() if s.attributes.get("data_point")]
     witness.check()
+
+
+async def test_an_invalid_product_still_reloads_and_keeps_the_entities(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """A stored product that does not parse cannot be taken live: the entry reloads with a
+    repair, and the native entities stay registered until the product is fixed."""
+    entry = config_entry
+    await setup_bridge(hass, entry, OWN_PLUG, {"switch": PLUG_TARGET})
+    runtime = entry.runtime_data
+    power = entity_id(hass, entry, "sensor", "point_power")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_PRODUCT: {**OWN_PLUG, "entities": []}}
+    )
+    await hass.async_block_till_done()
+    await wait_until(
+        lambda: entry.state is ConfigEntryState.LOADED and entry.runtime_data is not runtime
+    )
+    assert entry.runtime_data.bridge is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"invalid_product_{entry.entry_id}")
+    assert er.async_get(hass).async_get(power) is not None
