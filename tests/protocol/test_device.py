@@ -211,20 +211,22 @@ async def test_another_product_on_the_same_session(
     the store holds the new points; without a product the device has no values."""
     device, store, _ = running
     connects = device.session.stats.connects
-    light = ProductModel.from_json(
-        (
-            Path(__file__).parents[2]
-            / "custom_components/gizwits_device/products/dimmable_light.json"
-        ).read_text(encoding="utf-8")
-    )
-    app = P0App(await emulator.app(device.identity.did), P0Codec(light))
+    light_json = (
+        Path(__file__).parents[2] / "custom_components/gizwits_device/products/dimmable_light.json"
+    ).read_text(encoding="utf-8")
+    light = ProductModel.from_json(light_json)
+    # The app speaks P0 with the emulator's own codec.
+    codec = DataPointCodec.from_definition(light_json)
+    app = P0App(await emulator.app(device.identity.did), codec)
     device.set_product(light)
     assert device.points is not None
     assert set(device.state.values) == {p.name for p in light.points}
     assert set(await app.report()) == {p.name for p in light.points}
-    answer = await app.app.send_acked(P0Codec(light).encode(ReadRequest(None)))
+    answer = await app.app.send_acked(codec.encode(ReadRequest(None)))
     assert answer is not None
-    assert set(P0Codec(light).decode(answer).values) == {p.name for p in light.points}  # type: ignore[union-attr]
+    reply = codec.decode(answer)
+    assert isinstance(reply, ReadReply)
+    assert set(reply.values) == {p.name for p in light.points}
     await wait_until(
         lambda: (
             store.data is not None and set(store.data["values"]) == {p.name for p in light.points}
