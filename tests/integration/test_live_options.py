@@ -27,7 +27,7 @@ from custom_components.gizwits_device.const import (
     DOMAIN,
 )
 from custom_components.gizwits_device.lan_entry import LAN_ENTITY_KEYS
-from custom_components.gizwits_device.protocol import P0Codec, ProductModel
+from emulator.p0 import DataPointCodec
 from tests.conftest import PRODUCT_KEY
 
 from .bridge_helpers import LIGHT, P0App, options_step, setup_bridge
@@ -270,7 +270,7 @@ async def test_product_changes_apply_on_the_same_session(
     assert shown is not None
     assert (shown.name, shown.model) == ("Dimmable Light", "Dimmable Light")
     assert entry.title == "Dimmable Light"
-    app = P0App(await emulator.app(device.did), P0Codec(ProductModel.from_json(light)))
+    app = P0App(await emulator.app(device.did), DataPointCodec.from_definition(light))
     try:
         assert set(await app.read()) == names
     finally:
