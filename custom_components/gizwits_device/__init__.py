@@ -8,7 +8,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -38,11 +38,11 @@ from .issues import (
     async_raise_issue,
     async_track_connection_issues,
 )
-from .lan_entry import async_setup_lan, lan_options
+from .lan_entry import async_apply_lan_options, async_leave_lan, async_setup_lan, lan_options
 from .log_forwarder import LogForwarder
 from .migration import async_migrate_entry as _async_migrate_entry
 from .naming import async_follow_product
-from .native import async_remove_stale_native_entities
+from .native import async_recreate_native_entities, async_remove_stale_native_entities
 from .protocol import (
     GServiceClient,
     GServiceError,
@@ -124,6 +124,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     entry.async_on_unload(log_forwarder.close)
     lan = await async_setup_lan(hass, entry, device)
 
+    async def _async_leave_lan() -> None:
+        await async_leave_lan(entry)
+
+    entry.async_on_unload(_async_leave_lan)
     entry.runtime_data = GizwitsRuntimeData(
         device=device,
         device_id=device_id,
@@ -170,30 +174,72 @@ def _async_bridge_options(hass: HomeAssistant, entry: GizwitsConfigEntry) -> Bri
 async def _async_entry_updated(
     started_with: dict[str, Any], hass: HomeAssistant, entry: GizwitsConfigEntry
 ) -> None:
-    """Apply option changes live (log forwarding, indicator bit, the entities mapped points
-    follow) without a reload.
+    """Apply changes live, on the same M2M session: log forwarding, indicator bit, the local
+    network (lan_entry), a remapping of the same points and the native points' units
+    (bridge.async_follow); another product, or a point becoming mapped or native, is taken on
+    the same session too (_async_change_product).
 
-    New data (re-authentication, reconfiguration: another DID, passcode or GService) needs a
-    new session; another product, other units or other points mapped need other native
-    entities; changed LAN options other LAN entities and interfaces: the entry reloads (the
-    flows leave it to this listener, as Home Assistant asks of an integration that has one).
+    Only new data (re-authentication, reconfiguration: another DID, passcode, Product Secret
+    or GService) needs a new session, and an invalid stored product: then the entry reloads
+    (the flows leave it to this listener, as Home Assistant asks of an integration that has
+    one).
     """
+    if session_data(entry.data) != started_with:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     runtime = entry.runtime_data
     bridge = runtime.bridge
     current = None if bridge is None else bridge.config
-    if (
-        session_data(entry.data) != started_with
-        or lan_options(entry.options) != runtime.lan_options
-        or (
-            bridge_config(entry.options) != current
-            # The same points mapped to other entities: followed in place.
-            and (bridge is None or not bridge.async_follow(entry.options))
-        )
-    ):
-        hass.config_entries.async_schedule_reload(entry.entry_id)
-        return
+    if bridge_config(entry.options) != current:
+        recreate = None if bridge is None else bridge.async_follow(entry.options)
+        if recreate is None:
+            if not _async_change_product(hass, entry):
+                hass.config_entries.async_schedule_reload(entry.entry_id)
+                return
+        else:
+            # A changed unit or device class is the registry's too: those entities are
+            # made anew.
+            async_recreate_native_entities(hass, entry, recreate)
     runtime.log_forwarder.apply_options(entry.options)
     runtime.coordinator.apply_options(entry.options)
+    await async_apply_lan_options(hass, entry)
+
+
+@callback
+def _async_change_product(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:
+    """Another product, a point mapped or made native, or no product: the device takes the
+    options' points on the same session, a new bridge follows the mapped entities and the
+    native entities are made anew (those of points no longer native leave the registry).
+
+    False for an invalid product (its repair is raised): the entry reloads, keeping the
+    entities of the last valid one until it is fixed.
+    """
+    runtime = entry.runtime_data
+    try:
+        options = BridgeOptions.from_options(entry.options)
+    except ProductDefinitionError:
+        return False
+    async_clear_issues(hass, entry.entry_id, (ISSUE_INVALID_PRODUCT,))
+    if runtime.bridge is not None:
+        runtime.bridge.async_stop()
+    device = runtime.device
+    if options is None:
+        device.set_product(None)
+        runtime.bridge = None
+    else:
+        device.set_product(options.model, frozenset(options.mapping))
+        runtime.bridge = GizwitsBridge(hass, entry, device, options)
+        entry.async_on_unload(runtime.bridge.async_start())
+    # The title and the device page's name and model follow the product.
+    async_follow_product(hass, entry)
+    async_register_device(hass, entry)
+    async_remove_stale_native_entities(hass, entry, runtime.bridge)
+    async_recreate_native_entities(
+        hass,
+        entry,
+        () if runtime.bridge is None else [p.name for p in runtime.bridge.native_points],
+    )
+    return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> bool:

@@ -15,8 +15,13 @@ from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import DescribedEntity, GizwitsDescription, described_entities
-from .native import NativePointEntity, native_entities
+from .entity import (
+    DescribedEntity,
+    GizwitsDescription,
+    async_add_lan_entities,
+    described_entities,
+)
+from .native import NativePointEntity, async_add_native_entities
 from .protocol import Access, DataPoint
 from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
@@ -106,10 +111,15 @@ async def async_setup_entry(
     entry: GizwitsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The device's own binary sensors, and one per native read-only bool point."""
-    async_add_entities(
-        [
-            *described_entities(entry, DESCRIPTIONS, GizwitsBinarySensor),
-            *native_entities(entry, Platform.BINARY_SENSOR, NativeBinarySensor),
-        ]
+    """The device's own binary sensors (the local network's while LAN is on), and one per
+    native read-only bool point."""
+    async_add_entities(described_entities(entry, DESCRIPTIONS, GizwitsBinarySensor))
+    async_add_native_entities(
+        hass, entry, async_add_entities, Platform.BINARY_SENSOR, NativeBinarySensor
+    )
+    async_add_lan_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda: described_entities(entry, DESCRIPTIONS, GizwitsBinarySensor, lan=True),
     )

@@ -34,7 +34,8 @@ class BridgeOptions:
 
     model: ProductModel
     mapping: Mapping[str, Target]
-    # What a change of reloads the entry for (bridge_targets.bridge_config).
+    # What the bridge was made for (bridge_targets.bridge_config): a change the bridge cannot
+    # follow (async_follow) makes a new bridge.
     config: str
 
     @classmethod
@@ -62,6 +63,7 @@ class GizwitsBridge:
         self.config = options.config
         self.native_points = device.points.own_points
         self._unfollow: Callable[[], None] | None = None
+        self._stop: Callable[[], None] | None = None
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -79,7 +81,15 @@ class GizwitsBridge:
                 self._unfollow()
                 self._unfollow = None
 
-        return stop
+        self._stop = stop
+        return self.async_stop
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop following the entities and applying controls (what async_start started)."""
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
 
     @callback
     def _follow_mapped(self) -> None:
@@ -94,28 +104,34 @@ class GizwitsBridge:
             )
 
     @callback
-    def async_follow(self, options: Mapping[str, Any]) -> bool:
-        """Follow the options' mapping in place, without rebuilding the device's entities.
+    def async_follow(self, options: Mapping[str, Any]) -> frozenset[str] | None:
+        """Follow the options' mapping and units in place, on the same device.
 
         Only when the same points are mapped (to other entities or attributes) of the same
-        product with the same units: the native entities stay as they are. False when the
-        entry must reload (another product, other units, a point mapped or made native).
+        product: the device's points stay as they are. Returns the native points whose unit
+        choice changed (their entities take the new unit when re-created); None when the
+        device needs other points (another product, a point mapped or made native).
         """
         config = bridge_config(options)
         if config is None:
-            return False
+            return None
         product, _mapping, units = json.loads(config)
-        if [product, units] != [json.loads(self.config)[i] for i in (0, 2)]:
-            return False
+        old_product, _old_mapping, old_units = json.loads(self.config)
+        if product != old_product:
+            return None
         mapping = parse_mapping(self.model, options.get(CONF_MAPPING))
         if mapping.keys() != self.mapping.keys():
-            return False
+            return None
         self.mapping = mapping
         self.config = config
         self._follow_mapped()
         # Changed values go to the apps (paced) like any HA-side change.
         self.device.set_values(self._read_mapped())
-        return True
+        return frozenset(
+            point.name
+            for point in self.native_points
+            if units.get(point.name) != old_units.get(point.name)
+        )
 
     async def async_set_native(self, name: str, value: object) -> None:
         """An HA-side change of a native point (entity action); the device reports it."""

@@ -196,7 +196,8 @@ def suggest(point: DataPoint, states: Iterable[State], product: str = "") -> Tar
 
 
 def bridge_config(options: Mapping[str, Any]) -> str | None:
-    """A canonical text of the bridge's options (None: no product); changes mean rebuild."""
+    """A canonical text of the bridge's options (None: no product); what a change means:
+    bridge.GizwitsBridge.async_follow."""
     product = options.get(CONF_PRODUCT)
     if not product:
         return None

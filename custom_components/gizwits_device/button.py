@@ -7,8 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import GizwitsDeviceCoordinator
-from .entity import GizwitsEntity
-from .lan_entry import GizwitsLanDevice
+from .entity import GizwitsEntity, async_add_lan_entities
 from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -24,26 +23,29 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """The binding button, while the entry answers apps on the local network."""
-    if (lan := entry.runtime_data.lan) is not None:
-        async_add_entities([AllowAppBindingButton(entry.runtime_data.coordinator, lan)])
+    coordinator = entry.runtime_data.coordinator
+    async_add_lan_entities(
+        hass, entry, async_add_entities, lambda: [AllowAppBindingButton(coordinator)]
+    )
 
 
 class AllowAppBindingButton(GizwitsEntity, ButtonEntity):
     """Lets LAN apps fetch the passcode for 3 minutes (the passcode is never sent otherwise)."""
 
-    def __init__(self, coordinator: GizwitsDeviceCoordinator, lan: GizwitsLanDevice) -> None:
+    def __init__(self, coordinator: GizwitsDeviceCoordinator) -> None:
         super().__init__(coordinator, ALLOW_APP_BINDING)
-        self._lan = lan
 
     @property
     def available(self) -> bool:
         """Available while the LAN service serves this device, whatever the cloud does."""
+        lan = self.coordinator.config_entry.runtime_data.lan
         state = self.coordinator.data.lan
-        return self._lan.served and state is not None and state.listening
+        return lan is not None and lan.served and state is not None and state.listening
 
     async def async_press(self) -> None:
         """Open (or restart) the binding window."""
-        self._lan.allow_binding()
+        if (lan := self.coordinator.config_entry.runtime_data.lan) is not None:
+            lan.allow_binding()
         # Re-opening restarts the window without a state change: "Binding ends" and the
         # notification follow the coordinator, so tell them.
         self.coordinator.async_update_listeners()

@@ -92,3 +92,5 @@ PERIODIC_REPORT_INTERVAL: Final = timedelta(seconds=600)
 # Config entry version (migration.py brings older entries to it).
 ENTRY_VERSION: Final = 1
 ENTRY_MINOR_VERSION: Final = 2
+# The title the integration chose (entry data): it follows the product until the user renames it.
+CONF_AUTO_TITLE = "auto_title"

@@ -6,11 +6,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import GizwitsDeviceCoordinator
 from .device import device_info
+from .lan_entry import lan_joined_signal
 from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
 
@@ -68,8 +72,27 @@ def described_entities[D: GizwitsDescription, E: Entity](
     entry: GizwitsConfigEntry,
     descriptions: Iterable[D],
     entity: Callable[[GizwitsDeviceCoordinator, D], E],
+    *,
+    lan: bool = False,
 ) -> list[E]:
-    """One `entity` per description; the local network's only while the entry answers apps."""
-    lan = entry.runtime_data.lan is not None
+    """One `entity` per description: the local network's ones (`lan`) or all the others."""
     coordinator = entry.runtime_data.coordinator
-    return [entity(coordinator, d) for d in descriptions if lan or not d.lan]
+    return [entity(coordinator, d) for d in descriptions if d.lan is lan]
+
+
+def async_add_lan_entities(
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    lan_entities: Callable[[], list[Entity]],
+) -> None:
+    """Add the platform's local network entities now while LAN is on, and again whenever
+    the options turn it on (lan_entry.async_apply_lan_options; turning it off removes them)."""
+
+    @callback
+    def _async_add() -> None:
+        async_add_entities(lan_entities())
+
+    if entry.runtime_data.lan is not None:
+        _async_add()
+    entry.async_on_unload(async_dispatcher_connect(hass, lan_joined_signal(entry), _async_add))

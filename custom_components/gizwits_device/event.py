@@ -48,7 +48,8 @@ async def async_setup_entry(
 
 
 class AppCommandEvent(GizwitsEntity, EventEntity):
-    """Fires for every passthrough an app sends (0x0090, and 0x0093 once per sn)."""
+    """Fires for every passthrough an app sends (0x0090, and 0x0093 but for an exact repeat of
+    the same app's previous one within 10 s, a retransmission, protocol.md §4)."""
 
     async def async_added_to_hass(self) -> None:
         """Follow the coordinator (availability) and the device's command stream."""

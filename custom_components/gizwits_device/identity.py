@@ -9,7 +9,7 @@ import secrets
 import string
 from typing import Any
 
-from .const import DOMAIN, LAN_PASSCODE_LENGTH, REGION_CUSTOM, SOFT_VERSION_KEYS
+from .const import CONF_AUTO_TITLE, DOMAIN, LAN_PASSCODE_LENGTH, REGION_CUSTOM, SOFT_VERSION_KEYS
 from .protocol import REGIONS
 
 PASSCODE_LENGTH = LAN_PASSCODE_LENGTH
@@ -41,7 +41,8 @@ def region_of(base_url: str) -> str:
 def session_data(data: Mapping[str, Any]) -> dict[str, Any]:
     """The entry data a running session is built from: a change needs a reload.
 
-    The soft versions are not part of it: confirming a flashed firmware changes them live.
+    The soft versions are not part of it: confirming a flashed firmware changes them live; nor
+    is the title the integration chose (naming.py), which follows a product changed live.
     """
-    live = set(SOFT_VERSION_KEYS.values())
+    live = {*SOFT_VERSION_KEYS.values(), CONF_AUTO_TITLE}
     return {key: value for key, value in data.items() if key not in live}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from yarl import URL
 
 from .const import (
@@ -52,7 +53,15 @@ LAN_ENTITY_KEYS = (
     (Platform.BINARY_SENSOR, "local_network"),
     (Platform.BINARY_SENSOR, "app_binding"),
     (Platform.SENSOR, "local_apps"),
+    (Platform.SENSOR, "binding_ends"),
 )
+
+type LanOptions = tuple[bool, tuple[str, ...], bool]
+
+
+def lan_joined_signal(entry: GizwitsConfigEntry) -> str:
+    """Dispatched when the options turn LAN on: the platforms add the LAN entities."""
+    return f"{DOMAIN}_{entry.entry_id}_lan_joined"
 
 
 @dataclass(slots=True)
@@ -63,6 +72,8 @@ class GizwitsLanDevice:
     device: gizwits_lan.LanDevice
     # False when the service refused the device (its passcode is another entry's).
     served: bool
+    # Leaves the service (None when it refused the device: there is nothing to leave).
+    leave: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
 
     @callback
     def allow_binding(self) -> None:
@@ -71,8 +82,8 @@ class GizwitsLanDevice:
             self.device.binding.open()
 
 
-def lan_options(options: Mapping[str, Any]) -> tuple[bool, tuple[str, ...], bool]:
-    """The LAN options as set up (a change reloads the entry): on, interfaces, and whether
+def lan_options(options: Mapping[str, Any]) -> LanOptions:
+    """The LAN options as set up (a change re-joins the service): on, interfaces, and whether
     status reports are broadcast."""
     return (
         bool(options.get(CONF_LAN_ENABLED, DEFAULT_LAN_ENABLED)),
@@ -167,11 +178,43 @@ async def async_setup_lan(
         device.set_lan_state(LanState(error=str(err)))
         return GizwitsLanDevice(service, member, served=False)
     async_clear_issues(hass, entry.entry_id, (ISSUE_LAN_DUPLICATE_PASSCODE,))
-    leave = device.join_lan(partial(service.send_to_all, member.did))
+    stop_sending = device.join_lan(partial(service.send_to_all, member.did))
 
-    async def _async_remove() -> None:
-        leave()
+    async def _async_leave() -> None:
+        stop_sending()
         await service.async_remove(entry.entry_id)
 
-    entry.async_on_unload(_async_remove)
-    return GizwitsLanDevice(service, member, served=True)
+    return GizwitsLanDevice(service, member, served=True, leave=_async_leave)
+
+
+async def async_leave_lan(entry: GizwitsConfigEntry) -> None:
+    """Leave the LAN service (unloading the entry, or before joining it again)."""
+    lan = entry.runtime_data.lan
+    if lan is not None and (leave := lan.leave) is not None:
+        # Once: unloading after the options left (and joined) must not leave twice.
+        lan.leave = None
+        await leave()
+
+
+async def async_apply_lan_options(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
+    """Follow changed LAN options live: leave the service and join it again as they say.
+
+    The M2M session is not touched. LAN turned off takes the LAN entities out of the
+    registry (which removes them); turned on, the platforms add them again. While LAN stays
+    on, its entities stay and follow the device's new LAN state.
+    """
+    runtime = entry.runtime_data
+    async with runtime.lan_lock:
+        wanted = lan_options(entry.options)
+        if wanted == runtime.lan_options:
+            return
+        was_on = runtime.lan is not None
+        runtime.lan_options = wanted
+        if not wanted[0]:
+            async_remove_lan_entities(hass, entry)
+        await async_leave_lan(entry)
+        runtime.lan = await async_setup_lan(hass, entry, runtime.device)
+        if runtime.lan is None:
+            runtime.device.set_lan_state(None)
+        elif not was_on:
+            async_dispatcher_send(hass, lan_joined_signal(entry))

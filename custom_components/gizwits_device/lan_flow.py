@@ -28,7 +28,7 @@ from .const import (
 
 
 class LanOptionsMixin(OptionsFlow):
-    """The "local_network" step of the options flow (a change reloads the entry)."""
+    """The "local_network" step of the options flow (applied live: lan_entry)."""
 
     async def async_step_local_network(
         self, user_input: dict[str, Any] | None = None

@@ -23,6 +23,7 @@ from homeassistant.helpers import issue_registry as ir
 from .bridge_targets import default_attribute
 from .config_flow import VERSION_DEFAULTS
 from .const import (
+    CONF_AUTO_TITLE,
     CONF_MAC,
     CONF_MAPPING,
     CONF_PRODUCT,
@@ -33,7 +34,6 @@ from .const import (
     LOGGER,
 )
 from .issues import issue_id
-from .naming import CONF_AUTO_TITLE
 from .protocol import GizwitsValueError, ProductDefinitionError, ProductModel, normalize_version
 
 if TYPE_CHECKING:

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
 
-from .const import CONF_PRODUCT, DOMAIN
+from .const import CONF_AUTO_TITLE, CONF_PRODUCT, DOMAIN
 
 if TYPE_CHECKING:
     from .runtime import GizwitsConfigEntry
 
 DEFAULT_TITLE = "Gizwits device"
 # Entry data: the title the integration last gave the entry.
-CONF_AUTO_TITLE = "auto_title"
 _DEFAULT_RE = re.compile(rf"{re.escape(DEFAULT_TITLE)}( \d+)?")
 
 

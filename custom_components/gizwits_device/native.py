@@ -8,15 +8,18 @@ the coordinator tells each entity when its own point's value changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_connect, async_dispatcher_send
 from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .bridge import GizwitsBridge
+from .const import DOMAIN
 from .coordinator import GizwitsDeviceCoordinator
 from .entity import GizwitsEntity
 from .protocol import DataPoint, DataType, Value
@@ -70,9 +73,10 @@ class NativePointEntity(GizwitsEntity):
         return True
 
     @property
-    def point_value(self) -> Value:
-        """The point's current value."""
-        return self.coordinator.data.values[self.point.name]
+    def point_value(self) -> Value | None:
+        """The point's current value (None once the product no longer has the point: the
+        entity is about to be removed)."""
+        return self.coordinator.data.values.get(self.point.name)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
@@ -97,6 +101,52 @@ def native_entities[EntityT: NativePointEntity](
         for point in bridge.native_points
         if platform_of(point) == platform
     ]
+
+
+def _recreate_signal(entry: GizwitsConfigEntry) -> str:
+    return f"{DOMAIN}_{entry.entry_id}_recreate_native"
+
+
+@callback
+def async_add_native_entities[EntityT: NativePointEntity](
+    hass: HomeAssistant,
+    entry: GizwitsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    platform: Platform,
+    entity_type: Callable[[GizwitsDeviceCoordinator, GizwitsBridge, DataPoint], EntityT],
+) -> None:
+    """Add the platform's native entities, and make some anew when asked to
+    (async_recreate_native_entities)."""
+    added = {e.point.name: e for e in native_entities(entry, platform, entity_type)}
+    async_add_entities(list(added.values()))
+
+    async def _async_recreate(names: frozenset[str]) -> None:
+        current = {e.point.name: e for e in native_entities(entry, platform, entity_type)}
+        for name in list(added):
+            if name in names or name not in current:
+                # The registry entry stays (its id, name and settings) unless the point is
+                # no longer native here (async_remove_stale_native_entities took it out);
+                # adding the new entity updates the unit and device class it keeps.
+                await added.pop(name).async_remove(force_remove=True)
+        renewed = [e for name, e in current.items() if name not in added]
+        added.update((e.point.name, e) for e in renewed)
+        async_add_entities(renewed)
+
+    @callback
+    def _recreate(names: frozenset[str]) -> None:
+        entry.async_create_task(hass, _async_recreate(names), f"{DOMAIN} native {platform}")
+
+    entry.async_on_unload(async_dispatcher_connect(hass, _recreate_signal(entry), _recreate))
+
+
+@callback
+def async_recreate_native_entities(
+    hass: HomeAssistant, entry: GizwitsConfigEntry, names: Collection[str]
+) -> None:
+    """Make the entities of these native points anew (e.g. for a new unit or device class:
+    Home Assistant takes those from an entity when it is added)."""
+    if names:
+        async_dispatcher_send(hass, _recreate_signal(entry), frozenset(names))
 
 
 @callback

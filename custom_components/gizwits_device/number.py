@@ -7,7 +7,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .native import NativePointEntity, native_entities
+from .native import NativePointEntity, async_add_native_entities
 from .protocol import DataPoint
 from .runtime import GizwitsConfigEntry
 
@@ -45,4 +45,4 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One number per native writable uint point (none without a product)."""
-    async_add_entities(native_entities(entry, Platform.NUMBER, NativeNumber))
+    async_add_native_entities(hass, entry, async_add_entities, Platform.NUMBER, NativeNumber)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from homeassistant.config_entries import ConfigEntry
 
 from .bridge import GizwitsBridge
 from .coordinator import GizwitsDeviceCoordinator
-from .lan_entry import GizwitsLanDevice
+from .lan_entry import GizwitsLanDevice, LanOptions
 from .log_forwarder import LogForwarder
 from .protocol.device import Device
 
@@ -26,8 +27,10 @@ class GizwitsRuntimeData:
     bridge: GizwitsBridge | None
     # None while the options turn off answering apps on the local network.
     lan: GizwitsLanDevice | None = None
-    # The LAN options set up (lan_entry.lan_options): a change reloads the entry.
-    lan_options: tuple[bool, tuple[str, ...], bool] = (False, (), True)
+    # The LAN options applied (lan_entry.lan_options): a change re-joins the LAN service.
+    lan_options: LanOptions = (False, (), True)
+    # Options saved in quick succession leave and join the LAN service one after the other.
+    lan_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 type GizwitsConfigEntry = ConfigEntry[GizwitsRuntimeData]

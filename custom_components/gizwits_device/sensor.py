@@ -20,12 +20,17 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import GizwitsDeviceCoordinator
-from .entity import DescribedEntity, GizwitsDescription, described_entities
-from .native import NativePointEntity, native_entities
+from .entity import (
+    DescribedEntity,
+    GizwitsDescription,
+    async_add_lan_entities,
+    described_entities,
+)
+from .native import NativePointEntity, async_add_native_entities
 from .protocol import ConnectionState, DataPoint, DataType
 from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
-from .setup_notice import BindingClock, binding_clock
+from .setup_notice import binding_clock
 
 PARALLEL_UPDATES = 0
 MAX_STATE_LENGTH = 255
@@ -181,14 +186,16 @@ class BindingEndsSensor(DescribedEntity, SensorEntity):
 
     entity_description: GizwitsSensorDescription
 
-    def __init__(self, coordinator: GizwitsDeviceCoordinator, clock: BindingClock) -> None:
+    def __init__(self, coordinator: GizwitsDeviceCoordinator) -> None:
         super().__init__(coordinator, BINDING_ENDS)
-        self._clock = clock
 
     @property
     def native_value(self) -> datetime | None:
-        """The end of the open binding window."""
-        return self._clock.ends
+        """The end of the open binding window (the entry's, as the LAN options last set up)."""
+        lan = self.coordinator.config_entry.runtime_data.lan
+        if lan is None or not lan.served:
+            return None
+        return binding_clock(lan.device.binding).ends
 
 
 async def async_setup_entry(
@@ -196,19 +203,17 @@ async def async_setup_entry(
     entry: GizwitsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The device's own sensors, when the binding window ends (while the LAN service serves
-    the device), and one per native read-only uint, enum or binary point."""
-    lan = entry.runtime_data.lan
+    """The device's own sensors (the local network's and when the binding window ends while
+    LAN is on), and one per native read-only uint, enum or binary point."""
     coordinator = entry.runtime_data.coordinator
-    binding = (
-        [BindingEndsSensor(coordinator, binding_clock(lan.device.binding))]
-        if lan is not None and lan.served
-        else []
-    )
-    async_add_entities(
-        [
-            *described_entities(entry, DESCRIPTIONS, GizwitsSensor),
-            *binding,
-            *native_entities(entry, Platform.SENSOR, NativeSensor),
-        ]
+    async_add_entities(described_entities(entry, DESCRIPTIONS, GizwitsSensor))
+    async_add_native_entities(hass, entry, async_add_entities, Platform.SENSOR, NativeSensor)
+    async_add_lan_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda: [
+            *described_entities(entry, DESCRIPTIONS, GizwitsSensor, lan=True),
+            BindingEndsSensor(coordinator),
+        ],
     )

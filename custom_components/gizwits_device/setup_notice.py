@@ -109,9 +109,6 @@ class SetupNotice:
     def __init__(self, hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
         self._hass = hass
         self._entry = entry
-        runtime = entry.runtime_data
-        lan = runtime.lan
-        self._clock = None if lan is None or not lan.served else binding_clock(lan.device.binding)
         self._shown_until: datetime | None = None
         self._texts: dict[str, str] = {}
 
@@ -121,15 +118,15 @@ class SetupNotice:
         self._texts = await async_get_translations(hass, hass.config.language, "common", [DOMAIN])
         if await _shown_entries(hass).async_set(entry.entry_id, True):
             self._show("next_steps")
-        if self._clock is not None:
-            coordinator = entry.runtime_data.coordinator
-            entry.async_on_unload(coordinator.async_add_listener(self._async_binding_changed))
-            entry.async_on_unload(self._async_stop)
+        # The LAN side comes and goes with the options (lan_entry): follow whichever is set up.
+        coordinator = entry.runtime_data.coordinator
+        entry.async_on_unload(coordinator.async_add_listener(self._async_binding_changed))
+        entry.async_on_unload(self._async_stop)
 
     @callback
     def _async_binding_changed(self) -> None:
-        assert self._clock is not None
-        ends = self._clock.ends
+        lan = self._entry.runtime_data.lan
+        ends = None if lan is None or not lan.served else binding_clock(lan.device.binding).ends
         if ends == self._shown_until:
             return
         self._shown_until = ends

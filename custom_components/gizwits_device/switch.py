@@ -9,7 +9,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .native import NativePointEntity, native_entities
+from .native import NativePointEntity, async_add_native_entities
 from .runtime import GizwitsConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -40,4 +40,4 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One switch per native writable bool point (none without a product)."""
-    async_add_entities(native_entities(entry, Platform.SWITCH, NativeSwitch))
+    async_add_native_entities(hass, entry, async_add_entities, Platform.SWITCH, NativeSwitch)

@@ -209,6 +209,7 @@ def test_lan_entity_keys_are_every_lan_entity() -> None:
     flagged = {
         *(("binary_sensor", d.key) for d in binary_sensor.DESCRIPTIONS if d.lan),
         *(("sensor", d.key) for d in sensor.DESCRIPTIONS if d.lan),
+        ("sensor", sensor.BINDING_ENDS.key),
         ("button", button.ALLOW_APP_BINDING.key),
     }
     assert {(str(platform), key) for platform, key in LAN_ENTITY_KEYS} == flagged

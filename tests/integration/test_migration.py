@@ -11,6 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.gizwits_device.const import (
+    CONF_AUTO_TITLE,
     CONF_MAPPING,
     CONF_MCU_HARD_VERSION,
     CONF_MCU_SOFT_VERSION,
@@ -29,7 +30,6 @@ from custom_components.gizwits_device.migration import (
     migrate_mapping,
     migrate_versions,
 )
-from custom_components.gizwits_device.naming import CONF_AUTO_TITLE
 from emulator.server import Emulator
 from tests.integration.bridge_helpers import LIGHT, setup_helper_entities
 from tests.integration.conftest import TestDevice, entry_data

@@ -201,3 +201,51 @@ _BINARY = {
         }
     ],
 }
+
+
+async def test_another_product_on_the_same_session(
+    emulator: Emulator, running: tuple[Device, MemoryStore, list[DeviceState]]
+) -> None:
+    """§5: `set_product` swaps the points while logged in: no new login, the full status of
+    the new product goes to the apps at once, values of points of the same name are kept,
+    the store holds the new points; without a product the device has no values."""
+    device, store, _ = running
+    connects = device.session.stats.connects
+    light_json = (
+        Path(__file__).parents[2] / "custom_components/gizwits_device/products/dimmable_light.json"
+    ).read_text(encoding="utf-8")
+    light = ProductModel.from_json(light_json)
+    # The app speaks P0 with the emulator's own codec.
+    codec = DataPointCodec.from_definition(light_json)
+    app = P0App(await emulator.app(device.identity.did), codec)
+    device.set_product(light)
+    assert device.points is not None
+    assert set(device.state.values) == {p.name for p in light.points}
+    assert set(await app.report()) == {p.name for p in light.points}
+    answer = await app.app.send_acked(codec.encode(ReadRequest(None)))
+    assert answer is not None
+    reply = codec.decode(answer)
+    assert isinstance(reply, ReadReply)
+    assert set(reply.values) == {p.name for p in light.points}
+    await wait_until(
+        lambda: (
+            store.data is not None and set(store.data["values"]) == {p.name for p in light.points}
+        )
+    )
+    await app.app.close()
+
+    # Back to the plug, its switch followed from outside: the light had no countdown (the
+    # default), a value set then is kept by the next swap (same point, same name).
+    device.set_product(PRODUCT, frozenset({"switch"}))
+    assert device.points is not None
+    assert device.points.followed == {"switch"}
+    assert device.state.values["countdown"] == 0
+    device.set_values({"countdown": 45}, report=False)
+    device.set_product(PRODUCT)
+    assert device.state.values["countdown"] == 45
+
+    device.set_product(None)
+    assert device.points is None
+    assert device.state.values == {}
+    assert device.session.stats.connects == connects
+    assert device.connected

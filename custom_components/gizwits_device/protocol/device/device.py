@@ -44,6 +44,7 @@ from .state import (
     LanState,
 )
 from .store import DeviceStore, MemoryStore
+from .values import to_json_value
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -93,17 +94,26 @@ class Device:
             state=lambda: self._state.firmware,
             put=self._put_firmware,
         )
-        self.points: DataPoints | None = None
-        if product is not None:
-            self.points = DataPoints(
-                product,
-                send=self._send_report,
-                changed=self._values_changed,
-                apps_online=lambda: self._state.apps_online,
-                followed=followed_points,
-                pacing=pacing,
-            )
+        self._pacing = pacing
+        self._started = False
+        self._unset_handler: Callable[[], None] | None = None
+        self.points: DataPoints | None = self._make_points(product, followed_points)
+        if self.points is not None:
             self._state = replace(self._state, values=self.points.values)
+
+    def _make_points(
+        self, product: ProductModel | None, followed: frozenset[str]
+    ) -> DataPoints | None:
+        if product is None:
+            return None
+        return DataPoints(
+            product,
+            send=self._send_report,
+            changed=self._values_changed,
+            apps_online=lambda: self._state.apps_online,
+            followed=followed,
+            pacing=self._pacing,
+        )
 
     # -- observing -----------------------------------------------------------------------
 
@@ -162,8 +172,9 @@ class Device:
         if self.points is not None:
             self.points.restore(dict(stored.get("values", {})))
             state = replace(state, values=self.points.values)
-            self._unsubscribe.append(self.session.set_command_handler(self.points.handle))
+            self._unset_handler = self.session.set_command_handler(self.points.handle)
             self.points.start()
+        self._started = True
         self._set(state)
         self._unsubscribe += [
             self.session.add_frame_listener(self._on_frame),
@@ -189,13 +200,48 @@ class Device:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
-        if self.points is not None:
-            self.points.stop()
+        self._started = False
+        self._stop_points()
         self.firmware.stop()
         for task in list(self._tasks):
             task.cancel()
         if self._saving is not None:
             await self._saving
+
+    def _stop_points(self) -> None:
+        if self._unset_handler is not None:
+            self._unset_handler()
+            self._unset_handler = None
+        if self.points is not None:
+            self.points.stop()
+
+    def set_product(
+        self, product: ProductModel | None, followed_points: frozenset[str] = frozenset()
+    ) -> None:
+        """Become a device of another product (or of none) on the same session.
+
+        Points the new product has under the same name keep their value where it fits; the
+        others start from their defaults. A started device answers the apps with the new
+        points at once and, while logged in, reports its full status.
+        """
+        previous = self.points
+        self._stop_points()
+        self.points = self._make_points(product, followed_points)
+        values: dict[str, Value] = {}
+        if self.points is not None:
+            if previous is not None:
+                self.points.restore(
+                    {name: to_json_value(value) for name, value in previous.values.items()}
+                )
+            values = self.points.values
+            if self._started:
+                self._unset_handler = self.session.set_command_handler(self.points.handle)
+                self.points.start()
+        self._set(replace(self._state, values=values))
+        if self._started:
+            self._save()
+            if self.points is not None and self.session.connected:
+                self.points.report_now()
 
     # -- session events ------------------------------------------------------------------
 
