@@ -41,6 +41,7 @@ from .gservice_wire import (
     validate_passcode,
     validate_product_key,
 )
+from .http_body import read_capped
 from .product_secret import ProductCipher, ProductSecretMismatch
 
 __all__ = ["GServiceClient"]
@@ -134,12 +135,7 @@ class GServiceClient:
                 allow_redirects=False,
             ) as resp:
                 status = resp.status
-                # read(n) returns what has arrived so far, not n bytes: collect up to the cap.
-                raw = bytearray()
-                async for chunk in resp.content.iter_chunked(16 * 1024):
-                    raw += chunk
-                    if len(raw) > MAX_RESPONSE_BYTES:
-                        break
+                raw = await read_capped(resp, MAX_RESPONSE_BYTES)
         except TimeoutError as err:
             raise wire.GServiceTimeout(f"{method} {path}: timed out") from err
         except aiohttp.ClientError as err:

@@ -21,6 +21,7 @@ import aiohttp
 
 from .errors import GizwitsError, GizwitsValueError
 from .gservice_wire import normalize_base_url, validate_product_key
+from .http_body import read_capped
 
 __all__ = [
     "APP_ID_HEADER",
@@ -99,19 +100,14 @@ async def download_product_definition(
             allow_redirects=False,
         ) as resp:
             status = resp.status
-            raw = bytearray()
-            # read(n) returns what has arrived, not n bytes: collect up to the cap.
-            async for chunk in resp.content.iter_chunked(64 * 1024):
-                raw += chunk
-                if len(raw) > MAX_DEFINITION_BYTES:
-                    break
+            raw = await read_capped(resp, MAX_DEFINITION_BYTES)
     except TimeoutError as err:
         raise ProductDownloadUnreachable(f"{url}: timed out") from err
     except aiohttp.ClientError as err:
         raise ProductDownloadUnreachable(f"{url}: {err}") from err
     if len(raw) > MAX_DEFINITION_BYTES:
         raise ProductDownloadNotJson(f"the answer is larger than {MAX_DEFINITION_BYTES} bytes")
-    body = _json_object(bytes(raw))
+    body = _json_object(raw)
     if status == 200 and body is not None and "error_code" not in body:
         return body
     if body is not None and "error_code" in body:
