@@ -38,10 +38,12 @@ class HaProcess(Service):
     """Start/stop Home Assistant and talk to its probe; async context manager (a failed start
     stops what it started)."""
 
-    def __init__(self, root: Path = ROOT) -> None:
+    def __init__(self, root: Path = ROOT, host_args: tuple[str, ...] = ()) -> None:
         """`root`: the source tree whose `benchmarks.ha_host` and integration HA runs (another
-        commit's `git worktree` to compare old and new code in one run)."""
+        commit's `git worktree` to compare old and new code in one run); `host_args`: more
+        options for `ha_host`."""
         self.root = root
+        self.host_args = host_args
         self.dir = Path(tempfile.mkdtemp(prefix="gizwits-bench-ha-"))
         self.port = free_port()
         self._proc: asyncio.subprocess.Process | None = None
@@ -61,6 +63,7 @@ class HaProcess(Service):
             str(self.port),
             "--config-dir",
             str(self.dir),
+            *self.host_args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=log,
