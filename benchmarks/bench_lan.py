@@ -8,8 +8,11 @@ round sends `count` full status reports from one entry's bridge, then from the o
 turns so both see the same moments of a busy machine; a report goes to the cloud (an M2M
 publish) and, for the first entry, also as ``0x0091 | 06 <MAC> | report`` to UDP on
 127.255.255.255 (protocol.md §8). The figure: the extra HA CPU time (process time, all
-threads, measured inside HA) per report, as a share of a report without the broadcast. Every
-round is checked: the broadcasting entry sent one datagram per report, the other none.
+threads, measured inside HA) per report, as a share of a report without the broadcast, measured
+twice: as configured (at most one datagram per report interval, as protocol.md §8 rules: the
+target) and with the rate limit lifted, so every report is a datagram (what one broadcast
+costs). Every round is checked: the broadcasting entry sent one datagram per report (lifted) or
+at least one (configured), the other none.
 """
 
 from __future__ import annotations
@@ -24,12 +27,18 @@ from emulator.server import Emulator
 TARGET = 0.05
 
 
-async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
-    """Alternating rounds with and without the broadcast; prints the table."""
-    count, rounds = (500, 3) if quick else (2000, 7)
-    on, off = await register(emu, PLUG_KEY, 2, first=3000)
-    # Every report broadcast: the cost per report, not per report interval.
-    async with HaProcess(host_args=("--every-report-broadcast",)) as ha:
+async def _measure(
+    emu: Emulator, count: int, rounds: int, *, every_report: bool, first: int
+) -> dict[str, Any]:
+    """Alternating rounds of `count` reports from the broadcasting entry and the other one.
+
+    `every_report`: the HA host lifts the broadcast's rate limit, so each report is a
+    datagram (the cost of one broadcast); else the integration runs as configured, at most
+    one datagram per report interval (1/6 s) however many reports there are.
+    """
+    on, off = await register(emu, PLUG_KEY, 2, first=first)
+    host_args = ("--every-report-broadcast",) if every_report else ()
+    async with HaProcess(host_args=host_args) as ha:
         await ha.call("load", domains=["gizwits_device"])
         entries = [
             on.entry(emu, {**plug_options(), CONF_LAN_STATUS_BROADCAST: True}),
@@ -41,32 +50,50 @@ async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
         await ha.call("reports", unique_id=on.unique_id, count=count)  # warm-up
         await ha.call("reports", unique_id=off.unique_id, count=count)
         cpu = {"on": 0.0, "off": 0.0}
+        broadcasts = 0
         for round_number in range(rounds):
             order = (on, off) if round_number % 2 == 0 else (off, on)
             for endpoint in order:
                 result = await ha.call("reports", unique_id=endpoint.unique_id, count=count)
                 key = "on" if endpoint is on else "off"
-                expected = count if key == "on" else 0
-                if result["broadcasts"] != expected:
-                    raise RuntimeError(
-                        f"{key}: {result['broadcasts']} broadcasts for {count} reports"
-                    )
+                sent = result["broadcasts"]
+                # Checked: one datagram per report when every report goes, at least one
+                # (and at most one per report) as configured, none from the other entry.
+                if key == "off" and sent != 0:
+                    raise RuntimeError(f"off: {sent} broadcasts for {count} reports")
+                if key == "on" and not (sent == count if every_report else 0 < sent <= count):
+                    raise RuntimeError(f"on: {sent} broadcasts for {count} reports")
+                if key == "on":
+                    broadcasts += sent
                 cpu[key] += result["cpu_s"]
     reports = count * rounds
     with_us, without_us = cpu["on"] / reports * 1e6, cpu["off"] / reports * 1e6
-    share = (with_us - without_us) / without_us
-    results = {
+    return {
         "reports": reports,
+        "broadcasts": broadcasts,
         "cpu_us_per_report_with_broadcast": with_us,
         "cpu_us_per_report_without": without_us,
         "broadcast_us_per_report": with_us - without_us,
-        "share": share,
-        "target": TARGET,
+        "share": (with_us - without_us) / without_us,
     }
-    verdict = "below" if share < TARGET else "above"
+
+
+async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
+    """As configured (the target) and with every report broadcast; prints both."""
+    count, rounds = (500, 3) if quick else (2000, 7)
+    configured = await _measure(emu, count, rounds, every_report=False, first=3000)
+    worst = await _measure(emu, count, rounds, every_report=True, first=3100)
+    results = {**configured, "target": TARGET, "every_report": worst}
+    verdict = "below" if configured["share"] < TARGET else "above"
     print(
-        f"  {reports} reports each: HA {with_us:.1f} us CPU per report with the UDP broadcast, "
-        f"{without_us:.1f} us without: +{share:.1%} ({verdict} the {TARGET:.0%} target)",
+        f"  as configured, {configured['reports']} reports each "
+        f"({configured['broadcasts']} broadcast): HA "
+        f"{configured['cpu_us_per_report_with_broadcast']:.1f} us CPU per report with the UDP "
+        f"broadcast, {configured['cpu_us_per_report_without']:.1f} us without: "
+        f"{configured['share']:+.1%} ({verdict} the {TARGET:.0%} target)\n"
+        f"  every report broadcast: {worst['cpu_us_per_report_with_broadcast']:.1f} vs "
+        f"{worst['cpu_us_per_report_without']:.1f} us: {worst['share']:+.1%} "
+        f"({worst['broadcast_us_per_report']:.1f} us per datagram)",
         flush=True,
     )
     return results
