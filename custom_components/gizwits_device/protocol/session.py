@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 import contextlib
 from dataclasses import replace
+from functools import partial
 import logging
 import socket
 import ssl
@@ -354,7 +355,8 @@ class M2MSession:
                 # Answered at once (no handler, or a repeat of a finished run): no waiting.
                 self._answer_now(command, answer.result())
             else:
-                self._spawn_reply(self._reply(command, answer))
+                # Sent from the answer's own completion: no task waits for it.
+                answer.add_done_callback(partial(self._answer_when_done, command))
             if duplicate:
                 self.stats.duplicates += 1
                 return
@@ -372,11 +374,15 @@ class M2MSession:
         self._replies.add(task)
         task.add_done_callback(self._replies.discard)
 
-    async def _reply(self, command: AppCommand, answer: asyncio.Future[bytes | None]) -> None:
-        """Send the handler's answer to the asking app: in the 0x0094, or as a 0x0091 (§4)."""
-        # Shielded: a repeat waiting here must not cancel the first run's handling.
-        payload = await asyncio.shield(answer)
-        await self._send_answer(command, payload)
+    def _answer_when_done(self, command: AppCommand, answer: asyncio.Future[bytes | None]) -> None:
+        """Send the handler's answer to the asking app: in the 0x0094, or as a 0x0091 (§4).
+
+        Nothing when the handling was cancelled (the session stopped); a repeat waiting on the
+        same answer only adds a callback, so it can never cancel the first run's handling.
+        """
+        if answer.cancelled() or answer.exception() is not None:
+            return
+        self._answer_now(command, answer.result())
 
     def _answer_now(self, command: AppCommand, payload: bytes | None) -> None:
         """Send an answer that is already there without a task (the client writes it at once,
