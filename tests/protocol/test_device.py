@@ -27,6 +27,7 @@ from custom_components.gizwits_device.protocol.device import (
     check_value,
     from_json_value,
 )
+from custom_components.gizwits_device.protocol.mqtt_client import MqttClient
 from emulator.p0 import Control, DataPointCodec, ReadReply, ReadRequest
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
@@ -133,6 +134,42 @@ async def test_values_set_on_the_devices_side_are_reported_paced(
     assert not device.set_values({"countdown": 50})  # no change
     await wait_until(lambda: points.stats.reports_sent == sent + 1)
     assert (await P0App(app, CODEC).report(lambda v: v["countdown"] == 50))["switch"] is False
+    await app.close()
+
+
+async def test_a_status_goes_out_in_the_step_that_made_it(
+    emulator: Emulator,
+    running: tuple[Device, MemoryStore, list[DeviceState]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A report is written to the broker before report_now returns (no task in between);
+    a client that cannot write at once still gets it out, and one that is gone drops it."""
+    device, _store, _states = running
+    app = await emulator.app(device.identity.did)
+    p0 = P0App(app, CODEC)
+    points = device.points
+    assert points is not None
+    await p0.report()  # the full report for the app that came online (§5)
+    stats = device.session.stats
+    sent = stats.frames_sent
+    points.set_values({"countdown": 70}, report=False)
+    points.report_now()
+    assert stats.frames_sent == sent + 1  # already written, nothing awaited
+    assert (await p0.report(lambda v: v["countdown"] == 70))["switch"] is False
+
+    assert isinstance(device.session._client, MqttClient)
+    # Like an aiomqtt without the direct publish's internals: the send is awaited in a task.
+    monkeypatch.setattr(device.session, "send_passthrough_nowait", lambda _payload: False)
+    points.set_values({"countdown": 71}, report=False)
+    points.report_now()
+    assert stats.frames_sent == sent + 1
+    assert (await p0.report(lambda v: v["countdown"] == 71))["switch"] is False
+    assert stats.frames_sent == sent + 2
+
+    monkeypatch.setattr(device.session, "_client", None)  # the connection is gone
+    points.set_values({"countdown": 72}, report=False)
+    points.report_now()  # dropped quietly: the reconnect sends a full report
+    assert stats.frames_sent == sent + 2
     await app.close()
 
 

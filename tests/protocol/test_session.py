@@ -517,6 +517,33 @@ async def test_command_listeners_see_each_command_once_from_every_transport() ->
     assert heard == [cloud, lan]
 
 
+async def test_a_handler_that_never_waits_is_answered_before_submit_returns() -> None:
+    """The handler starts at once: one that never waits is done (and not counted as
+    running) when submit returns; one that waits runs on and counts against the cap."""
+    runner, ran = _runner([0.0])
+    answer, _ = runner.submit(AppCommand(CommandSource.CLOUD, "app", 1, b"\x02"))
+    assert answer.done()
+    assert answer.result() == b"\x03answer\x01"
+    assert not runner._running
+    gate = asyncio.Event()
+
+    async def waiting(command: AppCommand) -> bytes | None:
+        ran.append(command)
+        await gate.wait()
+        return b"late"
+
+    runner = CommandRunner(max_running=1)
+    runner.set_handler(waiting)
+    answer, _ = runner.submit(AppCommand(CommandSource.CLOUD, "app", 2, b"\x02"))
+    assert not answer.done()
+    assert len(ran) == 2  # started already
+    assert runner.busy
+    gate.set()
+    assert await answer == b"late"
+    await asyncio.sleep(0)
+    assert not runner.busy
+
+
 async def test_acked_read_is_answered_inside_the_ack_to_the_asking_app_only(
     start: Callable[..., Awaitable[Running]], emulator: Emulator, did: str
 ) -> None:

@@ -90,6 +90,8 @@ def mock_session(mock_gservice: MagicMock) -> Iterator[FakeSessionControl]:
         session.run = AsyncMock(return_value=None)
         session.connect.side_effect = control.connect
         session.send_log.side_effect = DeviceLog  # the frame as sent
+        # Like a client that cannot write at once: every report is the awaited send_passthrough.
+        session.send_passthrough_nowait.return_value = False
         yield control
 
 

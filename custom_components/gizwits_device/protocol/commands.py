@@ -131,9 +131,12 @@ class CommandRunner:
             answer = asyncio.get_running_loop().create_future()
             answer.set_result(None)
         else:
-            task = asyncio.ensure_future(self._call(self._handler, command))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            # Started eagerly: a handler that never waits is done before submit returns, so
+            # its answer goes out without a trip through the event loop.
+            task = asyncio.Task(self._call(self._handler, command), eager_start=True)
+            if not task.done():
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
             answer = task
         if key is not None:
             assert command.sn is not None

@@ -385,26 +385,18 @@ class M2MSession:
         self._answer_now(command, answer.result())
 
     def _answer_now(self, command: AppCommand, payload: bytes | None) -> None:
-        """Send an answer that is already there without a task (the client writes it at once,
-        or its writer does once the socket takes it)."""
-        client = self._client
-        if client is None or not isinstance(client, MqttClient) or not client.direct_publish:
-            self._spawn_reply(self._send_answer(command, payload))
-            return
+        """Send an answer that is already there, without a task when the client can."""
         try:
             frame = self._answer_frame(command, payload)
             if frame is None:
                 return
-            data = encode_frame(frame)
+            topic = app_topic(self._did, command.app_client_id)
+            if not self._publish_nowait(topic, frame):
+                self._spawn_reply(self._send_quietly(topic, frame))
         except FrameError:  # an answer over 65535 bytes: the handler's bug
             _LOGGER.exception("Could not send the answer to an app command")
-            return
-        try:
-            client.publish_nowait(app_topic(self._did, command.app_client_id), data)
-        except aiomqtt.MqttError as err:
-            _LOGGER.debug("Could not send 0x%04X: %s", frame.command, err)
-            return
-        self.stats.frames_sent += 1
+        except session_state.M2MNotConnectedError as err:
+            _LOGGER.debug("Could not send the answer to an app command: %s", err)
 
     @staticmethod
     def _answer_frame(command: AppCommand, payload: bytes | None) -> Frame | None:
@@ -412,15 +404,6 @@ class M2MSession:
         if command.sn is not None:
             return PassthroughAck(command.sn, payload or b"")
         return DevicePassthrough(payload) if payload else None
-
-    async def _send_answer(self, command: AppCommand, payload: bytes | None) -> None:
-        topic = app_topic(self._did, command.app_client_id)
-        try:
-            frame = self._answer_frame(command, payload)
-            if frame is not None:
-                await self._send_quietly(topic, frame)
-        except FrameError:  # an answer over 65535 bytes: the handler's bug
-            _LOGGER.exception("Could not send the answer to an app command")
 
     def _dispatch(self, received: ReceivedFrame) -> None:
         self._frame_listeners.notify(received)
@@ -456,6 +439,25 @@ class M2MSession:
             raise session_state.M2MNotConnectedError(str(err)) from err
         self.stats.frames_sent += 1
 
+    def _publish_nowait(self, topic: str, frame: Frame) -> bool:
+        """Publish without waiting when the client writes at once (or its writer does once
+        the socket takes it); False when it cannot and `_publish` must be awaited instead.
+
+        Raises M2MNotConnectedError when not connected.
+        """
+        client = self._client
+        if client is None:
+            raise session_state.M2MNotConnectedError("not connected to Gizwits M2M")
+        if not isinstance(client, MqttClient) or not client.direct_publish:
+            return False
+        data = encode_frame(frame)
+        try:
+            client.publish_nowait(topic, data)
+        except aiomqtt.MqttError as err:
+            raise session_state.M2MNotConnectedError(str(err)) from err
+        self.stats.frames_sent += 1
+        return True
+
     async def _send_quietly(self, topic: str, frame: Frame) -> None:
         """Send a protocol reply; a lost connection is handled by the reconnect loop."""
         try:
@@ -466,6 +468,11 @@ class M2MSession:
     async def send_passthrough(self, payload: bytes, app_client_id: str | None = None) -> None:
         """0x0091 to one app, or to every bound app."""
         await self._publish(app_topic(self._did, app_client_id), DevicePassthrough(payload))
+
+    def send_passthrough_nowait(self, payload: bytes) -> bool:
+        """0x0091 to every bound app without waiting, when the client can write at once;
+        False when it cannot (await `send_passthrough`). Raises M2MNotConnectedError."""
+        return self._publish_nowait(app_topic(self._did), DevicePassthrough(payload))
 
     async def send_acked_passthrough(
         self, payload: bytes, app_client_id: str | None = None

@@ -324,14 +324,23 @@ class Device:
                 raise
 
     def _send_report(self, payload: bytes) -> None:
+        """A status to every LAN app and the cloud (protocol.md §8 status reports), without a
+        task when the M2M client can write at once: it goes out in the step that made it."""
+        if self._lan_sender is not None:
+            self._lan_sender(payload)
+        try:
+            if self.session.send_passthrough_nowait(payload):
+                return
+        except M2MError as err:
+            # The reconnect sends a full report anyway.
+            _LOGGER.debug("Could not send a Gizwits status: %s", err)
+            return
         self._spawn(self._async_send_report(payload), REPORT_TASK)
 
     async def _async_send_report(self, payload: bytes) -> None:
         try:
-            # To every LAN app and the cloud (protocol.md §8 status reports).
-            await self.send_passthrough(payload)
+            await self.session.send_passthrough(payload)
         except M2MError as err:
-            # The reconnect sends a full report anyway.
             _LOGGER.debug("Could not send a Gizwits status: %s", err)
 
     async def send_log(self, level: LogLevel, tag: str, source: str, content: str) -> None:
