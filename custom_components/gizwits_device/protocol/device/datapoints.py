@@ -95,6 +95,8 @@ class DataPoints:
         self._report_handle: asyncio.TimerHandle | None = None
         self._periodic_handle: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
+        # While a control is applied, the full report that follows it covers every change.
+        self._applying = False
 
     # -- values ------------------------------------------------------------------------------
 
@@ -126,7 +128,7 @@ class DataPoints:
             return False
         self._values.update(changed)
         self._changed(dict(self._values), not self.followed.issuperset(changed))
-        if report:
+        if report and not self._applying:
             self.schedule_report()
         return True
 
@@ -218,10 +220,17 @@ class DataPoints:
             async with self._lock:
                 self.stats.commands += 1
                 try:
-                    await self._applier(message.values, command)
+                    self._applying = True
+                    try:
+                        await self._applier(message.values, command)
+                    finally:
+                        self._applying = False
                 except ControlRejected as err:
                     self._reject(err)
                     return None
+                except Exception:
+                    self.schedule_report()  # an applier's bug: what it changed still goes out
+                    raise
                 self.report_now()
         elif isinstance(message, p0.ReadRequest):
             self.stats.reads += 1
