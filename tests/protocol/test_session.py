@@ -754,6 +754,28 @@ async def test_connect_proves_the_login_and_raises_typed_errors(
         emulator.state.m2m_port = port
 
 
+async def test_an_answer_too_large_for_a_frame_is_logged_and_not_sent(
+    start: Callable[..., Awaitable[Running]],
+    emulator: Emulator,
+    did: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A handler's answer over 65535 bytes cannot be framed (§3): it is logged as the
+    handler's bug, nothing is sent for it, and the next command is answered as usual."""
+    run = await start()
+
+    async def huge(command: AppCommand) -> bytes | None:
+        return b"\x13" + bytes(70_000) if command.payload == b"\x12" else b"\x13ok"
+
+    run.session.set_command_handler(huge)
+    app = await emulator.app(did)
+    sent = run.session.stats.frames_sent
+    await app.send_acked(b"\x12", sn=3, wait=False)
+    await wait_until(lambda: "Could not send the answer to an app command" in caplog.text)
+    assert run.session.stats.frames_sent == sent
+    assert await app.send_acked(b"\x11", sn=4) == b"\x13ok"
+
+
 async def test_acks_go_out_through_the_stock_publish_too(
     start: Callable[..., Awaitable[Running]],
     emulator: Emulator,
