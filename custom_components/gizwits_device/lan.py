@@ -135,18 +135,30 @@ class GizwitsLanService:
             if self._server is not None:
                 self._server.add_device(device)  # checks DID and passcode against the others
             if status_broadcast:
-                member.status_broadcaster = gizwits_lan.StatusBroadcaster(
-                    device.announcement.mac,
-                    _broadcast_addresses(interfaces),
-                    port=LAN_PORTS.status_broadcast,
-                    min_interval=REPORT_MIN_INTERVAL,
-                    stats=self.stats,
-                )
+                self._open_status_broadcaster(member)
             self._members[entry_id] = member
             member.unsubscribe.append(device.binding.add_listener(lambda _: self._notify()))
             await self._async_listen()
             self._start_broadcast(entry_id, member)
         self._notify()
+
+    def set_status_broadcast(self, entry_id: str, on: bool) -> None:
+        """Turn an entry's UDP status broadcast on or off in place: its LAN apps stay."""
+        member = self._members[entry_id]
+        if not on and member.status_broadcaster is not None:
+            member.status_broadcaster.close()
+            member.status_broadcaster = None
+        elif on and member.status_broadcaster is None:
+            self._open_status_broadcaster(member)
+
+    def _open_status_broadcaster(self, member: _Member) -> None:
+        member.status_broadcaster = gizwits_lan.StatusBroadcaster(
+            member.device.announcement.mac,
+            _broadcast_addresses(member.interfaces),
+            port=LAN_PORTS.status_broadcast,
+            min_interval=REPORT_MIN_INTERVAL,
+            stats=self.stats,
+        )
 
     async def async_remove(self, entry_id: str) -> None:
         """Stop serving an entry's device (one async_add served); the last one stops the service."""

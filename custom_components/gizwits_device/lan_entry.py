@@ -197,7 +197,8 @@ async def async_leave_lan(entry: GizwitsConfigEntry) -> None:
 
 
 async def async_apply_lan_options(hass: HomeAssistant, entry: GizwitsConfigEntry) -> None:
-    """Follow changed LAN options live: leave the service and join it again as they say.
+    """Follow changed LAN options live: leave the service and join it again as they say
+    (only the status broadcast turned on or off is changed in place).
 
     The M2M session is not touched. LAN turned off takes the LAN entities out of the
     registry (which removes them); turned on, the platforms add them again. While LAN stays
@@ -209,7 +210,12 @@ async def async_apply_lan_options(hass: HomeAssistant, entry: GizwitsConfigEntry
         if wanted == runtime.lan_options:
             return
         was_on = runtime.lan is not None
-        runtime.lan_options = wanted
+        previous, runtime.lan_options = runtime.lan_options, wanted
+        lan = runtime.lan
+        if lan is not None and lan.served and wanted[:2] == previous[:2]:
+            # Only the status broadcast changed: the logged-in LAN apps stay connected.
+            lan.service.set_status_broadcast(entry.entry_id, wanted[2])
+            return
         if not wanted[0]:
             async_remove_lan_entities(hass, entry)
         await async_leave_lan(entry)

@@ -148,17 +148,11 @@ async def test_silent_client_is_closed_after_the_timeout(
     assert lan_service(hass).stats.heartbeat_timeouts == 1
 
 
-async def test_the_option_turns_the_status_broadcast_off(
-    hass: HomeAssistant,
-    config_entry: MockConfigEntry,
-    listener: StatusListener,
-    heard_plug: tuple[GizwitsBridge, P0App],
+async def _set_status_broadcast(
+    hass: HomeAssistant, entry: MockConfigEntry, broadcast: bool
 ) -> None:
-    """The *Local network* options step turns the UDP status broadcast off; reports still go
-    to the cloud (and logged-in LAN apps)."""
-    _, cloud = heard_plug
-    await listener.next_p0(CODEC)  # the report when the cloud app came online
-    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    """Save the *Local network* options step with LAN on and `broadcast`."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "local_network"}
     )
@@ -166,20 +160,53 @@ async def test_the_option_turns_the_status_broadcast_off(
     assert CONF_LAN_STATUS_BROADCAST in result["data_schema"].schema
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {CONF_LAN_ENABLED: True, CONF_LAN_INTERFACES: [], CONF_LAN_STATUS_BROADCAST: False},
+        {CONF_LAN_ENABLED: True, CONF_LAN_INTERFACES: [], CONF_LAN_STATUS_BROADCAST: broadcast},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert config_entry.options[CONF_LAN_STATUS_BROADCAST] is False
+    assert entry.options[CONF_LAN_STATUS_BROADCAST] is broadcast
     await hass.async_block_till_done()
-    sent = lan_service(hass).stats.status_broadcasts_sent
 
-    await hass.services.async_call(
-        "input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}, blocking=True
-    )
-    await cloud.report(lambda v: v["switch"] is True)
-    assert lan_service(hass).stats.status_broadcasts_sent == sent
-    with pytest.raises(TimeoutError):
-        await listener.next(timeout=0.5)
+
+async def test_the_option_turns_the_status_broadcast_off_and_on(
+    hass: HomeAssistant,
+    device: TestDevice,
+    config_entry: MockConfigEntry,
+    listener: StatusListener,
+    heard_plug: tuple[GizwitsBridge, P0App],
+) -> None:
+    """The *Local network* options step turns the UDP status broadcast off and on again in
+    place: reports still go to the cloud and to a logged-in LAN app, which stays connected."""
+    _, cloud = heard_plug
+    await listener.next_p0(CODEC)  # the report when the cloud app came online
+    await allow_binding(hass, config_entry)
+    async with await LanApp.connect(
+        "127.0.0.1", lan_service(hass).tcp_port, heartbeat_interval=SCALED_PING
+    ) as app:
+        passcode = await app.request_passcode()
+        assert passcode is not None
+        assert await app.login(passcode)
+        await _set_status_broadcast(hass, config_entry, False)
+        sent = lan_service(hass).stats.status_broadcasts_sent
+
+        await hass.services.async_call(
+            "input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}, blocking=True
+        )
+        await cloud.report(lambda v: v["switch"] is True)
+        while (await app.wait_report(CODEC)).values["switch"] is not True:
+            pass
+        assert lan_service(hass).stats.status_broadcasts_sent == sent
+        with pytest.raises(TimeoutError):
+            await listener.next(timeout=0.5)
+
+        await _set_status_broadcast(hass, config_entry, True)
+        await hass.services.async_call(
+            "input_boolean", "turn_off", {"entity_id": "input_boolean.plug"}, blocking=True
+        )
+        await _switch_heard(listener, device.mac.lower(), False)
+        while (await app.wait_report(CODEC)).values["switch"] is not False:
+            pass
+        assert not app.closed.is_set()
+        assert lan_service(hass).stats.logins_accepted == 1
 
 
 async def test_cloud_app_sending_sn_0_gets_every_command_run(
