@@ -122,11 +122,12 @@ def _after(lines: list[str], label: str) -> str:
     return next(line.split(label, 1)[1].strip() for line in lines if label in line)
 
 
-async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
-    socket_enabled: None, tmp_path: Path
-) -> None:
-    """`python -m emulator serve`: a device registers, its 0x020F on cli2ser_req is answered,
-    and a publish the cloud's ACL refuses is printed (protocol.md §4)."""
+@contextlib.asynccontextmanager
+async def _serve(
+    tmp_path: Path, *args: str
+) -> AsyncIterator[tuple[asyncio.StreamReader, list[str]]]:
+    """`python -m emulator serve ARGS` on free ports, once its banner is printed: its
+    stdout and the banner's lines; stopped with Ctrl-C (SIGINT), exit code 0."""
     # Port 0: serve binds free ports itself and prints them. A port found free beforehand
     # may be taken by another process's connection before serve binds it (busy CI machine).
     stderr_path = tmp_path / "serve.stderr"
@@ -140,10 +141,7 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             "0",
             "--mqtt-port",
             "0",
-            "--product-key",
-            PRODUCT_KEY,
-            "--product-secret",
-            CLI_SECRET,
+            *args,
             cwd=REPO,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
@@ -155,6 +153,23 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             await _read_until(proc.stdout, "Ctrl-C stops.", banner)
         except AssertionError as err:
             raise AssertionError(f"{err}; serve's stderr:\n{stderr_path.read_text()}") from err
+        yield proc.stdout, banner
+    finally:
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            await proc.communicate()
+    assert proc.returncode == 0
+
+
+async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
+    socket_enabled: None, tmp_path: Path
+) -> None:
+    """`python -m emulator serve`: a device registers, its 0x020F on cli2ser_req is answered,
+    and a publish the cloud's ACL refuses is printed (protocol.md §4)."""
+    async with _serve(tmp_path, "--product-key", PRODUCT_KEY, "--product-secret", CLI_SECRET) as (
+        stdout,
+        banner,
+    ):
         # The secret is printed like the product key (protocol.md §9).
         assert _after(banner, "product secret    =").startswith(CLI_SECRET)
         gservice_url = _after(banner, "GService (HTTP):")
@@ -168,7 +183,7 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
         ):
             did = dict(parse_qsl(await resp.text()))["did"]
         # serve says which API the device registered through.
-        line = await _read_until(proc.stdout, "register through the plain API", [])
+        line = await _read_until(stdout, "register through the plain API", [])
         assert line.strip() == f"[gservice] device {did}: register through the plain API"
         async with aiomqtt.Client(
             "127.0.0.1",
@@ -182,13 +197,8 @@ async def test_cli_serve_answers_0x020f_and_reports_denied_publishes(
             await device.publish("cli2ser_req", bytes.fromhex("00000003 020f"))
             assert await next_frame(device) == (f"ser2cli_res/{did}", OnlineAppCount(0))
             await device.publish("ser2cli_req", bytes.fromhex("00000003 020f"))
-            line = await _read_until(proc.stdout, "DENIED", [])
+            line = await _read_until(stdout, "DENIED", [])
         assert line.strip() == f"[broker] DENIED publish from {did} to 'ser2cli_req'"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        async with asyncio.timeout(30):
-            await proc.communicate()
-    assert proc.returncode == 0
 
 
 async def test_cli_serve_publishes_datapoints_to_app_ids(
@@ -199,32 +209,10 @@ async def test_cli_serve_publishes_datapoints_to_app_ids(
     definition_path = REPO / "tests" / "vectors" / "products" / "jebao_wave_maker.json"
     definition = json.loads(definition_path.read_text(encoding="utf-8"))
     app_id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-    stderr_path = tmp_path / "serve.stderr"
-    with stderr_path.open("wb") as stderr:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "emulator",
-            "serve",
-            "--http-port",
-            "0",
-            "--mqtt-port",
-            "0",
-            "--datapoint",
-            str(definition_path),
-            "--app-id",
-            app_id,
-            cwd=REPO,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=stderr,
-        )
-    assert proc.stdout is not None
-    banner: list[str] = []
-    try:
-        try:
-            await _read_until(proc.stdout, "Ctrl-C stops.", banner)
-        except AssertionError as err:
-            raise AssertionError(f"{err}; serve's stderr:\n{stderr_path.read_text()}") from err
+    async with _serve(tmp_path, "--datapoint", str(definition_path), "--app-id", app_id) as (
+        _stdout,
+        banner,
+    ):
         assert any(definition["product_key"] in line for line in banner if "[datapoint]" in line)
         url = f"{_after(banner, 'GService (HTTP):')}/app/datapoint"
         params = {"product_key": definition["product_key"]}
@@ -237,8 +225,3 @@ async def test_cli_serve_publishes_datapoints_to_app_ids(
             async with session.get(url, params=params, headers=headers) as resp:
                 assert resp.status == 400
                 assert (await resp.json())["error_code"] == 9003
-    finally:
-        proc.send_signal(signal.SIGINT)
-        async with asyncio.timeout(30):
-            await proc.communicate()
-    assert proc.returncode == 0
