@@ -39,12 +39,6 @@ MD5 = hashlib.md5(DATA).hexdigest()
 
 
 @pytest.fixture
-async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 def state() -> CloudState:
     return new_state()
 

@@ -55,12 +55,6 @@ DID = "GdzuSRncfDPGHGo2LxwgM2"  # shape of a real DID from a public GAgent sampl
 
 
 @pytest.fixture
-async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 def state() -> CloudState:
     return new_state()
 

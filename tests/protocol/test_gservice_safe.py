@@ -3,7 +3,6 @@ scripted servers on loopback: the encrypted bodies, the shared error mapping (§
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -40,12 +39,6 @@ from tests.gservice_servers import (
 DID = "GdzuSRncfDPGHGo2LxwgM2"
 SECRET = "6f3e2b1c0a9d8e7f6a5b4c3d2e1f0a9b"
 WRONG_SECRET = "00112233445566778899aabbccddeeff"
-
-
-@pytest.fixture
-async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

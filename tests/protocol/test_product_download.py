@@ -36,12 +36,6 @@ DEFINITION = {"name": "Test", "product_key": PRODUCT_KEY, "entities": []}
 
 
 @pytest.fixture
-async def http(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def datapoint_url(socket_enabled: None) -> AsyncIterator[str]:
     store = DatapointStore()
     store.publish(DEFINITION, [APP_ID])
