@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 
@@ -45,9 +46,7 @@ async def test_silent_client_is_closed(socket_enabled: None) -> None:
     server.add_device(device)
     await server.start()
     try:
-        client = await RawClient.connect(server.port)
-        await client.send(LoginRequest(device.passcode.encode()))
-        assert await client.receive_raw() == LOGIN_OK
+        client = await _logged_in(partial(RawClient.connect, server.port), device.passcode)
         await client.send(Heartbeat())
         # protocol.md §8: 0x0015 -> 0x0016
         assert await client.receive_raw() == bytes.fromhex("00000003 03 00 0016")
@@ -79,9 +78,7 @@ async def test_client_pinging_at_a_third_of_the_timeout_stays_for_many_timeouts(
     server.add_device(device)
     await server.start()
     try:
-        client = await RawClient.connect(server.port)
-        await client.send(LoginRequest(device.passcode.encode()))
-        assert await client.receive_raw() == LOGIN_OK
+        client = await _logged_in(partial(RawClient.connect, server.port), device.passcode)
         for _ in range(12):
             await asyncio.sleep(1.0 / 3)
             await _ping(client)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from custom_components.gizwits_device.protocol.commands import CommandRunner, CommandSource
 from custom_components.gizwits_device.protocol.frames import (
@@ -13,13 +14,11 @@ from custom_components.gizwits_device.protocol.frames import (
 )
 from custom_components.gizwits_device.protocol.lan import (
     LanServer,
-    LoginRequest,
     ModuleInfoRequest,
 )
 
 from .helpers import (
     HOST,
-    LOGIN_OK,
     READ_REPLY,
     READ_REQUEST,
     ClientFactory,
@@ -136,9 +135,7 @@ async def test_client_that_does_not_read_is_closed(socket_enabled: None) -> None
     server.add_device(device)
     await server.start()
     try:
-        client = await RawClient.connect(server.port)
-        await client.send(LoginRequest(device.passcode.encode()))
-        assert await client.receive_raw() == LOGIN_OK
+        client = await _logged_in(partial(RawClient.connect, server.port), device.passcode)
         sent = 0
         while server.logged_in_count(device.did) and sent < 10_000:
             sent += server.send_to_all(device.did, bytes(60_000))
