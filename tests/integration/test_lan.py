@@ -29,12 +29,12 @@ from custom_components.gizwits_device.const import (
 )
 from custom_components.gizwits_device.logbook import async_describe_events
 from emulator.lan import LanApp, discover
-from emulator.p0 import DataPointCodec, ReadReply, ReadRequest, StatusReport
+from emulator.p0 import DataPointCodec, ReadReply, ReadRequest
 from emulator.wire import DevicePassthrough
 
 from .bridge_helpers import PLUG, P0App
 from .helpers import StateRecorder, entity_id, state, wait_state, wait_until
-from .lan_helpers import allow_binding, bound_app, connect, lan_service
+from .lan_helpers import allow_binding, bound_app, connect, lan_service, switch_reported
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -53,14 +53,6 @@ async def lan_app(
     app = await bound_app(hass, config_entry)
     yield app
     await app.close()
-
-
-async def _lan_report(app: LanApp, switch: bool) -> StatusReport:
-    """The next status report (0x0091, P0 0x04) showing the switch as given."""
-    while True:
-        report = await app.wait_report(CODEC)
-        if report.values["switch"] is switch:
-            return report
 
 
 async def test_app_discovers_binds_reads_and_controls(
@@ -116,7 +108,7 @@ async def test_app_discovers_binds_reads_and_controls(
         # A control changes the mapped entity; the report reaches this app and the cloud.
         await app.control(CODEC, {"switch": True}, acked=True)
         await wait_state(hass, "input_boolean.plug", lambda s: s.state == "on")
-        await _lan_report(app, True)
+        await switch_reported(app, CODEC, True)
         await cloud.report(lambda v: v["switch"] is True)
     await wait_state(hass, local_apps, lambda s: s.state == "0")
 
@@ -146,7 +138,7 @@ async def test_lan_keeps_working_while_the_broker_is_down(
             assert await app.send_acked(request) == over_m2m
             await app.control(CODEC, {"switch": True, "countdown": 12})
             await wait_state(hass, "input_boolean.plug", lambda s: s.state == "on")
-            report = await _lan_report(app, True)
+            report = await switch_reported(app, CODEC, True)
             assert report.values["countdown"] == 12
         finally:
             await app.close()
@@ -163,7 +155,7 @@ async def test_ha_side_change_reaches_lan_apps_and_the_cloud(
     await hass.services.async_call(
         "input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}, blocking=True
     )
-    await _lan_report(lan_app, True)
+    await switch_reported(lan_app, CODEC, True)
     await cloud.report(lambda v: v["switch"] is True)
 
 
@@ -269,7 +261,7 @@ async def test_full_report_every_600_s_while_only_lan_apps_are_online(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=601))
     await hass.async_block_till_done()
     assert bridge.device.points.stats.reports_sent == sent + 1
-    await _lan_report(lan_app, False)
+    await switch_reported(lan_app, CODEC, False)
 
 
 async def test_lan_control_is_described_in_the_logbook(

@@ -22,12 +22,12 @@ from custom_components.gizwits_device.const import (
     CONF_LAN_INTERFACES,
     CONF_LAN_STATUS_BROADCAST,
 )
-from emulator.lan import LanApp, StatusListener
+from emulator.lan import StatusListener
 from emulator.p0 import Control, DataPointCodec
 
 from .bridge_helpers import PLUG, P0App
 from .helpers import entity_id, state, wait_state, wait_until
-from .lan_helpers import allow_binding, lan_service
+from .lan_helpers import allow_binding, bound_app, connect, lan_service, switch_reported
 
 if TYPE_CHECKING:
     from emulator.server import Emulator
@@ -99,13 +99,9 @@ async def test_status_reports_are_broadcast_and_sn_0_commands_all_run(
     )
     await _switch_heard(listener, mac, True)
 
-    await allow_binding(hass, config_entry)
-    async with await LanApp.connect(
-        "127.0.0.1", lan_service(hass).tcp_port, heartbeat_interval=SCALED_PING, fixed_sn=0
+    async with await bound_app(
+        hass, config_entry, heartbeat_interval=SCALED_PING, fixed_sn=0
     ) as app:
-        passcode = await app.request_passcode()
-        assert passcode is not None
-        assert await app.login(passcode)
         # "Switch off" then "switch on", both with sn 0: both run (protocol.md §4, amended).
         await app.control(CODEC, {"switch": False}, acked=True)
         await wait_state(hass, "input_boolean.plug", lambda s: s.state == "off")
@@ -137,10 +133,9 @@ async def test_silent_client_is_closed_after_the_timeout(
     heard_plug: tuple[GizwitsBridge, P0App],
 ) -> None:
     """protocol.md §8: a logged-in client that stops pinging is closed (scaled 60 s)."""
+    # Logged in by hand: bound_app's wait for the sensor could miss a client closed at once.
     await allow_binding(hass, config_entry)
-    async with await LanApp.connect(
-        "127.0.0.1", lan_service(hass).tcp_port, heartbeat_interval=3600
-    ) as app:
+    async with await connect(hass, heartbeat_interval=3600) as app:
         passcode = await app.request_passcode()
         assert passcode is not None
         assert await app.login(passcode)
@@ -178,13 +173,7 @@ async def test_the_option_turns_the_status_broadcast_off_and_on(
     place: reports still go to the cloud and to a logged-in LAN app, which stays connected."""
     _, cloud = heard_plug
     await listener.next_p0(CODEC)  # the report when the cloud app came online
-    await allow_binding(hass, config_entry)
-    async with await LanApp.connect(
-        "127.0.0.1", lan_service(hass).tcp_port, heartbeat_interval=SCALED_PING
-    ) as app:
-        passcode = await app.request_passcode()
-        assert passcode is not None
-        assert await app.login(passcode)
+    async with await bound_app(hass, config_entry, heartbeat_interval=SCALED_PING) as app:
         await _set_status_broadcast(hass, config_entry, False)
         sent = lan_service(hass).stats.status_broadcasts_sent
 
@@ -192,8 +181,7 @@ async def test_the_option_turns_the_status_broadcast_off_and_on(
             "input_boolean", "turn_on", {"entity_id": "input_boolean.plug"}, blocking=True
         )
         await cloud.report(lambda v: v["switch"] is True)
-        while (await app.wait_report(CODEC)).values["switch"] is not True:
-            pass
+        await switch_reported(app, CODEC, True)
         assert lan_service(hass).stats.status_broadcasts_sent == sent
         with pytest.raises(TimeoutError):
             await listener.next(timeout=0.5)
@@ -203,8 +191,7 @@ async def test_the_option_turns_the_status_broadcast_off_and_on(
             "input_boolean", "turn_off", {"entity_id": "input_boolean.plug"}, blocking=True
         )
         await _switch_heard(listener, device.mac.lower(), False)
-        while (await app.wait_report(CODEC)).values["switch"] is not False:
-            pass
+        await switch_reported(app, CODEC, False)
         assert not app.closed.is_set()
         assert lan_service(hass).stats.logins_accepted == 1
 
