@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from pathlib import Path
 
 import pytest
 
@@ -16,10 +15,9 @@ from custom_components.gizwits_device.protocol import (
 )
 from custom_components.gizwits_device.protocol.device import DataPoints, ReportPacing
 from emulator.p0 import Control, DataPointCodec, StatusReport
+from tests.products import PRODUCTS
 
-DEFINITION = (
-    Path(__file__).parents[2] / "custom_components/gizwits_device/products/smart_plug.json"
-).read_text(encoding="utf-8")
+DEFINITION = (PRODUCTS / "smart_plug.json").read_text(encoding="utf-8")
 # The control is written and the reports read with the emulator's own codec.
 CODEC = DataPointCodec.from_definition(DEFINITION)
 PACING = ReportPacing(debounce=0.01, min_interval=0.0, periodic=600.0)

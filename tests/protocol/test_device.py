@@ -33,10 +33,9 @@ from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 from tests.integration.bridge_helpers import P0App
 from tests.integration.helpers import wait_until
+from tests.products import PRODUCTS
 
-DEFINITION = (
-    Path(__file__).parents[2] / "custom_components/gizwits_device/products/smart_plug.json"
-).read_text(encoding="utf-8")
+DEFINITION = (PRODUCTS / "smart_plug.json").read_text(encoding="utf-8")
 PRODUCT = ProductModel.from_json(DEFINITION)
 # The apps speak P0 with the emulator's own codec (an independent witness).
 CODEC = DataPointCodec.from_definition(DEFINITION)

@@ -13,10 +13,11 @@ from emulator.p0 import Control, DataPointCodec
 from emulator.server import Emulator
 from tests.conftest import PRODUCT_KEY
 from tests.integration.helpers import wait_until
+from tests.products import PRODUCTS
 
 ROOT = Path(__file__).parents[2]
 DOC = ROOT / "docs" / "library.md"
-PRODUCT = ROOT / "custom_components" / "gizwits_device" / "products" / "smart_plug.json"
+PRODUCT = PRODUCTS / "smart_plug.json"
 
 
 def _script() -> str:
