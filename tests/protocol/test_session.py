@@ -180,8 +180,12 @@ async def test_wrong_passcode_is_refused(start: Callable[..., Awaitable[Running]
     """§2.5: the broker checks DID/passcode; a refusal stops the session for reauth."""
     run = await start(passcode="WRONGPASS1", wait=False)
     with pytest.raises(M2MAuthenticationError):
+        await asyncio.wait_for(run.session.wait_connected(), 10)  # a waiter hears it
+    with pytest.raises(M2MAuthenticationError):
         await asyncio.wait_for(run.task, 10)
     assert run.session.status.state is ConnectionState.AUTH_FAILED
+    with pytest.raises(M2MAuthenticationError):
+        await run.session.wait_connected()  # and so does one that comes after
 
 
 async def test_disabled_did_is_refused_by_provision(

@@ -138,7 +138,6 @@ class M2MSession:
         self.commands = CommandRunner(self.timing.dedup_window)
         self._replies: set[asyncio.Task[None]] = set()
         self._next_sn = 1
-        self._connected_event = asyncio.Event()
         self.stats = SessionStats()
 
     # -- observing -----------------------------------------------------------------------
@@ -171,8 +170,25 @@ class M2MSession:
         return self.commands.set_handler(handler)
 
     async def wait_connected(self) -> None:
-        """Return once the session is logged in (use with a timeout)."""
-        await self._connected_event.wait()
+        """Return once the session is logged in (use with a timeout); raises
+        M2MAuthenticationError when the cloud refuses its DID/passcode."""
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def check(status: ConnectionStatus) -> None:
+            if settled.done():
+                return
+            if status.state is ConnectionState.CONNECTED:
+                settled.set_result(None)
+            elif status.state is ConnectionState.AUTH_FAILED:
+                error = session_state.M2MAuthenticationError(status.last_error or "refused")
+                settled.set_exception(error)
+
+        check(self._status)
+        remove = self.add_status_listener(check)
+        try:
+            await settled
+        finally:
+            remove()
 
     # -- running -------------------------------------------------------------------------
 
@@ -200,7 +216,6 @@ class M2MSession:
                     failures = self._after_failure(failures, err)
                 finally:
                     self._client = None
-                    self._connected_event.clear()
                     self._fail_pending_acks()
         finally:
             self.commands.cancel()
@@ -298,7 +313,6 @@ class M2MSession:
         if self.stats.connects > 1:
             _LOGGER.info("Gizwits M2M connection is back")
         self._set_status(ConnectionState.CONNECTED, 0)
-        self._connected_event.set()
         await self.request_online_apps()
         # Paho keeps the heartbeat (see SessionTiming.keepalive); a lost link ends this loop.
         await self._receive(client)

@@ -29,7 +29,6 @@ from ..session import M2MSession
 from ..session_state import (
     ConnectionState,
     ConnectionStatus,
-    M2MAuthenticationError,
     M2MError,
     ReceivedFrame,
 )
@@ -190,10 +189,7 @@ class Device:
 
     async def wait_connected(self) -> None:
         """Wait for a login (use with a timeout); raises M2MAuthenticationError when refused."""
-        while not self.session.connected:
-            if self._state.status.state is ConnectionState.AUTH_FAILED:
-                raise M2MAuthenticationError(self._state.status.last_error or "refused")
-            await asyncio.sleep(0.05)
+        await self.session.wait_connected()
 
     async def stop(self) -> None:
         """Stop following the session, drop pending reports and checks, finish saving."""
