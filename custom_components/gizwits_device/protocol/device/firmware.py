@@ -187,11 +187,11 @@ class FirmwareUpdater:
                 raise LookupError("no firmware is waiting to be flashed")
             version = pending.version
         fid = None if pending is None else pending.target_fid
-        installed = dict(state.installed)
+        confirmed: dict[FirmwareType, str] = {}
         # A v4.0 target has no version string ("fid N"): only a version the owner gives is one.
         if fid is None or version != f"fid {fid}":
             version = normalize_version(version)
-            installed[firmware_type] = version
+            confirmed[firmware_type] = version
             await self._report_version(firmware_type, version)
         state = self._state()
         fids = dict(state.current_fid)
@@ -208,7 +208,7 @@ class FirmwareUpdater:
         self._put(
             replace(
                 state,
-                installed={**state.installed, **installed},
+                installed={**state.installed, **confirmed},
                 current_fid=fids,
                 offers=offers,
                 pending=pending_left,
