@@ -124,10 +124,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) -> b
     entry.async_on_unload(log_forwarder.close)
     lan = await async_setup_lan(hass, entry, device)
 
-    async def _async_leave_lan() -> None:
-        await async_leave_lan(entry)
-
-    entry.async_on_unload(_async_leave_lan)
+    entry.async_on_unload(partial(async_leave_lan, entry))
     entry.runtime_data = GizwitsRuntimeData(
         device=device,
         device_id=device_id,

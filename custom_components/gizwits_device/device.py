@@ -64,8 +64,15 @@ def async_follow_firmware(
     """A confirmed firmware changes the entry's soft versions and what the device page shows
     (without a reload); returns the function that stops following."""
 
+    installed = device.state.firmware.installed
+
     @callback
     def on_state(state: DeviceState) -> None:
+        nonlocal installed
+        # Every state change comes here (data-point values too): look only at a new version.
+        if state.firmware.installed is installed:
+            return
+        installed = state.firmware.installed
         versions = {
             key: state.firmware.installed[firmware_type]
             for firmware_type, key in SOFT_VERSION_KEYS.items()

@@ -18,7 +18,6 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
 
 from .bridge_targets import default_attribute
 from .config_flow import VERSION_DEFAULTS
@@ -28,12 +27,11 @@ from .const import (
     CONF_MAPPING,
     CONF_PRODUCT,
     CONF_PRODUCT_KEY,
-    DOMAIN,
     ENTRY_MINOR_VERSION,
     ENTRY_VERSION,
     LOGGER,
 )
-from .issues import issue_id
+from .issues import async_clear_issues
 from .protocol import GizwitsValueError, ProductDefinitionError, ProductModel, normalize_version
 
 if TYPE_CHECKING:
@@ -109,7 +107,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: GizwitsConfigEntry) ->
         options = dict(entry.options)
         if (mapping := migrate_mapping(entry.options)) is not None:
             options[CONF_MAPPING] = mapping
-        ir.async_delete_issue(hass, DOMAIN, issue_id(LEGACY_ISSUE_DID_REJECTED, entry.entry_id))
+        async_clear_issues(hass, entry.entry_id, (LEGACY_ISSUE_DID_REJECTED,))
         hass.config_entries.async_update_entry(
             entry,
             data=data,
