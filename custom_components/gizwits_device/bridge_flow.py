@@ -70,6 +70,20 @@ def _attribute_option(attribute: str | None) -> str:
     return STATE if attribute is None else attribute
 
 
+def _show_source_error(
+    err: ProductFileError | ProductDefinitionError,
+    errors: dict[str, str],
+    placeholders: dict[str, str],
+) -> None:
+    """Show on the form why a product source gave no valid definition."""
+    if isinstance(err, ProductFileError):
+        errors[err.field] = err.key
+        placeholders.update(err.placeholders)
+    else:
+        errors["base"] = "invalid_product"
+        placeholders["error"] = str(err)
+
+
 class BridgeOptionsMixin(OptionsFlow):
     """The bridge's options steps (mixed into the OptionsFlow)."""
 
@@ -119,8 +133,7 @@ class BridgeOptionsMixin(OptionsFlow):
             try:
                 raw = parse_product_text(str(user_input.get(CONF_PRODUCT_JSON, "")))
             except ProductDefinitionError as err:
-                errors["base"] = "invalid_product"
-                placeholders["error"] = str(err)
+                _show_source_error(err, errors, placeholders)
             else:
                 return await self._async_use_definition(raw)
         schema = vol.Schema(
@@ -145,12 +158,8 @@ class BridgeOptionsMixin(OptionsFlow):
                     read_uploaded_product, self.hass, str(user_input[CONF_PRODUCT_FILE])
                 )
                 raw = parse_product_text(text)
-            except ProductFileError as err:
-                errors["base"] = err.key
-                placeholders["error"] = err.detail
-            except ProductDefinitionError as err:
-                errors["base"] = "invalid_product"
-                placeholders["error"] = str(err)
+            except (ProductFileError, ProductDefinitionError) as err:
+                _show_source_error(err, errors, placeholders)
             else:
                 return await self._async_use_definition(raw)
         # An upload is consumed when read: the form never offers the old file ID again.
@@ -213,12 +222,8 @@ class BridgeOptionsMixin(OptionsFlow):
                     str(data[CONF_PRODUCT_KEY]),
                     str(user_input.get(CONF_APP_ID, "")),
                 )
-            except ProductFileError as err:
-                errors[err.field] = err.key
-                placeholders.update(err.placeholders)
-            except ProductDefinitionError as err:
-                errors["base"] = "invalid_product"
-                placeholders["error"] = str(err)
+            except (ProductFileError, ProductDefinitionError) as err:
+                _show_source_error(err, errors, placeholders)
             else:
                 return await self._async_use_definition(raw)
         schema = vol.Schema({vol.Required(CONF_APP_ID): TextSelector()})
