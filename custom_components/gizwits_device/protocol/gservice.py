@@ -87,27 +87,28 @@ class GServiceClient:
         return cipher
 
     @staticmethod
-    def _reply_form(cipher: ProductCipher | None, text: str, status: int, key: str) -> str:
-        """The form text of a success answer; a safe answer is decrypted and must hold `key`.
+    def _reply_form(
+        cipher: ProductCipher | None, text: str, status: int, key: str
+    ) -> dict[str, str]:
+        """The form of a success answer; a safe answer is decrypted and must hold `key`.
 
         A safe answer that does not decrypt to a form with `key` means the secret is wrong; the
         error never quotes the plaintext (it holds the DID or the broker's address).
         """
         if cipher is None:
-            return text
+            return parse_form(text)
         try:
-            plain = cipher.decrypt_hex(text)
-            value = parse_form(plain).get(key)
+            form = parse_form(cipher.decrypt_hex(text))
         except (ProductSecretMismatch, wire.GServiceMalformedResponse) as err:
             raise wire.GServiceSecretMismatch(
                 f"answer does not decrypt with the product secret ({err.__class__.__name__})",
                 status=status,
             ) from None
-        if not value:
+        if not form.get(key):
             raise wire.GServiceSecretMismatch(
                 f"answer does not decrypt to {key!r} with the product secret", status=status
             )
-        return plain
+        return form
 
     @property
     def base_url(self) -> str:
@@ -197,7 +198,7 @@ class GServiceClient:
         # GAgent accepts only 201 here; 200 is tolerated as success as well.
         if status not in (200, 201):
             self._raise_for(status, text, "register")
-        did = require(parse_form(self._reply_form(cipher, text, status, "did")), "did", status)
+        did = require(self._reply_form(cipher, text, status, "did"), "did", status)
         try:
             return validate_did(did)
         except ValueError as err:
@@ -236,7 +237,7 @@ class GServiceClient:
             status, text = await self._request("GET", f"/dev/{product_key}/device", params=params)
         if status != 200:
             self._raise_for(status, text, "provision")
-        form = parse_form(self._reply_form(cipher, text, status, "host"))
+        form = self._reply_form(cipher, text, status, "host")
         host = require(form, "host", status)
         port = parse_int(require(form, "port", status), "port", status)
         ts_text = form.get("server_ts")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import json
 import re
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .errors import GizwitsError, GizwitsValueError
@@ -248,13 +248,19 @@ def split_download_url(text: str) -> tuple[str, str | None]:
     return rest, match.group(1).strip()
 
 
-def error_code(text: str) -> int | None:
-    """Gizwits' `error_code` from an error body: JSON (the Open API's form) or `key=value`."""
+def _json_object(text: str) -> dict[str, Any] | None:
+    """The body as a JSON object (None when it is not one)."""
     try:
         body = json.loads(text)
     except ValueError, RecursionError:  # RecursionError: a deeply nested hostile body
-        body = None
-    if isinstance(body, dict):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def error_code(text: str) -> int | None:
+    """Gizwits' `error_code` from an error body: JSON (the Open API's form) or `key=value`."""
+    body = _json_object(text)
+    if body is not None:
         code = body.get("error_code")
     else:
         try:
@@ -270,11 +276,8 @@ def error_code(text: str) -> int | None:
 
 def error_message(text: str) -> str | None:
     """Gizwits' `error_message` from a JSON error body (at most 200 characters), if any."""
-    try:
-        body = json.loads(text)
-    except ValueError, RecursionError:
-        return None
-    message = body.get("error_message") if isinstance(body, dict) else None
+    body = _json_object(text)
+    message = None if body is None else body.get("error_message")
     return message[:200] if isinstance(message, str) and message else None
 
 
