@@ -17,9 +17,15 @@ from ..frame_fields import FieldError, LengthError, TruncatedError
 DEFAULT_API_SERVER = "api.gizwits.com:80"
 DEFAULT_GAGENT_VERSION = "4.0.8"
 MCU_ATTRIBUTES_LEN = 8
-_MAC_LEN = 6
+MAC_LEN = 6
 _VERSION_LEN = 8
 _U16_MAX = 0xFFFF
+
+
+def check_mac(mac: object) -> None:
+    """Raise FieldError unless `mac` is a device MAC: 6 raw bytes."""
+    if not isinstance(mac, bytes) or len(mac) != MAC_LEN:
+        raise FieldError(f"mac must be {MAC_LEN} raw bytes, got {mac!r}")
 
 
 class LanCommand(IntEnum):
@@ -161,8 +167,7 @@ class DeviceAnnouncement:
     mcu_soft_version: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.mac, bytes) or len(self.mac) != _MAC_LEN:
-            raise FieldError(f"mac must be {_MAC_LEN} raw bytes, got {self.mac!r}")
+        check_mac(self.mac)
         if not isinstance(self.mcu_attributes, bytes) or len(self.mcu_attributes) != 8:
             raise FieldError(f"mcu_attributes must be 8 bytes, got {self.mcu_attributes!r}")
         for name in ("did", "product_key", "wifi_firmware_version"):
@@ -192,8 +197,8 @@ class DeviceAnnouncement:
         reader = _Reader(body)
         did = reader.ascii("did", reader.prefixed("did"))
         mac = reader.prefixed("mac")
-        if len(mac) != _MAC_LEN:
-            raise FieldError(f"mac is {len(mac)} bytes, expected {_MAC_LEN}")
+        if len(mac) != MAC_LEN:
+            raise FieldError(f"mac is {len(mac)} bytes, expected {MAC_LEN}")
         firmware = reader.ascii("wifi firmware version", reader.prefixed("wifi firmware"))
         product_key = reader.ascii("product key", reader.prefixed("product key"))
         attributes = reader.take(MCU_ATTRIBUTES_LEN, "mcu attributes")

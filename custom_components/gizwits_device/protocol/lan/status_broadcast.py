@@ -19,13 +19,12 @@ from ..frame_fields import FieldError, FrameError
 from ..frames import DevicePassthrough
 from .codec import decode_lan_frame, encode_lan_frame
 from .discovery import DEFAULT_DISCOVERY_PORT
+from .messages import MAC_LEN, check_mac
 from .stats import LanStats
 
 __all__ = ["StatusBroadcast", "StatusBroadcaster"]
 
 _LOGGER = logging.getLogger(__name__)
-
-_MAC_LEN = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +35,11 @@ class StatusBroadcast:
     payload: bytes
 
     def __post_init__(self) -> None:
-        if not isinstance(self.mac, bytes) or len(self.mac) != _MAC_LEN:
-            raise FieldError(f"mac must be {_MAC_LEN} raw bytes, got {self.mac!r}")
+        check_mac(self.mac)
 
     def to_datagram(self) -> bytes:
         """The datagram: a LAN 0x0091 frame whose body starts with the MAC."""
-        return encode_lan_frame(DevicePassthrough(bytes([_MAC_LEN]) + self.mac + self.payload))
+        return encode_lan_frame(DevicePassthrough(bytes([MAC_LEN]) + self.mac + self.payload))
 
     @classmethod
     def from_datagram(cls, datagram: bytes) -> StatusBroadcast:
@@ -50,9 +48,9 @@ class StatusBroadcast:
         if not isinstance(message, DevicePassthrough):
             raise FieldError(f"0x{message.command:04X} is not a status broadcast (0x0091)")
         body = message.payload
-        if not body or body[0] != _MAC_LEN or len(body) < 1 + _MAC_LEN:
+        if not body or body[0] != MAC_LEN or len(body) < 1 + MAC_LEN:
             raise FieldError("a status broadcast starts with 06 and a 6-byte MAC")
-        return cls(body[1 : 1 + _MAC_LEN], body[1 + _MAC_LEN :])
+        return cls(body[1 : 1 + MAC_LEN], body[1 + MAC_LEN :])
 
 
 class StatusBroadcaster:
