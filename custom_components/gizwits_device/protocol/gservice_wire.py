@@ -56,7 +56,7 @@ _MAC_RE: Final = re.compile(r"[0-9A-Fa-f]{12}")
 _MAC_SEPARATORS: Final = re.compile(r"[:\-.\s]")
 _DID_RE: Final = re.compile(r"[0-9A-Za-z]{22}")
 _PASSCODE_RE: Final = re.compile(r"[0-9A-Za-z]{1,32}")
-_PRODUCT_KEY_RE: Final = re.compile(r"[0-9A-Fa-f]{32}")
+_HEX32_RE: Final = re.compile(r"[0-9A-Fa-f]{32}")
 _VERSION_RE: Final = re.compile(r"[0-9A-Za-z._\-]{1,8}")
 # `download_url=` at the start of the answer or after `&`, then everything to the line end.
 _DOWNLOAD_URL_RE: Final = re.compile(r"(?:^|(?<=&))download_url=([^\r\n]*)", re.MULTILINE)
@@ -201,11 +201,17 @@ def validate_passcode(passcode: str) -> str:
     return passcode
 
 
+def hex32(value: str, error: str) -> str:
+    """`value` lower-cased when it is 32 hex digits (a product key, secret, App ID); else
+    GizwitsValueError(`error`)."""
+    if not _HEX32_RE.fullmatch(value):
+        raise GizwitsValueError(error)
+    return value.lower()
+
+
 def validate_product_key(product_key: str) -> str:
     """Check a product key (32 hex digits) and return it lower-case."""
-    if not _PRODUCT_KEY_RE.fullmatch(product_key):
-        raise GizwitsValueError(f"invalid product key {product_key!r}")
-    return product_key.lower()
+    return hex32(product_key, f"invalid product key {product_key!r}")
 
 
 def normalize_version(version: str) -> str:

@@ -14,13 +14,12 @@ product_import's job (``ProductModel.from_json``).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import aiohttp
 
-from .errors import GizwitsError, GizwitsValueError
-from .gservice_wire import normalize_base_url, validate_product_key
+from .errors import GizwitsError
+from .gservice_wire import hex32, normalize_base_url, validate_product_key
 from .http_body import read_capped
 
 __all__ = [
@@ -38,7 +37,6 @@ APP_ID_HEADER = "X-Gizwits-Application-Id"
 DATAPOINT_PATH = "/app/datapoint"
 # Real definitions are a few to a few tens of KiB (UI section included).
 MAX_DEFINITION_BYTES = 512 * 1024
-_APP_ID_RE = re.compile(r"[0-9a-fA-F]{32}\Z")
 
 
 class ProductDownloadError(GizwitsError):
@@ -73,10 +71,7 @@ class ProductDownloadRefused(ProductDownloadError):
 
 def validate_app_id(app_id: str) -> str:
     """An App ID as Gizwits writes it: 32 hex characters (lower-cased)."""
-    cleaned = app_id.strip()
-    if not _APP_ID_RE.match(cleaned):
-        raise GizwitsValueError("an App ID is 32 hexadecimal characters")
-    return cleaned.lower()
+    return hex32(app_id.strip(), "an App ID is 32 hexadecimal characters")
 
 
 async def download_product_definition(

@@ -9,16 +9,15 @@ trailing NULs.
 from __future__ import annotations
 
 import binascii
-import re
 from typing import Final
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .errors import GizwitsError, GizwitsValueError
+from .errors import GizwitsError
+from .gservice_wire import hex32
 
 BLOCK_BYTES: Final = 16
-_SECRET_RE: Final = re.compile(r"[0-9A-Fa-f]{32}")
 
 
 class ProductSecretMismatch(GizwitsError):
@@ -27,9 +26,7 @@ class ProductSecretMismatch(GizwitsError):
 
 def validate_product_secret(secret: str) -> str:
     """Check a Product Secret (32 hex digits) and return it lower-case."""
-    if not _SECRET_RE.fullmatch(secret):
-        raise GizwitsValueError("invalid product secret (32 hexadecimal digits)")
-    return secret.lower()
+    return hex32(secret, "invalid product secret (32 hexadecimal digits)")
 
 
 class ProductCipher:
