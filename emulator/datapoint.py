@@ -19,9 +19,9 @@ from typing import Any
 from aiohttp import web
 
 from .operator_http import OperatorError, json_errors, json_object
+from .state import ERROR_PRODUCT_KEY_INVALID
 
 APP_ID_HEADER = "X-Gizwits-Application-Id"
-ERROR_PRODUCT_KEY_INVALID = 9002
 ERROR_APPID_INVALID = 9003
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
