@@ -12,7 +12,7 @@ new / old. On a shared machine only the ratios of the same run mean much.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 import contextlib
 from pathlib import Path
 import shutil
@@ -23,8 +23,8 @@ from typing import Any
 
 from benchmarks import pyspy
 from benchmarks.bench_e2e import WINDOW
-from benchmarks.ha_path import Setup, measure
-from benchmarks.ha_process import ROOT, HaProcess
+from benchmarks.ha_path import Setup, running
+from benchmarks.ha_process import ROOT
 from emulator.server import Emulator
 
 KINDS = ("echo", "raw", "mapped")
@@ -50,23 +50,10 @@ def worktree(ref: str) -> Iterator[Path]:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
-@contextlib.asynccontextmanager
-async def _ha(emu: Emulator, root: Path) -> AsyncIterator[Setup]:
-    async with HaProcess(root) as ha:
-        setup = Setup(emu, ha)
-        await setup.start()
-        try:
-            yield setup
-        finally:
-            await setup.stop()
-
-
 async def _round(setup: Setup, count: int) -> dict[str, dict[str, float]]:
     """Rates and HA CPU ms per message of the echo, raw 0x0093 and mapped controls."""
     figures: dict[str, dict[str, float]] = {}
-    before = setup.cpu_seconds()["home_assistant"]
-    run = await measure(setup.apps["echo"], setup.keys.take(count), WINDOW, setup.echo_payload)
-    cpu = (setup.cpu_seconds()["home_assistant"] - before) / count * 1e3
+    run, cpu = await setup.echo_with_cpu(count, WINDOW)
     figures["echo"] = {"per_s": run.per_second, "cpu_ms": cpu}
     for kind in ("raw", "mapped"):
         run, check = await setup.checked(kind, count, WINDOW)
@@ -100,13 +87,8 @@ async def run(emu: Emulator, ref: str, quick: bool) -> dict[str, Any]:
             order = ("old", "new") if round_ % 2 else ("new", "old")
             for label in order:
                 print(f"  round {round_}/{rounds}: {label}", flush=True)
-                async with _ha(emu, trees[label]) as setup:
-                    for kind, workload in (
-                        ("echo", setup.echo_payload),
-                        ("mapped", setup.mixed_control),
-                        ("raw", setup.raw_payload),
-                    ):  # warm-up
-                        await measure(setup.apps[kind], setup.keys.take(100), 1, workload)
+                async with running(emu, trees[label]) as setup:
+                    await setup.warm_up()
                     rows[label].append(await _round(setup, count))
                     if round_ == rounds:
                         profiles[label] = await _raw_profile(setup, count)

@@ -19,8 +19,7 @@ from typing import Any
 
 from benchmarks import pyspy
 from benchmarks.common import PLUG_KEY, RAW_KEY, run_with_emulator
-from benchmarks.ha_path import Run, Setup, measure
-from benchmarks.ha_process import HaProcess
+from benchmarks.ha_path import Run, Setup, measure, running
 from custom_components.gizwits_device.protocol import (
     AckedPassthrough,
     Control,
@@ -99,59 +98,43 @@ async def run(emu: Emulator, quick: bool) -> dict[str, Any]:
     rate: dict[str, list[Run]] = {"echo": [], "mapped": [], "raw": []}
     checks: list[dict[str, Any]] = []
     echo_cpu: list[float] = []  # HA CPU ms per echoed message
-    async with HaProcess() as ha:
-        setup = Setup(emu, ha)
-        await setup.start()
-        try:
-            apps = setup.apps
-            for name, workload in (
-                ("echo", setup.echo_payload),
-                ("mapped", setup.mixed_control),
-                ("raw", setup.raw_payload),
-            ):  # warm-up
-                await measure(apps[name], setup.keys.take(100), 1, workload)
-            for round_ in range(1, sizes.rounds + 1):
-                print(f"  round {round_}/{sizes.rounds}", flush=True)
-                keys = setup.keys.take
-                echo, mapped = await measure_paired(setup, keys(sizes.latency))
-                latency["echo"].append(echo)
-                latency["mapped"].append(mapped)
-                before = setup.cpu_seconds()["home_assistant"]
-                rate["echo"].append(
-                    await measure(apps["echo"], keys(sizes.throughput), WINDOW, setup.echo_payload)
-                )
-                echo_cpu.append(
-                    (setup.cpu_seconds()["home_assistant"] - before) / sizes.throughput * 1e3
-                )
-                for kind in ("mapped", "raw"):
-                    result, check = await setup.checked(kind, sizes.throughput, WINDOW)
-                    rate[kind].append(result)
-                    checks.append({"kind": kind, "round": round_, **check})
-            profiles = [
-                await _profiled(
-                    setup,
-                    "latency (mapped, window 1)",
-                    measure(
-                        apps["mapped"], setup.keys.take(sizes.profiled), 1, setup.mixed_control
-                    ),
-                    25,
-                ),
-                await _profiled(
-                    setup,
-                    f"throughput (mapped, window {WINDOW})",
-                    setup.checked("mapped", sizes.profiled, WINDOW),
-                    25,
-                ),
-                await _profiled(
-                    setup,
-                    f"throughput (raw, window {WINDOW})",
-                    setup.checked("raw", sizes.profiled, WINDOW),
-                    25,
-                ),
-            ]
-            sampled = await _sampled(setup, sizes)
-        finally:
-            await setup.stop()
+    async with running(emu) as setup:
+        apps = setup.apps
+        await setup.warm_up()
+        for round_ in range(1, sizes.rounds + 1):
+            print(f"  round {round_}/{sizes.rounds}", flush=True)
+            keys = setup.keys.take
+            echo, mapped = await measure_paired(setup, keys(sizes.latency))
+            latency["echo"].append(echo)
+            latency["mapped"].append(mapped)
+            run, cpu = await setup.echo_with_cpu(sizes.throughput, WINDOW)
+            rate["echo"].append(run)
+            echo_cpu.append(cpu)
+            for kind in ("mapped", "raw"):
+                result, check = await setup.checked(kind, sizes.throughput, WINDOW)
+                rate[kind].append(result)
+                checks.append({"kind": kind, "round": round_, **check})
+        profiles = [
+            await _profiled(
+                setup,
+                "latency (mapped, window 1)",
+                measure(apps["mapped"], setup.keys.take(sizes.profiled), 1, setup.mixed_control),
+                25,
+            ),
+            await _profiled(
+                setup,
+                f"throughput (mapped, window {WINDOW})",
+                setup.checked("mapped", sizes.profiled, WINDOW),
+                25,
+            ),
+            await _profiled(
+                setup,
+                f"throughput (raw, window {WINDOW})",
+                setup.checked("raw", sizes.profiled, WINDOW),
+                25,
+            ),
+        ]
+        sampled = await _sampled(setup, sizes)
     report = _report(sizes, latency, rate, checks, profiles)
     report["echo_cpu_ms_per_message"] = statistics.median(echo_cpu)
     print(f"  HA CPU ms per echoed message (floor): {report['echo_cpu_ms_per_message']:.2f}")

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+import contextlib
 from dataclasses import dataclass, field
+from pathlib import Path
 import secrets
 import time
 from typing import Any
@@ -38,7 +40,7 @@ from benchmarks.common import (
     quantile,
     register,
 )
-from benchmarks.ha_process import HaProcess
+from benchmarks.ha_process import ROOT, HaProcess
 from custom_components.gizwits_device.protocol import (
     AckedPassthrough,
     Control,
@@ -254,6 +256,21 @@ class Setup:
             await mqtt.__aexit__(None, None, None)
         await self.ha.call("echo_stop")
 
+    async def warm_up(self, count: int = 100) -> None:
+        """Each workload, one request at a time, before anything is measured."""
+        for name, workload in (
+            ("echo", self.echo_payload),
+            ("mapped", self.mixed_control),
+            ("raw", self.raw_payload),
+        ):
+            await measure(self.apps[name], self.keys.take(count), 1, workload)
+
+    async def echo_with_cpu(self, count: int, window: int) -> tuple[Run, float]:
+        """An echo throughput run, and HA's CPU ms per echoed message in it."""
+        before = self.cpu_seconds()["home_assistant"]
+        run = await measure(self.apps["echo"], self.keys.take(count), window, self.echo_payload)
+        return run, (self.cpu_seconds()["home_assistant"] - before) / count * 1e3
+
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time so far of HA, of this process (apps + emulator) and of mosquitto."""
         broker = self.emu.broker._proc  # its pid, for psutil
@@ -326,3 +343,15 @@ class Setup:
             and check["reported_in_order_once"] is not False
         )
         return run, check
+
+
+@contextlib.asynccontextmanager
+async def running(emu: Emulator, root: Path = ROOT) -> AsyncIterator[Setup]:
+    """An HA process running `root`'s integration, set up with the endpoints and apps."""
+    async with HaProcess(root) as ha:
+        setup = Setup(emu, ha)
+        await setup.start()
+        try:
+            yield setup
+        finally:
+            await setup.stop()
