@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
+import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
 from yarl import URL
 
 from .const import (
@@ -64,6 +67,35 @@ def lan_joined_signal(entry: GizwitsConfigEntry) -> str:
     return f"{DOMAIN}_{entry.entry_id}_lan_joined"
 
 
+class BindingClock:
+    """When a binding window ends, as a UTC time (None while closed).
+
+    Computed once per opening: the window counts on the monotonic clock, and recomputing it
+    on every coordinator update would move the time by microseconds each time.
+    """
+
+    def __init__(self, window: gizwits_lan.BindingWindow) -> None:
+        self._window = window
+        self._opened_at: float | None = None
+        self._ends: datetime | None = None
+
+    @property
+    def ends(self) -> datetime | None:
+        """The end of the open window, None while it is closed."""
+        opened_at = self._window.opened_at
+        if opened_at != self._opened_at:
+            self._opened_at = opened_at
+            self._ends = (
+                None
+                if opened_at is None
+                else (
+                    dt_util.utcnow()
+                    + timedelta(seconds=opened_at + self._window.duration - time.monotonic())
+                ).replace(microsecond=0)
+            )
+        return self._ends
+
+
 @dataclass(slots=True)
 class GizwitsLanDevice:
     """The entry's device as LAN apps see it (runtime_data.lan while LAN is on)."""
@@ -74,6 +106,16 @@ class GizwitsLanDevice:
     served: bool
     # Leaves the service (None when it refused the device: there is nothing to leave).
     leave: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+    # The one clock of the binding window: the sensor and the notification show the same second.
+    _clock: BindingClock = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._clock = BindingClock(self.device.binding)
+
+    @property
+    def binding_ends(self) -> datetime | None:
+        """When the open binding window ends (None while closed, or while not served)."""
+        return self._clock.ends if self.served else None
 
     @callback
     def allow_binding(self) -> None:

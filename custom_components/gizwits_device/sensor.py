@@ -30,7 +30,6 @@ from .native import NativePointEntity, async_add_native_entities
 from .protocol import ConnectionState, DataPoint, DataType
 from .protocol.device import DeviceState
 from .runtime import GizwitsConfigEntry
-from .setup_notice import binding_clock
 
 PARALLEL_UPDATES = 0
 MAX_STATE_LENGTH = 255
@@ -193,9 +192,7 @@ class BindingEndsSensor(DescribedEntity, SensorEntity):
     def native_value(self) -> datetime | None:
         """The end of the open binding window (the entry's, as the LAN options last set up)."""
         lan = self.coordinator.config_entry.runtime_data.lan
-        if lan is None or not lan.served:
-            return None
-        return binding_clock(lan.device.binding).ends
+        return None if lan is None else lan.binding_ends
 
 
 async def async_setup_entry(

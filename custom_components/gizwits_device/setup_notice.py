@@ -9,9 +9,7 @@ window closes. The next steps appear once per entry, after its first set-up.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
-import time
-from weakref import WeakKeyDictionary
+from datetime import datetime
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant, callback
@@ -20,52 +18,11 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_DID, CONF_PASSCODE, DOMAIN
-from .protocol import lan as gizwits_lan
 from .runtime import GizwitsConfigEntry
 
 STORAGE_KEY = f"{DOMAIN}.notices"
 STORAGE_VERSION = 1
 _STORE = f"{DOMAIN}_notice_store"
-
-
-class BindingClock:
-    """When a binding window ends, as a UTC time (None while closed).
-
-    Computed once per opening: the window counts on the monotonic clock, and recomputing it
-    on every coordinator update would move the time by microseconds each time.
-    """
-
-    def __init__(self, window: gizwits_lan.BindingWindow) -> None:
-        self._window = window
-        self._opened_at: float | None = None
-        self._ends: datetime | None = None
-
-    @property
-    def ends(self) -> datetime | None:
-        """The end of the open window, None while it is closed."""
-        opened_at = self._window.opened_at
-        if opened_at != self._opened_at:
-            self._opened_at = opened_at
-            self._ends = (
-                None
-                if opened_at is None
-                else (
-                    dt_util.utcnow()
-                    + timedelta(seconds=opened_at + self._window.duration - time.monotonic())
-                ).replace(microsecond=0)
-            )
-        return self._ends
-
-
-_CLOCKS: WeakKeyDictionary[gizwits_lan.BindingWindow, BindingClock] = WeakKeyDictionary()
-
-
-def binding_clock(window: gizwits_lan.BindingWindow) -> BindingClock:
-    """The window's one clock: the sensor and the notification show the same second."""
-    clock = _CLOCKS.get(window)
-    if clock is None:
-        clock = _CLOCKS[window] = BindingClock(window)
-    return clock
 
 
 def notification_id(entry: GizwitsConfigEntry) -> str:
@@ -126,7 +83,7 @@ class SetupNotice:
     @callback
     def _async_binding_changed(self) -> None:
         lan = self._entry.runtime_data.lan
-        ends = None if lan is None or not lan.served else binding_clock(lan.device.binding).ends
+        ends = None if lan is None else lan.binding_ends
         if ends == self._shown_until:
             return
         self._shown_until = ends
