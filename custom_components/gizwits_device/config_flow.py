@@ -16,7 +16,6 @@ from homeassistant.config_entries import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import instance_id
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     SelectSelector,
@@ -50,7 +49,7 @@ from .const import (
     LOGGER,
     REGION_CUSTOM,
 )
-from .endpoint import create_session
+from .endpoint import create_gservice, create_session
 from .identity import derive_mac, generate_passcode, region_of, session_data
 from .naming import default_title
 from .options_flow import GizwitsDeviceOptionsFlow
@@ -246,12 +245,8 @@ class GizwitsDeviceConfigFlow(ConfigFlow, domain=DOMAIN):
     def _gservice(
         self, base_url: str, product_key: str, product_secret: str | None
     ) -> GServiceClient:
-        return GServiceClient(
-            async_get_clientsession(self.hass),
-            base_url,
-            timeout=GSERVICE_TIMEOUT,
-            product_key=product_key,
-            product_secret=product_secret,
+        return create_gservice(
+            self.hass, base_url, product_key, product_secret, timeout=GSERVICE_TIMEOUT
         )
 
     async def _default_mac(self) -> str:

@@ -48,6 +48,24 @@ PACING = ReportPacing(
 _VALUES = "values"
 
 
+def create_gservice(
+    hass: HomeAssistant,
+    base_url: str,
+    product_key: str,
+    product_secret: str | None,
+    *,
+    timeout: float,
+) -> GServiceClient:
+    """A GService client on HA's shared HTTP session (the safe calls with a Product Secret)."""
+    return GServiceClient(
+        async_get_clientsession(hass),
+        base_url,
+        timeout=timeout,
+        product_key=product_key,
+        product_secret=product_secret,
+    )
+
+
 def create_session(
     hass: HomeAssistant,
     base_url: str,
@@ -61,12 +79,8 @@ def create_session(
 
     With a Product Secret every provision (before each connect) uses the safe call.
     """
-    gservice = GServiceClient(
-        async_get_clientsession(hass),
-        base_url,
-        timeout=GSERVICE_TIMEOUT,
-        product_key=product_key,
-        product_secret=product_secret,
+    gservice = create_gservice(
+        hass, base_url, product_key, product_secret, timeout=GSERVICE_TIMEOUT
     )
     session = M2MSession(
         gservice,
