@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 import contextlib
 from typing import Any
 
@@ -135,13 +136,22 @@ async def lan_main(args: argparse.Namespace) -> None:
 async def _status(args: argparse.Namespace, codec: DataPointCodec | None) -> None:
     """Print each status broadcast heard; running out of --seconds is the normal end."""
     async with await StatusListener.bind(args.bind, args.udp_port) as listener:
-        seen = 0
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(args.seconds):
-                while args.count is None or seen < args.count:
-                    heard = await listener.next(timeout=None)
-                    print(f"{heard.mac} {_show(codec, heard.payload)}", flush=True)
-                    seen += 1
+
+        async def next_line() -> str:
+            heard = await listener.next(timeout=None)
+            return f"{heard.mac} {_show(codec, heard.payload)}"
+
+        await _print_lines(args, next_line)
+
+
+async def _print_lines(args: argparse.Namespace, next_line: Callable[[], Awaitable[str]]) -> None:
+    """Print lines until --count of them or --seconds (running out of time is the normal end)."""
+    seen = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(args.seconds):
+            while args.count is None or seen < args.count:
+                print(await next_line(), flush=True)
+                seen += 1
 
 
 async def _logged_in(args: argparse.Namespace, app: LanApp, codec: DataPointCodec | None) -> None:
@@ -166,10 +176,9 @@ async def _logged_in(args: argparse.Namespace, app: LanApp, codec: DataPointCode
         print("sent", flush=True)
         if not args.no_wait:
             print(format_message(await app.wait_report(codec, args.timeout)), flush=True)
-    else:  # listen; running out of --seconds is the normal end
-        seen = 0
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(args.seconds):
-                while args.count is None or seen < args.count:
-                    print(_show(codec, await app.reports.get()), flush=True)
-                    seen += 1
+    else:  # listen
+
+        async def next_line() -> str:
+            return _show(codec, await app.reports.get())
+
+        await _print_lines(args, next_line)
